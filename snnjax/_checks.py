@@ -1,0 +1,117 @@
+"""Argument checks shared by every model.
+
+Two tiers (DESIGN.md, "The model contract"):
+
+* ``__post_init__`` runs on construction *and* on every ``.replace``, ``jax.tree.map`` and unflatten
+  inside ``jit``. There we only look at concrete floating-point leaves and skip tracers, ``None``,
+  integers and anything else (vmap axis trees are made of those), never converting anything.
+* ``_validate()`` methods do the complete checks once, on the concrete tree, before tracing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import jax
+import numpy as np
+
+
+def is_concrete_float(x: Any) -> bool:
+    """True for a concrete (non-traced) floating-point scalar or array."""
+    if isinstance(x, bool):
+        return False
+    if isinstance(x, float):
+        return True
+    if isinstance(x, jax.core.Tracer):
+        return False
+    if isinstance(x, (np.ndarray, np.generic, jax.Array)):
+        return np.issubdtype(x.dtype, np.floating)
+    return False
+
+
+def _describe(x: Any) -> str:
+    arr = np.asarray(x)
+    if arr.ndim == 0:
+        return repr(float(arr))
+    return f"an array of shape {arr.shape} (min {arr.min():g}, max {arr.max():g})"
+
+
+def check_real(
+    owner: str,
+    name: str,
+    value: Any,
+    *,
+    positive: bool = False,
+    nonnegative: bool = False,
+    shape: tuple[int, ...] | None = None,
+) -> None:
+    """Check one parameter if it is a concrete float; silently accept tracers and non-floats.
+
+    Args:
+      owner: the class or function the argument belongs to, for the message.
+      name: the argument's name.
+      value: the value to check.
+      positive: require ``value > 0`` everywhere.
+      nonnegative: require ``value >= 0`` everywhere.
+      shape: population shape the value must broadcast to (scalar, or exactly this shape).
+
+    Raises:
+      ValueError: naming ``owner``, ``name``, the value received and what is accepted.
+    """
+    if shape is not None and hasattr(value, "shape"):  # shapes are static, even for tracers
+        check_shape(owner, name, tuple(value.shape), shape)
+    if not is_concrete_float(value):
+        return
+    arr = np.asarray(value)
+    if arr.size and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{owner}: {name} must be finite, got {_describe(arr)} (contains NaN or inf)")
+    if positive and arr.size and not np.all(arr > 0):
+        raise ValueError(f"{owner}: {name} must be > 0, got {_describe(arr)}")
+    if nonnegative and arr.size and not np.all(arr >= 0):
+        raise ValueError(f"{owner}: {name} must be >= 0, got {_describe(arr)}")
+
+
+def check_shape(owner: str, name: str, got: tuple[int, ...], shape: tuple[int, ...]) -> None:
+    """Require a per-neuron parameter to be a scalar or exactly ``shape`` (the population's shape)."""
+    if tuple(got) not in ((), tuple(shape)):
+        raise ValueError(
+            f"{owner}: {name} must be a scalar or have the population's shape {tuple(shape)}, got shape {tuple(got)}"
+        )
+
+
+def check_time(owner: str, name: str, value: Any) -> float:
+    """A concrete, finite, positive Python time in ms (``dt``, ``duration``), returned as float."""
+    if isinstance(value, jax.core.Tracer):
+        raise TypeError(
+            f"{owner}: {name} must be a concrete Python number (ms), not a traced value: it fixes the number of "
+            "steps, which must be known before compilation"
+        )
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{owner}: {name} must be a number in ms, got {value!r}") from None
+    if not math.isfinite(v) or v <= 0:
+        raise ValueError(f"{owner}: {name} must be a finite number of ms > 0, got {value!r}")
+    return v
+
+
+def check_choice(owner: str, name: str, value: Any, allowed: Iterable[Any]) -> None:
+    """Require ``value`` to be one of ``allowed``."""
+    allowed = tuple(allowed)
+    if value not in allowed:
+        raise ValueError(f"{owner}: {name} must be one of {allowed}, got {value!r}")
+
+
+def normalize_shape(owner: str, size: Any) -> tuple[int, ...]:
+    """``size`` (int or tuple of ints, each >= 1) as a tuple."""
+    shape = (size,) if isinstance(size, (int, np.integer)) else size
+    try:
+        shape = tuple(int(s) for s in shape)
+        ok = all(int(s) == s0 for s, s0 in zip(shape, (size,) if np.isscalar(size) else size))
+    except TypeError:
+        ok = False
+    if not ok or not shape or any(s < 1 for s in shape):
+        raise ValueError(f"{owner}: size must be a positive int or a non-empty tuple of positive ints, got {size!r}")
+    return shape

@@ -1,0 +1,225 @@
+"""Connectivity specs. Each builds, once and on the host, the synapse list of a projection.
+
+``connector.build(n_pre, n_post)`` returns ``(pre, post)``: two int32 numpy arrays of length ``K``
+(the number of synapses), sorted by presynaptic then postsynaptic index, without duplicates. That
+order is the order of per-synapse weights and delays everywhere in snnjax. Random connectors are
+seeded (``seed``) and sample without building any ``n_pre x n_post`` array, so memory is ``O(K)``.
+
+``include_self=False`` removes the pairs with equal pre and post index (autapses when a group
+projects onto itself), as BrainPy's ``include_self`` does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+
+import numpy as np
+
+
+def _check_int(owner, name, value, low=0):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{owner}: {name} must be an int >= {low}, got {value!r}")
+
+
+def _drop_self(pre, post, include_self):
+    if include_self:
+        return pre, post
+    keep = pre != post
+    return pre[keep], post[keep]
+
+
+def _as_index(a):
+    return np.ascontiguousarray(a, dtype=np.int32)
+
+
+@dataclasses.dataclass(frozen=True)
+class Connector:
+    """Base class for connectivity specs."""
+
+    def build(self, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
+        raise NotImplementedError
+
+    #: True when the synapse list is (close to) every pair, so a dense kernel is natural.
+    dense_hint = False
+
+
+@dataclasses.dataclass(frozen=True)
+class All2All(Connector):
+    """Every presynaptic neuron to every postsynaptic one."""
+
+    include_self: bool = True
+    dense_hint = True
+
+    def build(self, n_pre, n_post):
+        pre = np.repeat(np.arange(n_pre), n_post)
+        post = np.tile(np.arange(n_post), n_pre)
+        pre, post = _drop_self(pre, post, self.include_self)
+        return _as_index(pre), _as_index(post)
+
+
+@dataclasses.dataclass(frozen=True)
+class One2One(Connector):
+    """Neuron ``i`` to neuron ``i``; both groups must have the same size."""
+
+    def build(self, n_pre, n_post):
+        if n_pre != n_post:
+            raise ValueError(f"One2One: pre and post must have the same size, got {n_pre} and {n_post}")
+        idx = np.arange(n_pre)
+        return _as_index(idx), _as_index(idx)
+
+
+@dataclasses.dataclass(frozen=True)
+class FixedProb(Connector):
+    """Each pair connected independently with probability ``p`` in [0, 1] (Bernoulli).
+
+    Sampled by geometric gaps between connected pairs, so it costs ``O(K)``, not ``O(n_pre n_post)``.
+    """
+
+    p: float
+    seed: int = 0
+    include_self: bool = True
+
+    def __post_init__(self):
+        if isinstance(self.p, bool) or not isinstance(self.p, numbers.Real) or not 0.0 <= self.p <= 1.0:
+            raise ValueError(f"FixedProb: p must be a probability in [0, 1], got {self.p!r}")
+        _check_int("FixedProb", "seed", self.seed)
+
+    def build(self, n_pre, n_post):
+        total = n_pre * n_post
+        if self.p == 0.0 or total == 0:
+            pos = np.zeros(0, np.int64)
+        elif self.p == 1.0:
+            pos = np.arange(total, dtype=np.int64)
+        else:
+            rng = np.random.default_rng(self.seed)
+            chunks, last = [], -1
+            batch = int(self.p * total + 6 * math.sqrt(self.p * total) + 16)
+            while last < total:
+                gaps = rng.geometric(self.p, size=batch).astype(np.int64)
+                pos = last + np.cumsum(gaps)
+                chunks.append(pos)
+                last = int(pos[-1])
+            pos = np.concatenate(chunks)
+            pos = pos[pos < total]
+        pre, post = np.divmod(pos, n_post)
+        pre, post = _drop_self(pre, post, self.include_self)
+        return _as_index(pre), _as_index(post)
+
+
+def _distinct_rows(rng, rows, num, n, include_self):
+    """``rows x num`` distinct sorted picks from ``range(n)`` per row (row ``i`` avoids ``i`` if asked)."""
+    row_id = np.arange(rows)[:, None]
+    if num > n // 2:
+        out = np.empty((rows, num), np.int64)
+        chunk = max(1, 2**22 // max(n, 1))
+        for start in range(0, rows, chunk):  # chunks of rows bound memory; not a loop over neurons
+            keys = rng.random((min(chunk, rows - start), n))
+            if not include_self:
+                r = np.arange(start, start + keys.shape[0])
+                ok = r < n
+                keys[np.nonzero(ok)[0], r[ok]] = np.inf
+            out[start : start + keys.shape[0]] = np.sort(np.argsort(keys, axis=1)[:, :num], axis=1)
+        return out
+    out = rng.integers(0, n, (rows, num))
+    while True:
+        out.sort(axis=1)
+        bad = np.zeros(out.shape, bool)
+        bad[:, 1:] = out[:, 1:] == out[:, :-1]
+        if not include_self:
+            bad |= out == row_id
+        count = int(bad.sum())
+        if count == 0:
+            return out
+        out[bad] = rng.integers(0, n, count)
+
+
+@dataclasses.dataclass(frozen=True)
+class FixedPostNum(Connector):
+    """Each presynaptic neuron connects to exactly ``num`` distinct postsynaptic neurons (fixed fan-out)."""
+
+    num: int
+    seed: int = 0
+    include_self: bool = True
+
+    def __post_init__(self):
+        _check_int("FixedPostNum", "num", self.num)
+        _check_int("FixedPostNum", "seed", self.seed)
+
+    def build(self, n_pre, n_post):
+        avail = n_post - (0 if self.include_self or n_pre > n_post else 1)
+        if self.num > avail:
+            raise ValueError(f"FixedPostNum: num must be <= {avail} (postsynaptic group size), got {self.num}")
+        post = _distinct_rows(np.random.default_rng(self.seed), n_pre, self.num, n_post, self.include_self)
+        pre = np.repeat(np.arange(n_pre), self.num)
+        return _as_index(pre), _as_index(post.ravel())
+
+
+@dataclasses.dataclass(frozen=True)
+class FixedPreNum(Connector):
+    """Each postsynaptic neuron receives from exactly ``num`` distinct presynaptic neurons (fixed fan-in)."""
+
+    num: int
+    seed: int = 0
+    include_self: bool = True
+
+    def __post_init__(self):
+        _check_int("FixedPreNum", "num", self.num)
+        _check_int("FixedPreNum", "seed", self.seed)
+
+    def build(self, n_pre, n_post):
+        avail = n_pre - (0 if self.include_self or n_post > n_pre else 1)
+        if self.num > avail:
+            raise ValueError(f"FixedPreNum: num must be <= {avail} (presynaptic group size), got {self.num}")
+        pre = _distinct_rows(np.random.default_rng(self.seed), n_post, self.num, n_pre, self.include_self).ravel()
+        post = np.repeat(np.arange(n_post), self.num)
+        order = np.lexsort((post, pre))
+        return _as_index(pre[order]), _as_index(post[order])
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class FromIndices(Connector):
+    """Explicit synapse list: ``pre[k] -> post[k]`` (int arrays of equal length; duplicates rejected).
+
+    Any order is accepted; per-synapse weights and delays given with it follow *this* order and are
+    reordered with the synapses.
+    """
+
+    pre: np.ndarray
+    post: np.ndarray
+    shape: tuple[int, int] | None = None  # (n_pre, n_post) the list was made for, when known
+
+    def order(self, n_pre, n_post) -> np.ndarray:
+        """Permutation that sorts the given list by (pre, post), after checking it."""
+        if self.shape is not None and tuple(self.shape) != (n_pre, n_post):
+            raise ValueError(
+                f"conn: the connectivity matrix has shape {tuple(self.shape)}, but the projection "
+                f"needs (n_pre, n_post) = {(n_pre, n_post)}"
+            )
+        pre, post = np.asarray(self.pre), np.asarray(self.post)
+        if pre.ndim != 1 or pre.shape != post.shape:
+            raise ValueError(
+                f"conn: pre and post index arrays must be 1-D of equal length, got {pre.shape} and {post.shape}"
+            )
+        for name, a, n in (("pre", pre, n_pre), ("post", post, n_post)):
+            if a.size and (not np.issubdtype(a.dtype, np.integer) or a.min() < 0 or a.max() >= n):
+                raise ValueError(f"conn: {name} indices must be ints in [0, {n}), got values in [{a.min()}, {a.max()}]")
+        order = np.lexsort((post, pre))
+        key = pre[order].astype(np.int64) * n_post + post[order]
+        if key.size > 1 and np.any(key[1:] == key[:-1]):
+            raise ValueError("conn: the synapse list has duplicate (pre, post) pairs; merge their weights instead")
+        return order
+
+    def build(self, n_pre, n_post):
+        order = self.order(n_pre, n_post)
+        return _as_index(np.asarray(self.pre)[order]), _as_index(np.asarray(self.post)[order])
+
+
+def from_matrix(matrix) -> FromIndices:
+    """Connectivity from a dense ``(n_pre, n_post)`` boolean (or 0/1) matrix: nonzero means connected."""
+    m = np.asarray(matrix)
+    if m.ndim != 2:
+        raise ValueError(f"conn: a connectivity matrix must be 2-D (n_pre, n_post), got shape {m.shape}")
+    pre, post = np.nonzero(m)
+    return FromIndices(pre, post, shape=m.shape)

@@ -1,0 +1,196 @@
+"""Networks: named populations and projections, and one pure step function."""
+
+from __future__ import annotations
+
+import keyword
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from snnjax.delays import DelayBuffer
+from snnjax.projection import Projection
+
+DEFAULT_DT = 0.1  # ms, BrainPy's default
+
+
+@struct.dataclass
+class NetworkState:
+    """Complete simulation state (a pytree).
+
+    Attributes:
+      neurons: population name -> that model's state.
+      synapses: projection name -> its kinetics state.
+      delays: presynaptic population name -> :class:`DelayBuffer` of its spikes, ``(L, *batch, count)``.
+      step: int32 number of steps simulated so far; the next step runs at ``t = step * dt`` ms.
+    """
+
+    neurons: dict[str, Any]
+    synapses: dict[str, Any]
+    delays: dict[str, DelayBuffer]
+    step: jax.Array
+
+
+def _is_population(obj) -> bool:
+    return all(hasattr(obj, a) for a in ("init", "update", "shape")) and not isinstance(obj, Projection)
+
+
+@jax.tree_util.register_pytree_node_class
+class Network:
+    """A network of named populations (neuron groups) and projections between them.
+
+    ``Network(E=lif_e, I=lif_i, EE=Projection("E", "E", ...), ...)``: keyword names are how inputs
+    (``"E.input"``), monitors (``"E.v"``, ``"EE.g"``) and projections refer to the components. Building a
+    network builds every projection's synapse list (``conn``) once, on the host.
+
+    The network is a pytree: its parameters (and connectivity index arrays) are leaves, so it can be
+    passed through ``jit``, ``vmap`` and ``grad``; :func:`snnjax.trainable` separates the float leaves.
+    """
+
+    def __init__(self, **components: Any):
+        pops, projs = {}, {}
+        for name, obj in components.items():
+            if not name.isidentifier() or keyword.iskeyword(name) or name == "ts":
+                raise ValueError(f"Network: component name {name!r} must be a Python identifier other than 'ts'")
+            if isinstance(obj, Projection):
+                projs[name] = obj
+            elif _is_population(obj):
+                pops[name] = obj
+            else:
+                raise TypeError(
+                    f"Network: component {name!r} must be a neuron model (snnjax.neurons) or a Projection, "
+                    f"got {type(obj).__name__}"
+                )
+        if not pops:
+            raise ValueError("Network: at least one population is required")
+        for name, proj in projs.items():
+            for end in ("pre", "post"):
+                if getattr(proj, end) not in pops:
+                    raise ValueError(
+                        f"Network: projection {name!r} has {end}={getattr(proj, end)!r}, which is not a population; "
+                        f"populations are {sorted(pops)}"
+                    )
+            projs[name] = proj.bind(pops[proj.pre].count, pops[proj.post].count)
+            target = projs[name].output.target
+            if target != "input" and not hasattr(pops[proj.post].init(), target):
+                raise ValueError(
+                    f"Network: projection {name!r} outputs to {proj.post}.{target}, which its state does not have"
+                )
+        self.populations = pops
+        self.projections = projs
+
+    # -- pytree ----------------------------------------------------------------------------------
+    def tree_flatten(self):
+        return (self.populations, self.projections), None
+
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        net = object.__new__(cls)
+        net.populations, net.projections = children
+        return net
+
+    def __repr__(self):
+        pops = ", ".join(f"{k}={type(v).__name__}({v.count})" for k, v in self.populations.items())
+        projs = ", ".join(
+            f"{k}={p.pre}->{p.post}[{p.method}, {p.topology.n_syn} syn]" for k, p in self.projections.items()
+        )
+        return f"Network({pops}; {projs})"
+
+    # -- checks ----------------------------------------------------------------------------------
+    def _validate(self) -> None:
+        """Complete checks on the concrete tree; ``simulate`` and ``Runner`` call it before tracing."""
+        for pop in self.populations.values():
+            if hasattr(pop, "_validate"):
+                pop._validate()
+        for proj in self.projections.values():
+            proj._validate()
+
+    def input_paths(self) -> list[str]:
+        """Valid input targets: ``'<population>.input'`` (current added to that population, nA)."""
+        return [f"{name}.input" for name in self.populations]
+
+    def monitor_paths(self, state: NetworkState | None = None) -> list[str]:
+        """Valid monitor paths: ``population.field`` and ``projection.field`` of the state."""
+        state = state if state is not None else self.init()
+        paths = []
+        for group in (state.neurons, state.synapses):
+            for name, sub in group.items():
+                paths += [f"{name}.{f}" for f, v in vars(sub).items() if v is not None]
+        return paths
+
+    # -- simulation ------------------------------------------------------------------------------
+    def delay_depths(self, dt: float) -> dict[str, int | None]:
+        """Buffer depth (steps) each presynaptic population needs at ``dt`` (``None``: unknown, traced)."""
+        depth: dict[str, int | None] = {}
+        for proj in self.projections.values():
+            d = proj.max_delay_steps(dt)
+            old = depth.get(proj.pre, 0)
+            depth[proj.pre] = None if d is None or old is None else max(old, d)
+        return depth
+
+    def init(
+        self, key: jax.Array | None = None, batch_shape: tuple[int, ...] = (), dt: float = DEFAULT_DT
+    ) -> NetworkState:
+        """Initial state. ``dt`` (ms) sizes the delay buffers; ``key`` feeds random initial values;
+        ``batch_shape`` prefixes every state array (independent copies of the network)."""
+        batch_shape = tuple(batch_shape)
+        keys = dict(zip(self.populations, jax.random.split(key, len(self.populations)))) if key is not None else {}
+        neurons = {n: p.init(batch_shape, key=keys.get(n)) for n, p in self.populations.items()}
+        synapses = {n: p.synapse.init(self.populations[p.post].shape, batch_shape) for n, p in self.projections.items()}
+        depths = self.delay_depths(dt)
+        for name, d in depths.items():
+            if d is None:
+                raise ValueError(
+                    f"Network.init: a projection from {name!r} has a traced delay (built inside jit/vmap/grad), so "
+                    "its delay buffer cannot be sized; pass max_delay=<ms> to that Projection"
+                )
+        delays = {
+            name: DelayBuffer.create(
+                d, jnp.zeros((*batch_shape, self.populations[name].count), neurons[name].spike.dtype)
+            )
+            for name, d in depths.items()
+        }
+        return NetworkState(neurons=neurons, synapses=synapses, delays=delays, step=jnp.zeros((), jnp.int32))
+
+    def prepare(self, dt: float) -> dict:
+        """Per-run arrays of every projection (dense weight matrices, delay steps)."""
+        return {name: proj.prepare(dt) for name, proj in self.projections.items()}
+
+    def step(self, prep: dict, state: NetworkState, inputs: dict[str, jax.Array], *, dt: float) -> NetworkState:
+        """Advance the whole network by one step of ``dt`` ms.
+
+        Args:
+          prep: ``self.prepare(dt)``.
+          state: current state.
+          inputs: population name -> external current (nA) for this step, broadcastable to the state.
+          dt: step, ms.
+        """
+        drive: dict[str, dict[str, jax.Array]] = {name: {} for name in self.populations}
+        for name, value in inputs.items():
+            drive[name]["input"] = value
+        synapses = {}
+        for name, proj in self.projections.items():
+            post = self.populations[proj.post]
+            post_state = state.neurons[proj.post]
+            inp = proj.propagate(prep[name], state.delays[proj.pre])
+            inp = inp.reshape(*inp.shape[:-1], *post.shape)
+            syn = proj.synapse.update(state.synapses[name], inp, dt=dt)
+            synapses[name] = syn
+            c = proj.output.contribution(syn.g, post_state)
+            target = proj.output.target
+            drive[proj.post][target] = drive[proj.post][target] + c if target in drive[proj.post] else c
+        neurons = {}
+        for name, pop in self.populations.items():
+            s = state.neurons[name]
+            jumps = {f: getattr(s, f) + v for f, v in drive[name].items() if f != "input"}
+            if jumps:
+                s = s.replace(**jumps)
+            neurons[name] = pop.update(s, drive[name].get("input", 0.0), dt=dt)
+        delays = {
+            name: buf.write(
+                neurons[name].spike.reshape(*neurons[name].spike.shape[: -len(self.populations[name].shape)], -1)
+            )
+            for name, buf in state.delays.items()
+        }
+        return NetworkState(neurons=neurons, synapses=synapses, delays=delays, step=state.step + 1)

@@ -1,0 +1,54 @@
+"""Synaptic outputs: how a projection's synaptic variable ``g`` acts on the postsynaptic group.
+
+``contribution(g, post_state)`` returns what is added to the postsynaptic state field named by
+``target``: ``"input"`` (the summed input current of the step, nA) or a state variable such as
+``"v"`` (a jump, in that variable's unit).
+"""
+
+from __future__ import annotations
+
+import jax
+from flax import struct
+from jax.typing import ArrayLike
+
+from snnjax import _checks
+
+
+@struct.dataclass
+class CUBA:
+    """Current-based output: adds ``g`` to the postsynaptic input current (nA), or, with
+    ``target="v"``, adds ``g`` (mV) straight to the membrane potential before the neuron's update."""
+
+    target: str = struct.field(pytree_node=False, default="input")
+
+    def __post_init__(self):
+        if not isinstance(self.target, str) or not self.target:
+            raise TypeError(f"CUBA: target must be 'input' or a state field name such as 'v', got {self.target!r}")
+
+    def contribution(self, g: jax.Array, post_state) -> jax.Array:
+        """``g`` itself."""
+        return g
+
+
+@struct.dataclass
+class COBA:
+    """Conductance-based output: current ``I = g (E - v)`` into the postsynaptic input.
+
+    ``g`` is relative to the leak conductance when the neuron has ``r = 1`` (then ``I`` is in mV, as in
+    BrainPy's COBA benchmark); with ``g`` in uS and ``r`` in MOhm, ``I`` is in nA.
+
+    Args:
+      E: reversal potential, mV.
+    """
+
+    E: ArrayLike = 0.0
+    target: str = struct.field(pytree_node=False, default="input")
+
+    def __post_init__(self):
+        _checks.check_real("COBA", "E", self.E)
+        if self.target != "input":
+            raise ValueError(f"COBA: target must be 'input' (a conductance drives a current), got {self.target!r}")
+
+    def contribution(self, g: jax.Array, post_state) -> jax.Array:
+        """``g (E - v_post)``, with ``v_post`` the postsynaptic potential at the start of the step."""
+        return g * (self.E - post_state.v)

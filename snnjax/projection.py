@@ -1,0 +1,189 @@
+"""Projections: presynaptic spikes -> connectivity x weights (after a delay) -> kinetics -> output."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+from jax.typing import ArrayLike
+
+from snnjax import _checks, ops
+from snnjax import conn as _conn
+from snnjax.delays import DelayBuffer, delay_steps
+from snnjax.outputs import CUBA
+from snnjax.synapses import Delta
+
+METHODS = ("auto", "dense", "sparse", "event")
+_DENSE_MAX = 2**22  # largest n_pre * n_post that 'auto' turns into a dense matrix
+
+
+def _as_connector(conn: Any) -> _conn.Connector:
+    if isinstance(conn, _conn.Connector):
+        return conn
+    if isinstance(conn, tuple) and len(conn) == 2:
+        return _conn.FromIndices(np.asarray(conn[0]), np.asarray(conn[1]))
+    if isinstance(conn, (np.ndarray, jax.Array)) and np.ndim(conn) == 2:
+        return _conn.from_matrix(conn)
+    raise TypeError(
+        "Projection: conn must be an snnjax.conn connector (All2All, One2One, FixedProb, FixedPostNum, "
+        f"FixedPreNum), a (pre_idx, post_idx) tuple of int arrays, or a 2-D 0/1 matrix; got {type(conn).__name__}"
+    )
+
+
+@struct.dataclass
+class Projection:
+    """A projection from population ``pre`` to population ``post`` (names in the :class:`Network`).
+
+    Each step, the spikes that ``pre`` emitted ``delay`` ms before the last step (see
+    :mod:`snnjax.delays`) are multiplied by ``weight`` and summed per postsynaptic neuron; the
+    ``synapse`` kinetics integrate that sum into ``g``; the ``output`` turns ``g`` into a current (or a
+    voltage jump) for ``post``.
+
+    Args:
+      pre: name of the presynaptic population.
+      post: name of the postsynaptic population.
+      conn: an ``snnjax.conn`` connector, a ``(pre_idx, post_idx)`` tuple of int arrays, or a dense
+        ``(n_pre, n_post)`` 0/1 matrix.
+      weight: synaptic weight, in the unit of the output (nA for CUBA currents, mV for
+        ``CUBA(target="v")``, conductance for COBA): a scalar, one per synapse ``(K,)`` in the
+        connector's order, or a dense ``(n_pre, n_post)`` matrix read at the connected pairs.
+      delay: transmission delay, ms, >= 0: a scalar, or one per synapse ``(K,)``. Rounded to whole steps.
+      synapse: kinetics (``snnjax.synapses``), default ``Delta()``.
+      output: ``snnjax.outputs.CUBA()`` (default) or ``COBA(E)``.
+      method: propagation kernel: ``"auto"``, ``"dense"``, ``"sparse"`` or ``"event"`` (see :mod:`snnjax.ops`).
+      max_events: with ``"event"``, how many presynaptic spikes per step take the event-driven path
+        before the exact fallback is used (default: 2% of the presynaptic group, at least 32).
+      max_delay: longest delay (ms) the buffer must hold, needed only when ``delay`` is traced (e.g.
+        built inside ``vmap``); otherwise taken from ``delay``.
+    """
+
+    pre: str = struct.field(pytree_node=False)
+    post: str = struct.field(pytree_node=False)
+    conn: Any = struct.field(pytree_node=False, default=None)
+    weight: ArrayLike = 1.0
+    delay: ArrayLike = 0.0
+    synapse: Any = Delta()
+    output: Any = CUBA()
+    method: str = struct.field(pytree_node=False, default="auto")
+    max_events: int | None = struct.field(pytree_node=False, default=None)
+    max_delay: float | None = struct.field(pytree_node=False, default=None)
+    topology: ops.Topology | None = None
+
+    def __post_init__(self):
+        for name in ("pre", "post"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(f"Projection: {name} must be a population name (str), got {getattr(self, name)!r}")
+        if self.method not in METHODS:
+            raise ValueError(f"Projection: method must be one of {METHODS}, got {self.method!r}")
+        if self.max_events is not None and (not isinstance(self.max_events, int) or self.max_events < 1):
+            raise ValueError(f"Projection: max_events must be an int >= 1 or None, got {self.max_events!r}")
+        _checks.check_real("Projection", "weight", self.weight)
+        _checks.check_real("Projection", "delay", self.delay, nonnegative=True)
+        if self.max_delay is not None:
+            _checks.check_real("Projection", "max_delay", float(self.max_delay), nonnegative=True)
+        if self.topology is None and self.conn is None:
+            raise TypeError("Projection: conn is required (e.g. snnjax.conn.All2All())")
+
+    # -- binding -------------------------------------------------------------------------------
+    def bind(self, n_pre: int, n_post: int) -> Projection:
+        """Build the synapse list for groups of ``n_pre`` and ``n_post`` neurons (done by ``Network``)."""
+        if self.topology is not None:
+            return self
+        connector = _as_connector(self.conn)
+        pre, post = connector.build(n_pre, n_post)
+        weight, delay = self.weight, self.delay
+        if isinstance(connector, _conn.FromIndices):  # per-synapse values follow the user's order
+            order = connector.order(n_pre, n_post)
+            k = order.size
+            weight = jnp.asarray(weight)[order] if np.ndim(weight) == 1 and np.shape(weight)[0] == k else weight
+            delay = jnp.asarray(delay)[order] if np.ndim(delay) == 1 and np.shape(delay)[0] == k else delay
+        topo = ops.Topology.from_lists(pre, post, n_pre, n_post)
+        method = self.method
+        if method == "auto":
+            density = pre.size / max(n_pre * n_post, 1)
+            if np.ndim(delay) == 1:
+                method = "sparse"
+            elif n_pre * n_post <= _DENSE_MAX and (connector.dense_hint or density >= 0.1):
+                method = "dense"
+            else:
+                method = "event"
+        bound = self.replace(conn=None, topology=topo, weight=weight, delay=delay, method=method)
+        bound._validate()
+        return bound
+
+    def _validate(self) -> None:
+        """Complete checks on a bound projection (concrete values)."""
+        topo, k = self.topology, self.topology.n_syn
+        n_pre, n_post = topo.n_pre, topo.n_post
+        wshape = tuple(np.shape(self.weight))
+        if wshape not in ((), (k,), (n_pre, n_post)):
+            raise ValueError(
+                f"Projection {self.pre}->{self.post}: weight must be a scalar, one per synapse ({k},) or dense "
+                f"({n_pre}, {n_post}); got shape {wshape}"
+            )
+        dshape = tuple(np.shape(self.delay))
+        if dshape not in ((), (k,)):
+            raise ValueError(
+                f"Projection {self.pre}->{self.post}: delay must be a scalar or one per synapse ({k},) in ms; "
+                f"got shape {dshape}"
+            )
+        if dshape == (k,) and self.method in ("dense", "event"):
+            raise ValueError(
+                f"Projection {self.pre}->{self.post}: per-synapse delays need method='sparse' or 'auto', "
+                f"got {self.method!r}"
+            )
+        _checks.check_real("Projection", "weight", self.weight)
+        _checks.check_real("Projection", "delay", self.delay, nonnegative=True)
+
+    # -- simulation ----------------------------------------------------------------------------
+    def max_delay_steps(self, dt: float) -> int | None:
+        """Buffer depth (steps) this projection needs at ``dt``, from ``max_delay`` or the concrete
+        ``delay``; ``None`` when ``delay`` is traced and no ``max_delay`` was given."""
+        if self.max_delay is not None:
+            return int(round(self.max_delay / dt))
+        if isinstance(self.delay, jax.core.Tracer):
+            return None
+        d = np.asarray(self.delay)
+        return int(np.round(d.max() / dt)) if d.size else 0
+
+    def synapse_weights(self) -> jax.Array:
+        """Weights as a scalar or per synapse ``(K,)`` (a dense matrix is read at the connected pairs)."""
+        w = jnp.asarray(self.weight)
+        if w.ndim == 2:
+            return w[self.topology.pre, self.topology.post]
+        return w
+
+    def prepare(self, dt: float) -> dict:
+        """Arrays the kernel uses every step, computed once per run (differentiable in weight)."""
+        topo = self.topology
+        w = self.synapse_weights()
+        steps = delay_steps(self.delay, dt)
+        if isinstance(self.delay, jax.core.Tracer) and self.max_delay is not None:
+            # traced delays cannot be checked before the run: they are bounded by the declared max_delay
+            steps = jnp.clip(steps, 0, int(round(self.max_delay / dt)))
+        prep = {"steps": steps}
+        if self.method == "dense":
+            if jnp.ndim(self.weight) == 2 and topo.n_syn == topo.n_pre * topo.n_post:
+                prep["w"] = jnp.asarray(self.weight)
+            else:
+                wk = jnp.broadcast_to(w, (topo.n_syn,))
+                prep["w"] = jnp.zeros((topo.n_pre, topo.n_post), wk.dtype).at[topo.pre, topo.post].add(wk)
+        else:
+            prep["w"] = w
+        return prep
+
+    def propagate(self, prep: dict, buffer: DelayBuffer) -> jax.Array:
+        """Summed weighted input for this step, shape ``(*batch, n_post)``."""
+        topo, w = self.topology, prep["w"]
+        if jnp.ndim(prep["steps"]) == 1:
+            return ops.delayed(buffer.read_at(prep["steps"], topo.pre), topo, w)
+        s = buffer.read(prep["steps"])
+        if self.method == "dense":
+            return ops.dense(s, w)
+        if self.method == "sparse":
+            return ops.sparse(s, topo, w)
+        max_events = self.max_events or max(32, -(-topo.n_pre * 2 // 100))
+        return ops.event(s, topo, w, min(max_events, topo.n_pre))
