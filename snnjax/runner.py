@@ -81,16 +81,28 @@ def _broadcasts(src: tuple, dst: tuple) -> bool:
     return all(a in (1, b) for a, b in zip(src[::-1], dst[::-1]))
 
 
-def _normalize_monitors(net, monitors, state) -> tuple[str, ...]:
+def _normalize_monitors(net, monitors, state) -> tuple:
+    """-> tuple of (name, path-or-callable), checked against the network."""
     if isinstance(monitors, str):
         monitors = [monitors]
-    valid = net.monitor_paths(state)
-    for path in monitors:
-        if path not in valid:
-            raise ValueError(f"monitors: unknown monitor path {path!r}; valid paths are {valid}")
-    if len(set(monitors)) != len(monitors):
-        raise ValueError(f"monitors: duplicate paths in {list(monitors)}")
-    return tuple(monitors)
+    valid = None
+    out = []
+    for entry in monitors:
+        if isinstance(entry, str):
+            valid = valid if valid is not None else net.monitor_paths(state)
+            if entry not in valid:
+                raise ValueError(f"monitors: unknown monitor path {entry!r}; valid paths are {valid}")
+            out.append((entry, entry))
+        elif isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str) and callable(entry[1]):
+            out.append(entry)
+        else:
+            raise TypeError(
+                f"monitors: each entry must be a path such as 'E.v' or a (name, fn(state)) pair; got {entry!r}"
+            )
+    names = [name for name, _ in out]
+    if len(set(names)) != len(names) or "ts" in names:
+        raise ValueError(f"monitors: names must be unique and not 'ts', got {names}")
+    return tuple(out)
 
 
 def _read(state: NetworkState, path: str) -> jax.Array:
@@ -134,7 +146,8 @@ def simulate(
         A value is a constant (scalar or array broadcasting to the population), an array with one value
         per step on axis 0 (shape ``(n_steps, ...)``), or a callable ``f(t_ms) -> current``. A third
         tuple element ``'fix'``, ``'iter'`` or ``'func'`` forces the kind.
-      monitors: state paths to record, ``'<population>.<field>'`` or ``'<projection>.<field>'``.
+      monitors: what to record: state paths ``'<population>.<field>'`` or ``'<projection>.<field>'``, or
+        ``(name, fn)`` pairs with ``fn(state) -> array`` computed on the device (e.g. a spike count).
       every: record every ``every`` steps (the number of steps must be a multiple).
 
     Returns:
@@ -171,7 +184,7 @@ def simulate(
 
     def block(s: NetworkState, xb: list):
         s = step(s, [a[0] for a in xb])
-        rec = {p: _read(s, p) for p in paths}
+        rec = {name: fn(s) if callable(fn) else _read(s, fn) for name, fn in paths}
         rec["ts"] = (s.step - 1).astype(jnp.result_type(float)) * dt
         if every > 1:
             s, _ = jax.lax.scan(lambda c, x: (step(c, x), None), s, [a[1:] for a in xb], length=every - 1)
