@@ -1,10 +1,15 @@
 """Delay buffers: a pytree ring buffer of a population's recent outputs (spikes).
 
-Timing convention (BrainPy's): during step ``i`` every projection reads the spikes its presynaptic
-group emitted at step ``i - 1 - d``, where ``d = round(delay / dt)`` is the delay in steps; the group
-then updates and its new spikes are written. So ``d = 0`` means "the last step's spikes", the
-shortest causal latency of a clock-driven simulation, and a spike emitted at step ``s`` acts on the
-postsynaptic side at step ``s + 1 + d``.
+Timing convention: a spike emitted at step ``s`` (recorded at ``t_s = s dt``) acts on the postsynaptic
+side at step ``s + lag``, i.e. it shows in the postsynaptic trace at ``t_s + lag dt``, where
+``lag = max(1, round(delay / dt))``. One step is the shortest latency of a clock-driven simulation in
+which every group updates from the previous step's spikes, so ``delay=0`` means one step (as in NEST and
+BrainPy, whose minimum delay is one step). During step ``i`` projections read the buffer (``lag``
+writes back), then the groups update and their new spikes are written.
+
+BrainPy's ``delay_step=D`` gives a lag of ``max(1, D - 1)`` steps, one step shorter than ours for
+``D >= 2``: the same ``delay`` lands one step later in snnjax than in BrainPy (and exactly on
+``t_s + delay``).
 """
 
 from __future__ import annotations
@@ -14,9 +19,14 @@ import jax.numpy as jnp
 from flax import struct
 
 
-def delay_steps(delay, dt: float) -> jax.Array:
-    """Delay in ms -> whole steps of ``dt`` ms (rounded to the nearest step, as Brian2 does)."""
-    return jnp.round(jnp.asarray(delay) / dt).astype(jnp.int32)
+def delay_lag(delay, dt: float) -> jax.Array:
+    """Delay in ms -> lag in whole steps of ``dt`` ms: ``max(1, round(delay / dt))`` (int32)."""
+    return jnp.maximum(jnp.round(jnp.asarray(delay) / dt), 1).astype(jnp.int32)
+
+
+def lag_of(delay_ms: float, dt: float) -> int:
+    """Python-int version of :func:`delay_lag` for a concrete delay."""
+    return max(1, int(round(float(delay_ms) / dt)))
 
 
 @struct.dataclass
@@ -32,30 +42,29 @@ class DelayBuffer:
     head: jax.Array
 
     @classmethod
-    def create(cls, max_delay_steps: int, like: jax.Array) -> DelayBuffer:
-        """A zero buffer that can serve delays of ``0 .. max_delay_steps`` steps of arrays like ``like``."""
-        length = int(max_delay_steps) + 1
-        return cls(data=jnp.zeros((length, *like.shape), like.dtype), head=jnp.zeros((), jnp.int32))
+    def create(cls, max_lag: int, like: jax.Array) -> DelayBuffer:
+        """A zero buffer serving lags ``1 .. max_lag`` steps for arrays like ``like`` (``max_lag`` entries)."""
+        return cls(data=jnp.zeros((max(int(max_lag), 1), *like.shape), like.dtype), head=jnp.zeros((), jnp.int32))
 
     @property
-    def max_delay_steps(self) -> int:
-        """Longest delay (steps) this buffer can serve."""
-        return self.data.shape[0] - 1
+    def max_lag(self) -> int:
+        """Longest lag (steps) this buffer can serve."""
+        return self.data.shape[0]
 
-    def read(self, steps) -> jax.Array:
-        """The entry written ``steps`` writes ago (0 = the latest); ``steps`` an int scalar."""
-        return self.data[(self.head - steps) % self.data.shape[0]]
+    def read(self, lag) -> jax.Array:
+        """The entry written ``lag`` writes ago (1 = the latest); ``lag`` an int scalar in ``[1, max_lag]``."""
+        return self.data[(self.head - lag + 1) % self.data.shape[0]]
 
-    def read_at(self, steps: jax.Array, index: jax.Array) -> jax.Array:
-        """Per-element delayed read: ``out[..., k] = data[head - steps[k], ..., index[k]]``.
+    def read_at(self, lag: jax.Array, index: jax.Array) -> jax.Array:
+        """Per-element delayed read: ``out[..., k] = data[head - lag[k] + 1, ..., index[k]]``.
 
         Args:
-          steps: int array ``(K,)`` of delays in steps.
+          lag: int array ``(K,)`` of lags in steps, each in ``[1, max_lag]``.
           index: int array ``(K,)`` of positions along the buffer's last axis.
         Returns:
           shape ``(*batch, K)``.
         """
-        rows = (self.head - steps) % self.data.shape[0]
+        rows = (self.head - lag + 1) % self.data.shape[0]
         return jnp.moveaxis(self.data[rows, ..., index], 0, -1)  # advanced indices first: (K, *batch)
 
     def write(self, value: jax.Array) -> DelayBuffer:

@@ -121,11 +121,11 @@ class Network:
 
     # -- simulation ------------------------------------------------------------------------------
     def delay_depths(self, dt: float) -> dict[str, int | None]:
-        """Buffer depth (steps) each presynaptic population needs at ``dt`` (``None``: unknown, traced)."""
+        """Longest lag (steps) read from each presynaptic population at ``dt`` (``None``: unknown, traced)."""
         depth: dict[str, int | None] = {}
         for proj in self.projections.values():
-            d = proj.max_delay_steps(dt)
-            old = depth.get(proj.pre, 0)
+            d = proj.max_lag(dt)
+            old = depth.get(proj.pre, 1)
             depth[proj.pre] = None if d is None or old is None else max(old, d)
         return depth
 

@@ -12,7 +12,7 @@ from jax.typing import ArrayLike
 
 from snnjax import _checks, ops
 from snnjax import conn as _conn
-from snnjax.delays import DelayBuffer, delay_steps
+from snnjax.delays import DelayBuffer, delay_lag, lag_of
 from snnjax.outputs import CUBA
 from snnjax.synapses import Delta
 
@@ -37,10 +37,9 @@ def _as_connector(conn: Any) -> _conn.Connector:
 class Projection:
     """A projection from population ``pre`` to population ``post`` (names in the :class:`Network`).
 
-    Each step, the spikes that ``pre`` emitted ``delay`` ms before the last step (see
-    :mod:`snnjax.delays`) are multiplied by ``weight`` and summed per postsynaptic neuron; the
-    ``synapse`` kinetics integrate that sum into ``g``; the ``output`` turns ``g`` into a current (or a
-    voltage jump) for ``post``.
+    Each step, the spikes that ``pre`` emitted ``delay`` ms earlier (see :mod:`snnjax.delays`) are
+    multiplied by ``weight`` and summed per postsynaptic neuron; the ``synapse`` kinetics integrate that
+    sum into ``g``; the ``output`` turns ``g`` into a current (or a voltage jump) for ``post``.
 
     Args:
       pre: name of the presynaptic population.
@@ -50,7 +49,8 @@ class Projection:
       weight: synaptic weight, in the unit of the output (nA for CUBA currents, mV for
         ``CUBA(target="v")``, conductance for COBA): a scalar, one per synapse ``(K,)`` in the
         connector's order, or a dense ``(n_pre, n_post)`` matrix read at the connected pairs.
-      delay: transmission delay, ms, >= 0: a scalar, or one per synapse ``(K,)``. Rounded to whole steps.
+      delay: transmission delay, ms, >= 0: a scalar, or one per synapse ``(K,)``. A spike emitted at
+        step ``s`` acts at step ``s + max(1, round(delay / dt))`` (see :mod:`snnjax.delays`).
       synapse: kinetics (``snnjax.synapses``), default ``Delta()``.
       output: ``snnjax.outputs.CUBA()`` (default) or ``COBA(E)``.
       method: propagation kernel: ``"auto"``, ``"dense"``, ``"sparse"`` or ``"event"`` (see :mod:`snnjax.ops`).
@@ -139,15 +139,15 @@ class Projection:
         _checks.check_real("Projection", "delay", self.delay, nonnegative=True)
 
     # -- simulation ----------------------------------------------------------------------------
-    def max_delay_steps(self, dt: float) -> int | None:
-        """Buffer depth (steps) this projection needs at ``dt``, from ``max_delay`` or the concrete
+    def max_lag(self, dt: float) -> int | None:
+        """Longest lag (steps) this projection reads at ``dt``, from ``max_delay`` or the concrete
         ``delay``; ``None`` when ``delay`` is traced and no ``max_delay`` was given."""
         if self.max_delay is not None:
-            return int(round(self.max_delay / dt))
+            return lag_of(self.max_delay, dt)
         if isinstance(self.delay, jax.core.Tracer):
             return None
         d = np.asarray(self.delay)
-        return int(np.round(d.max() / dt)) if d.size else 0
+        return lag_of(d.max(), dt) if d.size else 1
 
     def synapse_weights(self) -> jax.Array:
         """Weights as a scalar or per synapse ``(K,)`` (a dense matrix is read at the connected pairs)."""
@@ -160,11 +160,11 @@ class Projection:
         """Arrays the kernel uses every step, computed once per run (differentiable in weight)."""
         topo = self.topology
         w = self.synapse_weights()
-        steps = delay_steps(self.delay, dt)
+        lag = delay_lag(self.delay, dt)
         if isinstance(self.delay, jax.core.Tracer) and self.max_delay is not None:
             # traced delays cannot be checked before the run: they are bounded by the declared max_delay
-            steps = jnp.clip(steps, 0, int(round(self.max_delay / dt)))
-        prep = {"steps": steps}
+            lag = jnp.minimum(lag, lag_of(self.max_delay, dt))
+        prep = {"lag": lag}
         if self.method == "dense":
             if jnp.ndim(self.weight) == 2 and topo.n_syn == topo.n_pre * topo.n_post:
                 prep["w"] = jnp.asarray(self.weight)
@@ -178,9 +178,9 @@ class Projection:
     def propagate(self, prep: dict, buffer: DelayBuffer) -> jax.Array:
         """Summed weighted input for this step, shape ``(*batch, n_post)``."""
         topo, w = self.topology, prep["w"]
-        if jnp.ndim(prep["steps"]) == 1:
-            return ops.delayed(buffer.read_at(prep["steps"], topo.pre), topo, w)
-        s = buffer.read(prep["steps"])
+        if jnp.ndim(prep["lag"]) == 1:
+            return ops.delayed(buffer.read_at(prep["lag"], topo.pre), topo, w)
+        s = buffer.read(prep["lag"])
         if self.method == "dense":
             return ops.dense(s, w)
         if self.method == "sparse":

@@ -88,17 +88,22 @@ def _normalize_monitors(net, monitors, state) -> tuple:
     valid = None
     out = []
     for entry in monitors:
-        if isinstance(entry, str):
+        name, what = (
+            (entry, entry)
+            if isinstance(entry, str)
+            else (entry + (None,))[:2]
+            if isinstance(entry, tuple)
+            else (None, None)
+        )
+        if isinstance(what, str):
             valid = valid if valid is not None else net.monitor_paths(state)
-            if entry not in valid:
-                raise ValueError(f"monitors: unknown monitor path {entry!r}; valid paths are {valid}")
-            out.append((entry, entry))
-        elif isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str) and callable(entry[1]):
-            out.append(entry)
-        else:
+            if what not in valid:
+                raise ValueError(f"monitors: unknown monitor path {what!r}; valid paths are {valid}")
+        elif not (isinstance(name, str) and callable(what) and len(entry) == 2):
             raise TypeError(
                 f"monitors: each entry must be a path such as 'E.v' or a (name, fn(state)) pair; got {entry!r}"
             )
+        out.append((name, what))
     names = [name for name, _ in out]
     if len(set(names)) != len(names) or "ts" in names:
         raise ValueError(f"monitors: names must be unique and not 'ts', got {names}")
@@ -115,11 +120,12 @@ def _check_state(net: Network, state: NetworkState, dt: float) -> None:
     if not isinstance(state, NetworkState):
         raise TypeError(f"simulate: state must be a NetworkState from net.init(), got {type(state).__name__}")
     for pop, need in net.delay_depths(dt).items():
-        have = state.delays[pop].max_delay_steps if pop in state.delays else -1
+        have = state.delays[pop].max_lag if pop in state.delays else 0
         if need is not None and need > have:
             raise ValueError(
                 f"simulate: projections from {pop!r} need a delay of {need} steps at dt={dt} ms, but the state's "
-                f"delay buffer holds {max(have, 0)}; make the state with net.init(..., dt={dt})"
+                f"delay buffer holds {have}; make the state with net.init(..., dt={dt}) (or give the Projection "
+                "a larger max_delay)"
             )
 
 
@@ -277,8 +283,10 @@ class Runner:
         n_steps = int(round(duration / self.dt))
         arrays = [None if callable(s[1]) else jnp.asarray(s[1]) for s in self.inputs]
         _check_state(self.net, self.state, self.dt)  # on the concrete network, before tracing
+        step0 = int(self.state.step)
         self.state, rec = self._function(n_steps)(self.net, self.state, arrays)
         rec = jax.device_get(rec)
-        ts = np.asarray(rec.pop("ts"))
+        rec.pop("ts")  # float32 on the device; recomputed exactly (float64) here
+        ts = (step0 + np.arange(n_steps // self.every) * self.every) * self.dt
         self.mon = Monitors(ts, {k: np.asarray(v) for k, v in rec.items()})
         return self.mon

@@ -15,10 +15,11 @@ This script must run in its own virtual environment, outside the repository:
     /work/peers/brainpy-venv/bin/pip install --upgrade pip
     /work/peers/brainpy-venv/bin/pip install 'brainpy[cpu]==2.8.2'
 
-(resolved 2025-era versions used for the reference numbers: brainpy 2.8.2,
-jax 0.10.2, jaxlib 0.10.2, brainevent 0.2.1, brainstate 0.5.4, numba 0.68.1;
-pin them with ``pip install 'brainpy[cpu]==2.8.2' jax==0.10.2 jaxlib==0.10.2
-brainevent==0.2.1 brainstate==0.5.4`` to reproduce exactly.)
+Versions used for the reference numbers: brainpy 2.8.2, jax 0.10.2, jaxlib
+0.10.2, brainevent 0.2.1 (the event-CSR backend), brainstate 0.5.4, numba
+0.68.1, Python 3.11.  To reproduce exactly, pin them:
+
+    /work/peers/brainpy-venv/bin/pip install 'brainpy[cpu]==2.8.2' jax==0.10.2 jaxlib==0.10.2 brainevent==0.2.1 brainstate==0.5.4
 
 Usage:
 
@@ -29,12 +30,19 @@ Prints exactly one JSON line on stdout:
     {"peer": "brainpy", "version": ..., "n": ..., "duration_ms": ..., "dt": ...,
      "first_s": ..., "steady_s": ..., "rate_hz": ..., "jax": ...}
 
-``first_s``  wall time of network construction (incl. connectivity) + runner
-             construction + JIT compilation + the first run of ``duration``.
-``steady_s`` wall time of a second ``runner.run(duration)`` (already compiled,
-             continues from the first run's state), blocked until ready.
+``first_s``  wall time of network construction (incl. FixedProb connectivity)
+             + DSRunner construction + JIT compilation + the first run of
+             ``duration`` (steps 0 .. T-1), blocked until ready.
+``steady_s`` wall time of a second run of ``duration`` (steps T .. 2T-1, same
+             compiled executable, continuing from the first run's state),
+             blocked until ready.
 ``rate_hz``  mean firing rate over all N neurons during the second run.
 
+Both runs execute DSRunner's own per-step function (runner inputs -> network
+update -> monitors -> clear_input) scanned inside one cached ``bm.jit``: a
+plain second ``runner.run()`` would re-trace and re-compile (BrainPy 2.8.2
+builds a fresh ``functools.partial`` for ``bm.for_loop`` on every call, about
+0.4-0.5 s of XLA compile at n=4000), which would not be a steady-state time.
 Only the per-step total spike count is monitored (not the full raster), so the
 monitor cost is O(N) per step and memory stays small at large N.
 """
@@ -49,11 +57,11 @@ import time
 def build_and_run(n, duration, dt, seed):
     import functools
 
+    import brainpy as bp
+    import brainpy.math as bm
     import brainstate
     import jax
     import numpy as np
-    import brainpy as bp
-    import brainpy.math as bm
     from brainpy.tools import DotDict
 
     bm.set_platform('cpu')
