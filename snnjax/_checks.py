@@ -3,9 +3,12 @@
 Two tiers (DESIGN.md, "The model contract"):
 
 * ``__post_init__`` runs on construction *and* on every ``.replace``, ``jax.tree.map`` and unflatten
-  inside ``jit``. There we only look at concrete floating-point leaves and skip tracers, ``None``,
-  integers and anything else (vmap axis trees are made of those), never converting anything.
-* ``_validate()`` methods do the complete checks once, on the concrete tree, before tracing.
+  inside ``jit`` -- including the cotangent trees of ``jax.grad``, whose leaves are gradients, not
+  parameters (a negative gradient of ``tau`` is fine). There we only look at what users type -- Python
+  floats and NumPy arrays -- and skip JAX arrays, tracers, ``None``, integers and anything else (vmap
+  axis trees are made of those), never converting anything. Shapes are checked always.
+* ``_validate()`` methods (``strict=True``) also check concrete JAX arrays; ``Network``, ``Runner`` and
+  ``simulate`` run them once on the concrete tree, before tracing.
 """
 
 from __future__ import annotations
@@ -18,13 +21,13 @@ import jax
 import numpy as np
 
 
-def is_concrete_float(x: Any) -> bool:
-    """True for a concrete (non-traced) floating-point scalar or array."""
+def is_concrete_float(x: Any, strict: bool = True) -> bool:
+    """True for a concrete (non-traced) floating-point scalar or array; JAX arrays count only if ``strict``."""
     if isinstance(x, bool):
         return False
     if isinstance(x, float):
         return True
-    if isinstance(x, jax.core.Tracer):
+    if isinstance(x, jax.core.Tracer) or (not strict and isinstance(x, jax.Array)):
         return False
     if isinstance(x, (np.ndarray, np.generic, jax.Array)):
         return np.issubdtype(x.dtype, np.floating)
@@ -46,6 +49,7 @@ def check_real(
     positive: bool = False,
     nonnegative: bool = False,
     shape: tuple[int, ...] | None = None,
+    strict: bool = True,
 ) -> None:
     """Check one parameter if it is a concrete float; silently accept tracers and non-floats.
 
@@ -56,13 +60,14 @@ def check_real(
       positive: require ``value > 0`` everywhere.
       nonnegative: require ``value >= 0`` everywhere.
       shape: population shape the value must broadcast to (scalar, or exactly this shape).
+      strict: also check concrete JAX arrays (``_validate``); otherwise only Python/NumPy values.
 
     Raises:
       ValueError: naming ``owner``, ``name``, the value received and what is accepted.
     """
     if shape is not None and hasattr(value, "shape"):  # shapes are static, even for tracers
         check_shape(owner, name, tuple(value.shape), shape)
-    if not is_concrete_float(value):
+    if not is_concrete_float(value, strict):
         return
     arr = np.asarray(value)
     if arr.size and not np.all(np.isfinite(arr)):
@@ -71,6 +76,20 @@ def check_real(
         raise ValueError(f"{owner}: {name} must be > 0, got {_describe(arr)}")
     if nonnegative and arr.size and not np.all(arr >= 0):
         raise ValueError(f"{owner}: {name} must be >= 0, got {_describe(arr)}")
+
+
+def check_fields(model: Any, fields: dict[str, str | None], *, strict: bool, shape=None) -> None:
+    """``check_real`` on each named field; the spec value is ``"positive"``, ``"nonnegative"`` or None."""
+    for name, rule in fields.items():
+        check_real(
+            type(model).__name__,
+            name,
+            getattr(model, name),
+            positive=rule == "positive",
+            nonnegative=rule == "nonnegative",
+            shape=shape,
+            strict=strict,
+        )
 
 
 def check_shape(owner: str, name: str, got: tuple[int, ...], shape: tuple[int, ...]) -> None:

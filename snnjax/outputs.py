@@ -45,9 +45,13 @@ class COBA:
     target: str = struct.field(pytree_node=False, default="input")
 
     def __post_init__(self):
-        _checks.check_real("COBA", "E", self.E)
+        _checks.check_fields(self, {"E": None}, strict=False)
         if self.target != "input":
             raise ValueError(f"COBA: target must be 'input' (a conductance drives a current), got {self.target!r}")
+
+    def _validate(self) -> None:
+        """Complete checks on concrete values."""
+        _checks.check_fields(self, {"E": None}, strict=True)
 
     def contribution(self, g: jax.Array, post_state) -> jax.Array:
         """``g (E - v_post)``, with ``v_post`` the postsynaptic potential at the start of the step."""

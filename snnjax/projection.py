@@ -72,6 +72,8 @@ class Projection:
     max_delay: float | None = struct.field(pytree_node=False, default=None)
     topology: ops.Topology | None = None
 
+    _FIELDS = dict(weight=None, delay="nonnegative")
+
     def __post_init__(self):
         for name in ("pre", "post"):
             if not isinstance(getattr(self, name), str):
@@ -80,8 +82,7 @@ class Projection:
             raise ValueError(f"Projection: method must be one of {METHODS}, got {self.method!r}")
         if self.max_events is not None and (not isinstance(self.max_events, int) or self.max_events < 1):
             raise ValueError(f"Projection: max_events must be an int >= 1 or None, got {self.max_events!r}")
-        _checks.check_real("Projection", "weight", self.weight)
-        _checks.check_real("Projection", "delay", self.delay, nonnegative=True)
+        _checks.check_fields(self, self._FIELDS, strict=False)
         if self.max_delay is not None:
             _checks.check_real("Projection", "max_delay", float(self.max_delay), nonnegative=True)
         if self.topology is None and self.conn is None:
@@ -135,8 +136,10 @@ class Projection:
                 f"Projection {self.pre}->{self.post}: per-synapse delays need method='sparse' or 'auto', "
                 f"got {self.method!r}"
             )
-        _checks.check_real("Projection", "weight", self.weight)
-        _checks.check_real("Projection", "delay", self.delay, nonnegative=True)
+        _checks.check_fields(self, self._FIELDS, strict=True)
+        for part in (self.synapse, self.output):
+            if hasattr(part, "_validate"):
+                part._validate()
 
     # -- simulation ----------------------------------------------------------------------------
     def max_lag(self, dt: float) -> int | None:

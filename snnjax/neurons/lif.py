@@ -44,6 +44,7 @@ class LIF:
     ``tau_ref`` ms, i.e. for ``round(tau_ref / dt)`` steps, as BrainPy's LIF does.
 
     Every parameter may be a scalar or an array of the group's ``shape`` (heterogeneous neurons).
+    Gradients: ``spike`` carries the surrogate gradient of ``spike_fn``; the reset is detached from it.
 
     Args:
       size: number of neurons (int) or the group's shape (tuple).
@@ -68,15 +69,14 @@ class LIF:
     v_init: float | Initializer | None = struct.field(pytree_node=False, default=None)
     spike_fn: SpikeFunction = struct.field(pytree_node=False, default=Sigmoid())
 
+    _FIELDS = dict(v_rest=None, v_reset=None, v_th=None, tau="positive", tau_ref="nonnegative", r="positive")
+
     def __post_init__(self):
-        shape = _checks.normalize_shape(type(self).__name__, self.size)
-        for name in ("v_rest", "v_reset", "v_th"):
-            _checks.check_real("LIF", name, getattr(self, name), shape=shape)
-        _checks.check_real("LIF", "tau", self.tau, positive=True, shape=shape)
-        _checks.check_real("LIF", "r", self.r, positive=True, shape=shape)
-        _checks.check_real("LIF", "tau_ref", self.tau_ref, nonnegative=True, shape=shape)
+        _checks.check_fields(self, self._FIELDS, strict=False, shape=_checks.normalize_shape("LIF", self.size))
 
     def _validate(self) -> None:
+        """Complete checks on concrete values (run by ``Network``, ``Runner`` and ``simulate``)."""
+        _checks.check_fields(self, self._FIELDS, strict=True, shape=self.shape)
         if not (self.v_init is None or isinstance(self.v_init, (int, float, Initializer))):
             raise TypeError(f"LIF: v_init must be None, a float (mV) or an snnjax.init spec, got {self.v_init!r}")
         if not isinstance(self.spike_fn, SpikeFunction):
@@ -118,6 +118,8 @@ class LIF:
         refractory = state.refrac > 0.5 * dt  # counts whole steps: round(tau_ref / dt) held steps
         v = jnp.where(refractory, state.v, v)
         spike = self.spike_fn(v - self.v_th)
-        v = v + spike * (self.v_reset - v)  # = v_reset where spiking, and differentiable in spike
+        # reset with the spike detached (Zenke & Vogels 2021): differentiating through the reset multiplies
+        # the gradient by (v_reset - v_th) x surrogate'(0) at every spike, which explodes over long runs
+        v = v + jax.lax.stop_gradient(spike) * (self.v_reset - v)
         refrac = jnp.where(spike > 0, self.tau_ref, jnp.maximum(state.refrac - dt, 0.0))
         return LIFState(v=v, spike=spike, refrac=jnp.broadcast_to(refrac, v.shape))

@@ -61,7 +61,11 @@ class Exponential:
     tau: ArrayLike = 8.0
 
     def __post_init__(self):
-        _checks.check_real("Exponential", "tau", self.tau, positive=True)
+        _checks.check_fields(self, {"tau": "positive"}, strict=False)
+
+    def _validate(self) -> None:
+        """Complete checks on concrete values."""
+        _checks.check_fields(self, {"tau": "positive"}, strict=True)
 
     def init(self, shape: tuple[int, ...], batch_shape: tuple[int, ...] = ()) -> SynapseState:
         """Zero state for a postsynaptic group of ``shape``."""
@@ -90,7 +94,11 @@ class Alpha:
     tau_decay: ArrayLike = 10.0
 
     def __post_init__(self):
-        _checks.check_real("Alpha", "tau_decay", self.tau_decay, positive=True)
+        _checks.check_fields(self, {"tau_decay": "positive"}, strict=False)
+
+    def _validate(self) -> None:
+        """Complete checks on concrete values."""
+        _checks.check_fields(self, {"tau_decay": "positive"}, strict=True)
 
     def init(self, shape: tuple[int, ...], batch_shape: tuple[int, ...] = ()) -> SynapseState:
         """Zero state for a postsynaptic group of ``shape``."""
