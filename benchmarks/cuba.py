@@ -1,10 +1,10 @@
-"""Brette et al. 2007 benchmark 2 (CUBA): ``python benchmarks/cuba.py --n 4000 --duration 1000``."""
+"""Brette et al. 2007 benchmark 2 (CUBA): ``python benchmarks/cuba.py --n 4000 --duration 1000``.
 
-import os
-import sys
+Prints one JSON line: ``first_s`` (compile + run), ``steady_s`` (a second, compiled run), ``rate_hz``, ``n``.
+The network is :func:`snnjax.examples.brette.build`.
+"""
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _brette import main  # noqa: E402
+from snnjax.examples.brette import main
 
 if __name__ == "__main__":
     main("cuba")

@@ -64,28 +64,27 @@ def build_and_run(n, duration, dt, seed):
     import numpy as np
     from brainpy.tools import DotDict
 
-    bm.set_platform('cpu')
+    bm.set_platform("cpu")
     bm.set_dt(dt)
     bm.random.seed(seed)
 
     num_exc = int(round(0.8 * n))
     num_inh = n - num_exc
-    prob = 80. / n
+    prob = 80.0 / n
 
     class EINet(bp.Network):
-        def __init__(self, method='exp_auto'):
+        def __init__(self, method="exp_auto"):
             super().__init__()
-            pars = dict(V_rest=-60., V_th=-50., V_reset=-60., tau=20., tau_ref=5.,
-                        V_initializer=bp.init.Normal(-55., 2.))
+            pars = dict(
+                V_rest=-60.0, V_th=-50.0, V_reset=-60.0, tau=20.0, tau_ref=5.0, V_initializer=bp.init.Normal(-55.0, 2.0)
+            )
             self.E = bp.neurons.LIF(num_exc, **pars, method=method)
             self.I = bp.neurons.LIF(num_inh, **pars, method=method)
 
             we = 0.6  # excitatory synaptic weight (conductance)
             wi = 6.7  # inhibitory synaptic weight (conductance)
-            exc = dict(g_max=we, tau=5., output=bp.synouts.COBA(E=0.), method=method,
-                       comp_method='sparse')
-            inh = dict(g_max=wi, tau=10., output=bp.synouts.COBA(E=-80.), method=method,
-                       comp_method='sparse')
+            exc = dict(g_max=we, tau=5.0, output=bp.synouts.COBA(E=0.0), method=method, comp_method="sparse")
+            inh = dict(g_max=wi, tau=10.0, output=bp.synouts.COBA(E=-80.0), method=method, comp_method="sparse")
             self.E2E = bp.synapses.Exponential(self.E, self.E, bp.conn.FixedProb(prob, seed=seed + 1), **exc)
             self.E2I = bp.synapses.Exponential(self.E, self.I, bp.conn.FixedProb(prob, seed=seed + 2), **exc)
             self.I2E = bp.synapses.Exponential(self.I, self.E, bp.conn.FixedProb(prob, seed=seed + 3), **inh)
@@ -95,8 +94,8 @@ def build_and_run(n, duration, dt, seed):
     net = EINet()
     runner = bp.DSRunner(
         net,
-        monitors={'nspk': lambda: bm.sum(net.E.spike) + bm.sum(net.I.spike)},
-        inputs=[('E.input', 20.), ('I.input', 20.)],
+        monitors={"nspk": lambda: bm.sum(net.E.spike) + bm.sum(net.I.spike)},
+        inputs=[("E.input", 20.0), ("I.input", 20.0)],
         progress_bar=False,
     )
     # DSRunner.run() re-traces and re-compiles its scan on every call (it wraps a
@@ -109,7 +108,7 @@ def build_and_run(n, duration, dt, seed):
     @bm.jit
     def run_loop(indices):
         _, mon = bm.for_loop(step, indices)
-        return mon['nspk']
+        return mon["nspk"]
 
     num_step = int(round(duration / dt))
     idx_dtype = brainstate.environ.ditype()
@@ -123,17 +122,26 @@ def build_and_run(n, duration, dt, seed):
     steady_s = time.perf_counter() - t1
     nspk = np.asarray(nspk)
 
-    rate_hz = float(nspk.sum()) / n / (num_step * dt / 1000.)
-    return dict(peer='brainpy', version=bp.__version__, n=n, duration_ms=duration, dt=dt,
-                first_s=first_s, steady_s=steady_s, rate_hz=rate_hz, jax=jax.__version__)
+    rate_hz = float(nspk.sum()) / n / (num_step * dt / 1000.0)
+    return dict(
+        peer="brainpy",
+        version=bp.__version__,
+        n=n,
+        duration_ms=duration,
+        dt=dt,
+        first_s=first_s,
+        steady_s=steady_s,
+        rate_hz=rate_hz,
+        jax=jax.__version__,
+    )
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--n', type=int, default=4000, help='total neurons (80%% E / 20%% I)')
-    ap.add_argument('--duration', type=float, default=1000., help='simulated time per run, ms')
-    ap.add_argument('--dt', type=float, default=0.1, help='time step, ms')
-    ap.add_argument('--seed', type=int, default=0)
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=4000, help="total neurons (80%% E / 20%% I)")
+    ap.add_argument("--duration", type=float, default=1000.0, help="simulated time per run, ms")
+    ap.add_argument("--dt", type=float, default=0.1, help="time step, ms")
+    ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     # keep stdout for the single JSON line; anything the libraries print goes to stderr
     with contextlib.redirect_stdout(sys.stderr):
@@ -141,5 +149,5 @@ def main(argv=None):
     print(json.dumps(res), flush=True)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

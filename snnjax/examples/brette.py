@@ -1,8 +1,12 @@
-"""Brette et al. (2007) benchmarks 1 (COBA) and 2 (CUBA) in snnjax, shared by coba.py and cuba.py.
+"""Brette et al. (2007) benchmarks 1 (COBA) and 2 (CUBA): the networks, and the benchmark command line
+used by ``benchmarks/coba.py`` and ``benchmarks/cuba.py`` (one JSON line per run).
 
 The network is the one BrainPy's examples use (Vogels & Abbott 2005 parameters): 80% excitatory and
-20% inhibitory LIF neurons, random connectivity with p = 80 / N so that every neuron receives about 80
-synapses at every N, exponential synapses. Output: one JSON line per run.
+20% inhibitory LIF neurons (v_rest -60 mV, threshold -50 mV, reset -60 mV, tau 20 ms, refractory 5 ms),
+random connectivity with p = 80 / N so that every neuron receives about 80 synapses at every N, and
+exponential synapses. COBA: conductances relative to leak, 0.6 (excitatory, tau 5 ms, E = 0 mV) and
+6.7 (inhibitory, tau 10 ms, E = -80 mV), a constant drive of 20 mV (input 20 with r = 1). CUBA:
+v_rest -49 mV, currents 1.62 and -9 mV (input units with r = 1), no drive.
 """
 
 from __future__ import annotations
@@ -17,9 +21,14 @@ import jax.numpy as jnp
 
 import snnjax as sj
 
+COBA_INPUTS = [("E.input", 20.0), ("I.input", 20.0)]
 
-def build(n: int, kind: str, method: str = "auto", seed: int = 0) -> sj.Network:
-    """The E/I network of ``n`` neurons; ``kind`` is ``"coba"`` or ``"cuba"``."""
+
+def build(n: int, kind: str = "coba", method: str = "auto", seed: int = 0) -> sj.Network:
+    """The E/I network of ``n`` neurons (populations ``E`` and ``I``, projections ``EE``, ``EI``, ``IE``,
+    ``II``); ``kind`` is ``"coba"`` or ``"cuba"``; drive it with :data:`COBA_INPUTS` for COBA."""
+    if not isinstance(n, int) or n < 5:
+        raise ValueError(f"build: n must be an int >= 5, got {n!r}")
     n_e = int(n * 0.8)
     n_i = n - n_e
     p = min(1.0, 80.0 / n)
@@ -44,6 +53,7 @@ def build(n: int, kind: str, method: str = "auto", seed: int = 0) -> sj.Network:
 
 
 def main(kind: str) -> None:
+    """Benchmark command line: ``--n``, ``--duration`` (ms), ``--dt`` (ms), ``--method``."""
     ap = argparse.ArgumentParser(description=f"Brette et al. 2007 {kind.upper()} benchmark in snnjax")
     ap.add_argument("--n", type=int, default=4000, help="number of neurons")
     ap.add_argument("--duration", type=float, default=1000.0, help="simulated time, ms")
@@ -54,7 +64,7 @@ def main(kind: str) -> None:
     t0 = time.perf_counter()
     net = build(args.n, kind, args.method)
     build_s = time.perf_counter() - t0
-    inputs = [("E.input", 20.0), ("I.input", 20.0)] if kind == "coba" else []
+    inputs = COBA_INPUTS if kind == "coba" else []
     count = ("spikes", lambda s: s.neurons["E"].spike.sum() + s.neurons["I"].spike.sum())
 
     @jax.jit

@@ -1,0 +1,1 @@
+"""Example networks: ``python -m snnjax.examples.coba`` runs the main example."""
