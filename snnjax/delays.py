@@ -18,6 +18,8 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from snnjax import ops
+
 
 def delay_lag(delay, dt: float) -> jax.Array:
     """Delay in ms -> lag in whole steps of ``dt`` ms: ``max(1, round(delay / dt))`` (int32)."""
@@ -40,11 +42,25 @@ class DelayBuffer:
 
     data: jax.Array
     head: jax.Array
+    events_idx: jax.Array | None = None
+    events_count: jax.Array | None = None
 
     @classmethod
-    def create(cls, max_lag: int, like: jax.Array) -> DelayBuffer:
-        """A zero buffer serving lags ``1 .. max_lag`` steps for arrays like ``like`` (``max_lag`` entries)."""
-        return cls(data=jnp.zeros((max(int(max_lag), 1), *like.shape), like.dtype), head=jnp.zeros((), jnp.int32))
+    def create(cls, max_lag: int, like: jax.Array, max_events: int | None = None) -> DelayBuffer:
+        """A zero buffer serving lags ``1 .. max_lag`` steps for arrays like ``like`` (``max_lag`` entries).
+
+        With ``max_events``, each write also stores the compacted indices of the nonzero entries
+        (:func:`snnjax.ops.compact`), so event-driven projections do not compact again.
+        """
+        length = max(int(max_lag), 1)
+        buf = cls(data=jnp.zeros((length, *like.shape), like.dtype), head=jnp.zeros((), jnp.int32))
+        if max_events is not None:
+            m = min(int(max_events), like.shape[-1])
+            buf = buf.replace(
+                events_idx=jnp.zeros((length, *like.shape[:-1], m), jnp.int32),
+                events_count=jnp.zeros((length, *like.shape[:-1]), jnp.int32),
+            )
+        return buf
 
     @property
     def max_lag(self) -> int:
@@ -67,7 +83,20 @@ class DelayBuffer:
         rows = (self.head - lag + 1) % self.data.shape[0]
         return jnp.moveaxis(self.data[rows, ..., index], 0, -1)  # advanced indices first: (K, *batch)
 
+    def read_events(self, lag) -> tuple[jax.Array, jax.Array] | None:
+        """The compacted ``(idx, count)`` of the entry ``lag`` writes ago, or None if not stored."""
+        if self.events_idx is None:
+            return None
+        row = (self.head - lag + 1) % self.data.shape[0]
+        return self.events_idx[row], self.events_count[row]
+
     def write(self, value: jax.Array) -> DelayBuffer:
         """Push ``value`` as the newest entry (drops the oldest)."""
         head = (self.head + 1) % self.data.shape[0]
-        return DelayBuffer(data=self.data.at[head].set(value.astype(self.data.dtype)), head=head)
+        new = self.replace(data=self.data.at[head].set(value.astype(self.data.dtype)), head=head)
+        if self.events_idx is None:
+            return new
+        idx, count = ops.compact(value, self.events_idx.shape[-1])
+        return new.replace(
+            events_idx=self.events_idx.at[head].set(idx), events_count=self.events_count.at[head].set(count)
+        )

@@ -145,9 +145,14 @@ class Network:
                     f"Network.init: a projection from {name!r} has a traced delay (built inside jit/vmap/grad), so "
                     "its delay buffer cannot be sized; pass max_delay=<ms> to that Projection"
                 )
+        bounds: dict[str, int] = {}
+        for proj in self.projections.values():
+            b = proj.event_bound()
+            if b is not None:
+                bounds[proj.pre] = max(bounds.get(proj.pre, 0), b)
         delays = {
             name: DelayBuffer.create(
-                d, jnp.zeros((*batch_shape, self.populations[name].count), neurons[name].spike.dtype)
+                d, jnp.zeros((*batch_shape, self.populations[name].count), neurons[name].spike.dtype), bounds.get(name)
             )
             for name, d in depths.items()
         }

@@ -55,7 +55,9 @@ class Projection:
       output: ``snnjax.outputs.CUBA()`` (default) or ``COBA(E)``.
       method: propagation kernel: ``"auto"``, ``"dense"``, ``"sparse"`` or ``"event"`` (see :mod:`snnjax.ops`).
       max_events: with ``"event"``, how many presynaptic spikes per step take the event-driven path
-        before the exact fallback is used (default: 2% of the presynaptic group, at least 32).
+        before the exact fallback is used (default: 2% of the presynaptic group, at least 32). The
+        presynaptic group is compacted once per step for all its event projections, with the largest
+        of their bounds.
       max_delay: longest delay (ms) the buffer must hold, needed only when ``delay`` is traced (e.g.
         built inside ``vmap``); otherwise taken from ``delay``.
     """
@@ -188,5 +190,11 @@ class Projection:
             return ops.dense(s, w)
         if self.method == "sparse":
             return ops.sparse(s, topo, w)
-        max_events = self.max_events or max(32, -(-topo.n_pre * 2 // 100))
-        return ops.event(s, topo, w, min(max_events, topo.n_pre))
+        return ops.event(s, topo, w, self.event_bound(), events=buffer.read_events(prep["lag"]))
+
+    def event_bound(self) -> int | None:
+        """Spikes per step the event-driven path takes (``max_events`` or its default); None if not 'event'."""
+        if self.method != "event" or jnp.ndim(self.delay) == 1:
+            return None
+        n_pre = self.topology.n_pre
+        return min(self.max_events or max(32, -(-n_pre * 2 // 100)), n_pre)

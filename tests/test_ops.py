@@ -102,3 +102,44 @@ def test_network_level_kernels_give_the_same_spike_trains():
     assert spikes["dense"].sum() > 100
     np.testing.assert_array_equal(spikes["sparse"], spikes["dense"])
     np.testing.assert_array_equal(spikes["event"], spikes["dense"])
+
+
+@pytest.mark.parametrize("batch_shape", [(), (2,)])
+def test_network_burst_overflowing_the_event_bound_loses_nothing(batch_shape):
+    # all 50 presynaptic neurons fire together at step 0 (> max_events = 4), then a few fire alone: the
+    # event path (compaction stored in the delay buffer) must give what the sparse kernel gives
+    conn = sj.conn.FixedProb(0.3, seed=2)
+    weight = np.linspace(0.1, 1.0, conn.build(50, 20)[0].size)  # distinct per-synapse weights
+
+    def run(method):
+        net = sj.Network(
+            a=sj.neurons.LIF(50, v_th=1.0, tau_ref=0.0),
+            b=sj.neurons.LIF(20, v_th=1e9, tau=1e9),
+            p=sj.Projection(
+                "a",
+                "b",
+                conn=conn,
+                weight=weight,
+                delay=0.3,
+                method=method,
+                max_events=4,
+                output=sj.outputs.CUBA(target="v"),
+            ),
+        )
+        drive = np.zeros((30, *batch_shape, 50), np.float32)
+        drive[0] = 1e4  # burst
+        drive[10, ..., :3] = 1e4  # three spikes: event path
+        _, rec = sj.simulate(
+            net,
+            net.init(batch_shape=batch_shape),
+            duration=3.0,
+            dt=0.1,
+            inputs=[("a.input", drive, "iter")],
+            monitors=["b.v", "a.spike"],
+        )
+        return rec
+
+    ev, sp = run("event"), run("sparse")
+    assert ev["a.spike"][0].sum() == 50 * max(1, int(np.prod(batch_shape)))
+    np.testing.assert_allclose(ev["b.v"], sp["b.v"], rtol=1e-6, atol=1e-6)
+    assert np.all(np.diff(ev["b.v"][:, ..., 0], axis=0) >= 0) and ev["b.v"][-1].min() > 0

@@ -114,8 +114,12 @@ def test_batch_shape_equals_separate_runs():
     v = runner.run(20.0)["E.v"]
     assert v.shape == (200, 2, 200)
     state = net.init(key=jax.random.key(3), batch_shape=(2,))
-    one = jax.tree.map(lambda x: x[1] if x.ndim and x.shape[0] == 2 else x, state)
-    one = one.replace(delays={k: b.replace(data=b.data[:, 1]) for k, b in state.delays.items()})
+    # copy 1 of the batch: neuron and synapse arrays have the batch first, delay buffers after the ring axis
+    one = state.replace(
+        neurons=jax.tree.map(lambda x: x[1], state.neurons),
+        synapses=jax.tree.map(lambda x: x[1], state.synapses),
+        delays=jax.tree.map(lambda x: x[:, 1] if x.ndim >= 2 else x, state.delays),
+    )
     _, rec = sj.simulate(net, one, duration=20.0, dt=0.1, inputs=[("E.input", 12.5)], monitors=["E.v"])
     np.testing.assert_allclose(v[:, 1], rec["E.v"], atol=1e-4)
 
