@@ -157,8 +157,9 @@ def simulate(
       every: record every ``every`` steps (the number of steps must be a multiple).
 
     Returns:
-      ``(final_state, record)``: ``record['ts']`` has shape ``(n_rec,)`` (ms) and ``record[path]`` shape
-      ``(n_rec, *batch, *field_shape)``, time on axis 0.
+      ``(final_state, record)``: ``record['ts']`` has shape ``(n_rec,)`` (ms, float32 computed on the
+      device; ``Runner`` gives exact float64 stamps) and ``record[path]`` shape ``(n_rec, *batch,
+      *field_shape)``, time on axis 0. ``record`` is a dict, so JAX returns its keys sorted.
     """
     dt = _checks.check_time("simulate", "dt", dt)
     duration = _checks.check_time("simulate", "duration", duration)
@@ -291,5 +292,5 @@ class Runner:
         rec = jax.device_get(rec)
         rec.pop("ts")  # float32 on the device; recomputed exactly (float64) here
         ts = (step0 + np.arange(n_steps // self.every) * self.every) * self.dt
-        self.mon = Monitors(ts, {k: np.asarray(v) for k, v in rec.items()})
+        self.mon = Monitors(ts, {name: np.asarray(rec[name]) for name, _ in self.monitors})  # in the order asked
         return self.mon

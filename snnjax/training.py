@@ -24,6 +24,10 @@ def trainable(tree: Any) -> tuple[Any, Callable[[Any], Any]]:
     Integer leaves (connectivity indices) cannot be differentiated, so ``jax.grad`` must take the float
     part only: ``params, rebuild = trainable(net)``; ``jax.grad(lambda p: loss(rebuild(p)))(params)``.
 
+    Delays are float leaves too, but they act through whole steps (``round(delay / dt)``), so their
+    gradient is zero. Make the initial state outside the differentiated function (``net.init`` sizes
+    the delay buffers from concrete delays), or give projections ``max_delay``.
+
     Returns:
       ``(params, rebuild)``: ``params`` has the tree's structure with ``None`` in place of every
       non-float leaf; ``rebuild(params)`` returns the tree with those float leaves replaced.

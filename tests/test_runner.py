@@ -51,6 +51,7 @@ def test_seed_example_surface():
     assert isinstance(mon.ts, np.ndarray) and isinstance(mon["pre.v"], np.ndarray)
     np.testing.assert_allclose(mon.ts, np.arange(1500) * 0.1)
     assert mon["pre.v"].shape == (1500, 1) and runner.mon is mon
+    assert list(mon) == ["pre.v", "post.v", "pre.spike"] and mon["pre.spike"].dtype == bool
     assert mon["pre.spike"].sum() == 7  # every 200 steps from step 160
     # continuing: the next run starts where the last stopped
     mon2 = runner.run(10.0)
