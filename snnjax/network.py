@@ -73,7 +73,8 @@ class Network:
                     )
             projs[name] = proj.bind(pops[proj.pre].count, pops[proj.post].count)
             target = projs[name].output.target
-            if target != "input" and not hasattr(pops[proj.post].init(), target):
+            post_state = jax.eval_shape(lambda p=pops[proj.post]: p.init(key=jax.random.key(0)))  # shapes only
+            if target != "input" and not hasattr(post_state, target):
                 raise ValueError(
                     f"Network: projection {name!r} outputs to {proj.post}.{target}, which its state does not have"
                 )
@@ -112,7 +113,7 @@ class Network:
 
     def monitor_paths(self, state: NetworkState | None = None) -> list[str]:
         """Valid monitor paths: ``population.field`` and ``projection.field`` of the state."""
-        state = state if state is not None else self.init()
+        state = state if state is not None else jax.eval_shape(lambda: self.init(key=jax.random.key(0)))
         paths = []
         for group in (state.neurons, state.synapses):
             for name, sub in group.items():

@@ -275,3 +275,14 @@ def test_dense_weight_matrix_is_read_at_connected_pairs():
         _, rec = sj.simulate(net, state, duration=0.3, dt=0.1, inputs=[("a.input", 1e4)], monitors=["b.v"])
         # both presynaptic neurons fire at step 0 and arrive at step 1
         np.testing.assert_allclose(rec["b.v"][1], (w * mask).sum(0), err_msg=method)
+
+
+def test_random_initial_state_with_voltage_jump_projection():
+    # construction must not need a key even when the initial voltages are random
+    net = sj.Network(
+        a=sj.neurons.LIF(5, v_init=sj.init.Normal(-55.0, 2.0)),
+        p=sj.Projection("a", "a", conn=sj.conn.All2All(), weight=0.1, output=sj.outputs.CUBA(target="v")),
+    )
+    assert "a.v" in net.monitor_paths()
+    v0 = net.init(key=jax.random.key(1)).neurons["a"].v
+    assert float(jnp.std(v0)) > 0.5 and abs(float(jnp.mean(v0)) + 55.0) < 3.0
