@@ -88,21 +88,23 @@ def _normalize_monitors(net, monitors, state) -> tuple:
     valid = None
     out = []
     for entry in monitors:
-        name, what = (
-            (entry, entry)
-            if isinstance(entry, str)
-            else (entry + (None,))[:2]
-            if isinstance(entry, tuple)
-            else (None, None)
-        )
+        if isinstance(entry, str):
+            name, what = entry, entry
+        elif (
+            isinstance(entry, tuple)
+            and len(entry) == 2
+            and isinstance(entry[0], str)
+            and (isinstance(entry[1], str) or callable(entry[1]))
+        ):
+            name, what = entry
+        else:
+            raise TypeError(
+                f"monitors: each entry must be a path such as 'E.v' or a (name, fn(state)) pair; got {entry!r}"
+            )
         if isinstance(what, str):
             valid = valid if valid is not None else net.monitor_paths(state)
             if what not in valid:
                 raise ValueError(f"monitors: unknown monitor path {what!r}; valid paths are {valid}")
-        elif not (isinstance(name, str) and callable(what) and len(entry) == 2):
-            raise TypeError(
-                f"monitors: each entry must be a path such as 'E.v' or a (name, fn(state)) pair; got {entry!r}"
-            )
         out.append((name, what))
     names = [name for name, _ in out]
     if len(set(names)) != len(names) or "ts" in names:
@@ -216,8 +218,8 @@ class Runner:
 
     ``Runner(net, dt=0.1, inputs=[('pre.input', 25.)], monitors=['pre.v'])``, then ``runner.run(150.)``;
     the traces are at ``runner.mon.ts`` and ``runner.mon['pre.v']`` (numpy, time on axis 0; spike
-    monitors as bool). A second
-    ``run`` continues from where the first stopped (``reset()`` starts over) and replaces ``mon``.
+    monitors as bool). A second ``run`` continues from where the first stopped (``reset()`` starts
+    over) and replaces ``mon``.
 
     Args:
       net: the network.
@@ -246,7 +248,9 @@ class Runner:
         self.net = net
         self.dt = _checks.check_time("Runner", "dt", dt)
         self.inputs = list(inputs.items()) if isinstance(inputs, dict) else list(inputs)
-        self.every = every
+        if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
+            raise ValueError(f"Runner: every must be an int >= 1 (steps between records), got {every!r}")
+        self.every = int(every)
         self.key = jax.random.key(0) if key is None else key
         self.batch_shape = tuple(batch_shape)
         self.jit = jit
