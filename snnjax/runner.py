@@ -7,8 +7,11 @@ steps by ``dt`` (or by ``every * dt``), and ``mon['pre.v'][0]`` is the state aft
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import numbers
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Sequence
 from typing import Any
 
 import jax
@@ -16,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from snnjax import _checks
+from snnjax import monitors as monitors_mod
 from snnjax.network import DEFAULT_DT, Network, NetworkState
 
 InputSpec = tuple  # (path, value) or (path, value, mode) with mode in 'fix', 'iter', 'func'
@@ -82,40 +86,58 @@ def _broadcasts(src: tuple, dst: tuple) -> bool:
 
 
 def _normalize_monitors(net, monitors, state) -> tuple:
-    """-> tuple of (name, path-or-callable), checked against the network."""
-    if isinstance(monitors, str):
+    """-> tuple of (name, kind, payload) with kind 'path' (payload (path, index)), 'fn', 'probe' or 'reducer'."""
+    if isinstance(monitors, (str, monitors_mod.Probe, monitors_mod.Reducer)):
         monitors = [monitors]
     valid = None
     out = []
     for entry in monitors:
-        if isinstance(entry, str):
-            name, what = entry, entry
-        elif (
-            isinstance(entry, tuple)
-            and len(entry) == 2
-            and isinstance(entry[0], str)
-            and (isinstance(entry[1], str) or callable(entry[1]))
-        ):
-            name, what = entry
+        if isinstance(entry, str) or (isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], str)):
+            name, text = (entry, entry) if isinstance(entry, str) else entry
+            path, index = monitors_mod.parse_path(text)
+            valid = valid if valid is not None else net.monitor_paths(state)
+            if path not in valid:
+                raise ValueError(f"monitors: unknown monitor path {path!r}; valid paths are {valid}")
+            if index is not None:
+                n = int(np.prod(np.shape(monitors_mod.read_field(state, path))[-_field_ndim(net, path) :]))
+                if isinstance(index, np.ndarray) and (index.min() < -n or index.max() >= n):
+                    raise ValueError(f"monitors: index of {text!r} is out of range for {n} neurons")
+                idx = np.arange(n)[index]
+                if idx.size == 0:
+                    raise ValueError(f"monitors: index of {text!r} selects none of the {n} neurons")
+                index = tuple(int(i) for i in idx)
+            out.append((name, "path", (path, index)))
+        elif isinstance(entry, monitors_mod.Probe):
+            out.append((entry.name, "probe", entry))
+        elif isinstance(entry, monitors_mod.Reducer):
+            for attr in ("path", "population"):
+                target = getattr(entry, attr, None)
+                if target:
+                    paths = net.monitor_paths(state)
+                    ok = target in paths if attr == "path" else target in net.populations
+                    if not ok:
+                        raise ValueError(
+                            f"monitors: {type(entry).__name__} {entry.name!r} refers to unknown {attr} {target!r}; "
+                            f"valid are {paths if attr == 'path' else sorted(net.populations)}"
+                        )
+            out.append((entry.name, "reducer", entry))
+        elif isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str) and callable(entry[1]):
+            out.append((entry[0], "fn", entry[1]))
         else:
             raise TypeError(
-                f"monitors: each entry must be a path such as 'E.v' or a (name, fn(state)) pair; got {entry!r}"
+                "monitors: each entry must be a path such as 'E.v' or 'E.v[0:10]', a (name, fn(state)) pair, or an "
+                f"snnjax.monitors Probe/Reducer; got {entry!r}"
             )
-        if isinstance(what, str):
-            valid = valid if valid is not None else net.monitor_paths(state)
-            if what not in valid:
-                raise ValueError(f"monitors: unknown monitor path {what!r}; valid paths are {valid}")
-        out.append((name, what))
-    names = [name for name, _ in out]
+    names = [name for name, _, _ in out]
     if len(set(names)) != len(names) or "ts" in names:
         raise ValueError(f"monitors: names must be unique and not 'ts', got {names}")
     return tuple(out)
 
 
-def _read(state: NetworkState, path: str) -> jax.Array:
-    name, field = path.split(".", 1)
-    group = state.neurons if name in state.neurons else state.synapses
-    return getattr(group[name], field)
+def _field_ndim(net: Network, path: str) -> int:
+    name = path.split(".")[0]
+    pop = net.populations[name] if name in net.populations else net.populations[net.projections[name].post]
+    return len(pop.shape)
 
 
 def _check_state(net: Network, state: NetworkState, dt: float) -> None:
@@ -163,73 +185,232 @@ def simulate(
       device; ``Runner`` gives exact float64 stamps) and ``record[path]`` shape ``(n_rec, *batch,
       *field_shape)``, time on axis 0. ``record`` is a dict, so JAX returns its keys sorted.
     """
-    dt = _checks.check_time("simulate", "dt", dt)
-    duration = _checks.check_time("simulate", "duration", duration)
+    spec, state = _prepare(net, state, duration, dt, inputs, monitors, every, check_finite=False, owner="simulate")
+    values = [None if mode == "func" else v for _, mode, v in spec.inputs_full]
+    acc = _init_reducers(spec, state)
+    state, acc, rec = _run_chunk(net, state, acc, values, spec=spec.static)
+    rec.update(_finish_reducers(spec, acc, spec.static.n_steps))
+    return state, rec
+
+
+@dataclasses.dataclass(frozen=True)
+class _Static:
+    """Everything that fixes the compiled program (hashable: it keys the cache of compiled chunks)."""
+
+    n_steps: int
+    dt: float
+    every: int
+    inputs: tuple  # (population, mode, callable-or-None)
+    records: tuple  # (name, kind, payload)
+    finite_fields: tuple  # ('E.v', ...) checked every step when check_finite, else ()
+    field_ndim: tuple  # (name, n trailing neuron axes) for index subsets
+
+
+@dataclasses.dataclass
+class _Spec:
+    static: _Static
+    inputs_full: list  # (population, mode, value)
+
+
+def _prepare(net, state, duration, dt, inputs, monitors, every, check_finite, owner):
+    dt = _checks.check_time(owner, "dt", dt)
+    duration = _checks.check_time(owner, "duration", duration)
     n_steps = int(round(duration / dt))
     if n_steps < 1:
-        raise ValueError(f"simulate: duration={duration} ms is shorter than one step of dt={dt} ms")
+        raise ValueError(f"{owner}: duration={duration} ms is shorter than one step of dt={dt} ms")
     if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1 or n_steps % every:
-        raise ValueError(f"simulate: every must be an int >= 1 dividing the number of steps ({n_steps}), got {every!r}")
+        raise ValueError(f"{owner}: every must be an int >= 1 dividing the number of steps ({n_steps}), got {every!r}")
     if not isinstance(net, Network):
-        raise TypeError(f"simulate: net must be an snnjax.Network, got {type(net).__name__}")
+        raise TypeError(f"{owner}: net must be an snnjax.Network, got {type(net).__name__}")
     net._validate()
     _check_state(net, state, dt)
-    batch_shape = _batch_shape(net, state)
-    specs = _normalize_inputs(net, inputs, n_steps, batch_shape)
-    paths = _normalize_monitors(net, monitors, state)
-    n_rec = n_steps // every
+    specs = _normalize_inputs(net, inputs, n_steps, _batch_shape(net, state))
+    records = _normalize_monitors(net, monitors, state)
+    finite = ()
+    if check_finite:
+        finite = tuple(
+            p for p in net.monitor_paths(state) if jnp.issubdtype(monitors_mod.read_field(state, p).dtype, jnp.floating)
+        )
+    ndim = tuple(
+        (payload[0], _field_ndim(net, payload[0])) for _, kind, payload in records if kind == "path" and payload[1]
+    )
+    static = _Static(
+        n_steps=n_steps,
+        dt=dt,
+        every=int(every),
+        inputs=tuple((pop, mode, v if mode == "func" else None) for pop, mode, v in specs),
+        records=records,
+        finite_fields=finite,
+        field_ndim=ndim,
+    )
+    return _Spec(static=static, inputs_full=specs), state
 
+
+def _init_reducers(spec: _Spec, state) -> dict:
+    return {name: r.init(state) for name, kind, r in spec.static.records if kind == "reducer"}
+
+
+def _finish_reducers(spec: _Spec, acc: dict, n_steps: int) -> dict:
+    return {
+        name: r.result(acc[name], n_steps, spec.static.dt)
+        for name, kind, r in spec.static.records
+        if kind == "reducer" and not r.recorded
+    }
+
+
+def _run_chunk(net, state, acc, values, *, spec: _Static):
+    """``spec.n_steps`` steps as one scan: returns ``(state, reducer accumulators, records)``.
+
+    ``values`` is aligned with ``spec.inputs``: an array ``(n_steps, ...)`` for 'iter' inputs, the
+    constant for 'fix' inputs, None for 'func' inputs (the callable is in the spec).
+    """
+    dt, every = spec.dt, spec.every
+    n_rec = spec.n_steps // every
     prep = net.prepare(dt)
-    xs = [jnp.asarray(v).reshape(n_rec, every, *np.shape(v)[1:]) for _, mode, v in specs if mode == "iter"]
+    xs = [
+        jnp.asarray(v).reshape(n_rec, every, *jnp.shape(v)[1:])
+        for (_, mode, _), v in zip(spec.inputs, values)
+        if mode == "iter"
+    ]
+    ndim = dict(spec.field_ndim)
+    reducers = [(name, r) for name, kind, r in spec.records if kind == "reducer"]
 
-    def step(s: NetworkState, x: list) -> NetworkState:
+    def step(carry, x):
+        s, acc = carry
         t = s.step.astype(jnp.result_type(float)) * dt
         drive: dict[str, Any] = {}
         it = iter(x)
-        for pop, mode, value in specs:
-            v = next(it) if mode == "iter" else value(t) if mode == "func" else value
+        for (pop, mode, fn), value in zip(spec.inputs, values):
+            v = next(it) if mode == "iter" else fn(t) if mode == "func" else value
             drive[pop] = drive[pop] + v if pop in drive else v
-        return net.step(prep, s, drive, dt=dt)
+        s = net.step(prep, s, drive, dt=dt)
+        acc = {name: r.update(acc[name], s, dt) for name, r in reducers}
+        checks = [jnp.all(jnp.isfinite(monitors_mod.read_field(s, p))) for p in spec.finite_fields]
+        return (s, acc), jnp.stack(checks) if checks else jnp.zeros((0,), bool)
 
-    def block(s: NetworkState, xb: list):
-        s = step(s, [a[0] for a in xb])
-        rec = {name: fn(s) if callable(fn) else _read(s, fn) for name, fn in paths}
+    def record(s, acc):
+        rec = {}
+        for name, kind, payload in spec.records:
+            if kind == "path":
+                path, index = payload
+                v = monitors_mod.read_field(s, path)
+                if index is not None:
+                    v = v.reshape(*v.shape[: v.ndim - ndim[path]], -1)[..., np.asarray(index)]
+                rec[name] = v
+            elif kind == "fn":
+                rec[name] = payload(s)
+            elif kind == "probe":
+                rec[name] = payload(s, dt)
+            elif payload.recorded:
+                rec[name] = payload.result(acc[name], 1, dt)
         rec["ts"] = (s.step - 1).astype(jnp.result_type(float)) * dt
-        if every > 1:
-            s, _ = jax.lax.scan(lambda c, x: (step(c, x), None), s, [a[1:] for a in xb], length=every - 1)
-        return s, rec
+        return rec
 
-    return jax.lax.scan(block, state, xs, length=n_rec)
+    def block(carry, xb):
+        carry, finite = step(carry, [a[0] for a in xb])
+        rec = record(*carry)
+        if every > 1:
+            carry, more = jax.lax.scan(step, carry, [a[1:] for a in xb], length=every - 1)
+            finite = jnp.concatenate([finite[None], more])
+        else:
+            finite = finite[None]
+        if spec.finite_fields:
+            rec["_finite"] = finite
+        return carry, rec
+
+    (state, acc), rec = jax.lax.scan(block, (state, acc), xs, length=n_rec)
+    return state, acc, rec
+
+
+@functools.lru_cache(maxsize=128)
+def _compiled_chunk(spec: _Static, jit: bool):
+    """One compiled program per spec, shared by every Runner (same network structure, same chunk length)."""
+
+    def run(net, state, acc, values):
+        state, acc, rec = _run_chunk(net, state, acc, values, spec=spec)
+        # spikes as bool for the host: a quarter of the transfer of float32
+        rec = {k: v.astype(bool) if k.endswith(".spike") else v for k, v in rec.items()}
+        return state, acc, rec
+
+    return jax.jit(run) if jit else run
 
 
 class Monitors(dict):
-    """Recorded traces (numpy arrays, time on axis 0) keyed by path, with the time stamps at ``.ts`` (ms)."""
+    """Recorded traces (numpy arrays, time on axis 0) keyed by monitor name, time stamps at ``.ts`` (ms).
 
-    def __init__(self, ts: np.ndarray, traces: dict[str, np.ndarray]):
+    Spike monitors (``'<population>.spike'``) are kept compact, as the times and indices of the
+    spikes (:meth:`spikes`); indexing (``mon['E.spike']``) builds the dense bool raster on demand.
+    Reducer results (``SpikeCount``, ``Mean``) have no time axis.
+    """
+
+    def __init__(self, ts: np.ndarray, traces: dict, events: dict | None = None, order: list | None = None):
         super().__init__(traces)
         self.ts = ts
+        self._events = dict(events or {})
+        self._order = list(order) if order is not None else [*traces, *self._events]
+
+    def __getitem__(self, key):
+        if key in self._events:
+            return self._events[key].to_dense()
+        return super().__getitem__(key)
+
+    def __contains__(self, key):
+        return dict.__contains__(self, key) or key in self._events
+
+    def __iter__(self):
+        return iter(self._order)
+
+    def __len__(self):
+        return len(self._order)
+
+    def keys(self):
+        return list(self._order)
+
+    def values(self):
+        return [self[k] for k in self._order]
+
+    def items(self):
+        return [(k, self[k]) for k in self._order]
+
+    def spikes(self, key: str) -> monitors_mod.SpikeEvents:
+        """Compact spikes of a spike monitor: ``.times`` (ms), ``.index`` / ``.neuron``, ``.to_dense()``."""
+        if key not in self._events:
+            raise KeyError(f"Monitors.spikes: {key!r} is not a spike monitor; spike monitors are {list(self._events)}")
+        return self._events[key]
 
     def __repr__(self):
-        return f"Monitors(ts: {self.ts.shape}, {', '.join(f'{k}: {v.shape}' for k, v in self.items())})"
+        parts = [f"{k}: {np.shape(dict.__getitem__(self, k))}" for k in dict.keys(self)]
+        parts += [f"{k}: {len(e)} spikes" for k, e in self._events.items()]
+        return f"Monitors(ts: {self.ts.shape}, {', '.join(parts)})"
 
 
 class Runner:
-    """BrainPy-DSRunner-like driver: holds the state between runs, compiles once per duration.
+    """BrainPy-DSRunner-like driver: holds the state between runs, runs long simulations in chunks.
 
     ``Runner(net, dt=0.1, inputs=[('pre.input', 25.)], monitors=['pre.v'])``, then ``runner.run(150.)``;
     the traces are at ``runner.mon.ts`` and ``runner.mon['pre.v']`` (numpy, time on axis 0; spike
-    monitors as bool). A second ``run`` continues from where the first stopped (``reset()`` starts
-    over) and replaces ``mon``.
+    monitors as bool, stored compactly). A second ``run`` continues from where the first stopped
+    (``reset()`` starts over) and replaces ``mon``.
+
+    A run is cut into chunks of ``chunk`` ms: each chunk is one compiled ``lax.scan`` whose records are
+    moved to the host before the next starts, so device memory is bounded by the chunk, not the run, and
+    the progress bar advances. Compiled chunks are cached by structure (network shapes, chunk length,
+    monitors, inputs), so repeated runs -- also by new Runners of the same network -- compile once. If
+    a run stops (exception, ``check_finite``, Ctrl-C), ``mon`` holds the chunks completed before it.
 
     Args:
       net: the network.
       dt: time step, ms.
-      inputs: as in :func:`simulate`.
-      monitors: as in :func:`simulate`.
+      inputs: as in :func:`simulate`; arrays over time must cover the whole ``run`` duration.
+      monitors: as in :func:`simulate` (paths with optional index subsets, ``(name, fn)``, probes, reducers).
       every: record every ``every`` steps.
       key: random key for the initial state (e.g. random initial voltages); default ``key(0)``.
       batch_shape: run this many independent copies (leading state axes).
-      jit: compile the run (default True); False runs op by op, for debugging.
+      chunk: chunk length, ms (default 1000 ms; rounded to a multiple of ``every`` steps).
+      progress: show a tqdm progress bar (simulated time and speed in biological s per wall s).
+      check_finite: after every chunk, stop with ``FloatingPointError`` naming the first step, population
+        and variable that became NaN or infinite (costs one reduction per state array per step).
+      jit: compile (default True); False runs op by op, for debugging.
     """
 
     def __init__(
@@ -237,26 +418,33 @@ class Runner:
         net: Network,
         dt: float = DEFAULT_DT,
         inputs: Sequence[InputSpec] | dict = (),
-        monitors: Sequence[str] = (),
+        monitors: Sequence = (),
         every: int = 1,
         key: jax.Array | None = None,
         batch_shape: tuple[int, ...] = (),
+        chunk: float = 1000.0,
+        progress: bool = False,
+        check_finite: bool = False,
         jit: bool = True,
     ):
         if not isinstance(net, Network):
             raise TypeError(f"Runner: net must be an snnjax.Network, got {type(net).__name__}")
         self.net = net
         self.dt = _checks.check_time("Runner", "dt", dt)
+        self.chunk = _checks.check_time("Runner", "chunk", chunk)
         self.inputs = list(inputs.items()) if isinstance(inputs, dict) else list(inputs)
         if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
             raise ValueError(f"Runner: every must be an int >= 1 (steps between records), got {every!r}")
         self.every = int(every)
         self.key = jax.random.key(0) if key is None else key
         self.batch_shape = tuple(batch_shape)
+        self.progress = bool(progress)
+        self.check_finite = bool(check_finite)
         self.jit = jit
         net._validate()
         self.reset()
-        self.monitors = _normalize_monitors(net, monitors, self.state)
+        self.monitors = list(monitors) if not isinstance(monitors, str) else [monitors]
+        _normalize_monitors(net, self.monitors, self.state)
         valid = net.input_paths()
         for spec in self.inputs:
             if not isinstance(spec, (tuple, list)) or len(spec) not in (2, 3) or spec[0] not in valid:
@@ -264,37 +452,99 @@ class Runner:
                     f"Runner: inputs entries must be (path, value[, mode]) with path in {valid}; got {spec!r}"
                 )
         self.mon: Monitors | None = None
-        self._compiled: dict[int, Callable] = {}
 
     def reset(self) -> None:
         """Back to the initial state (``net.init``)."""
         self.state = self.net.init(self.key, self.batch_shape, dt=self.dt)
 
-    def _function(self, n_steps: int) -> Callable:
-        if n_steps not in self._compiled:
-            duration, specs = n_steps * self.dt, self.inputs
-
-            def run(net, state, arrays):  # callables are closed over; arrays are arguments
-                ins = [(s[0], s[1] if a is None else a, *s[2:]) for s, a in zip(specs, arrays)]
-                state, rec = simulate(
-                    net, state, duration=duration, dt=self.dt, inputs=ins, monitors=self.monitors, every=self.every
-                )
-                # spikes as bool on the host: a quarter of the transfer and memory of float32
-                return state, {k: v.astype(bool) if k.endswith(".spike") else v for k, v in rec.items()}
-
-            self._compiled[n_steps] = jax.jit(run) if self.jit else run
-        return self._compiled[n_steps]
-
     def run(self, duration: float) -> Monitors:
         """Simulate ``duration`` ms more; returns (and stores at ``self.mon``) the recorded traces."""
         duration = _checks.check_time("Runner.run", "duration", duration)
-        n_steps = int(round(duration / self.dt))
-        arrays = [None if callable(s[1]) else jnp.asarray(s[1]) for s in self.inputs]
-        _check_state(self.net, self.state, self.dt)  # on the concrete network, before tracing
+        spec, _ = _prepare(
+            self.net,
+            self.state,
+            duration,
+            self.dt,
+            self.inputs,
+            self.monitors,
+            self.every,
+            self.check_finite,
+            owner="Runner.run",
+        )
+        n_steps, every = spec.static.n_steps, self.every
+        chunk_steps = max(every, int(round(self.chunk / self.dt)) // every * every)
         step0 = int(self.state.step)
-        self.state, rec = self._function(n_steps)(self.net, self.state, arrays)
-        rec = jax.device_get(rec)
-        rec.pop("ts")  # float32 on the device; recomputed exactly (float64) here
-        ts = (step0 + np.arange(n_steps // self.every) * self.every) * self.dt
-        self.mon = Monitors(ts, {name: np.asarray(rec[name]) for name, _ in self.monitors})  # in the order asked
+        acc = _init_reducers(spec, self.state)
+        parts: list[dict] = []
+        bar = None
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=round(n_steps * self.dt, 6), unit="ms", desc="simulated", unit_scale=True)
+        done = 0
+        try:
+            while done < n_steps:
+                length = min(chunk_steps, n_steps - done)
+                static = dataclasses.replace(spec.static, n_steps=length)
+                values = [
+                    None if mode == "func" else (v[done : done + length] if mode == "iter" else v)
+                    for _, mode, v in spec.inputs_full
+                ]
+                t0 = time.perf_counter()
+                fn = _compiled_chunk(static, self.jit)
+                state, acc, rec = fn(self.net, self.state, acc, values)
+                rec = jax.device_get(rec)
+                self.state = state
+                if self.check_finite:
+                    self._raise_if_nonfinite(rec.pop("_finite"), static, step0 + done)
+                parts.append(rec)
+                done += length
+                if bar is not None:
+                    wall = time.perf_counter() - t0
+                    bar.set_postfix_str(f"{length * self.dt / 1000 / max(wall, 1e-9):.2f} bio s / wall s")
+                    bar.update(round(length * self.dt, 6))
+        finally:
+            if bar is not None:
+                bar.close()
+            self.mon = self._assemble(parts, spec, step0, done, acc)
         return self.mon
+
+    def _raise_if_nonfinite(self, finite: np.ndarray, static: _Static, first_step: int) -> None:
+        bad = ~np.asarray(finite)  # (n_rec, every, *batch?, n_fields) -> steps x fields
+        bad = bad.reshape(-1, bad.shape[-1]) if bad.ndim == 3 else bad.reshape(bad.shape[0] * bad.shape[1], -1)
+        if bad.any():
+            step, field = np.argwhere(bad)[0]
+            k = first_step + int(step)
+            raise FloatingPointError(
+                f"Runner: non-finite value (NaN or inf) first at step {k} (t = {k * self.dt:g} ms) in "
+                f"{static.finite_fields[int(field)]}; runner.mon holds the chunks completed before it and "
+                "runner.state the state at the end of the failing chunk"
+            )
+
+    def _assemble(self, parts: list[dict], spec: _Spec, step0: int, done: int, acc: dict) -> Monitors:
+        ts = (step0 + np.arange(done // self.every) * self.every) * self.dt
+        traces, events = {}, {}
+        for name, kind, payload in spec.static.records:
+            if kind == "reducer" and not payload.recorded:
+                traces[name] = np.asarray(payload.result(acc[name], max(done, 1), self.dt))
+                continue
+            chunks = [p[name] for p in parts]
+            if not chunks:
+                continue
+            if kind == "path" and payload[0].endswith(".spike") and payload[1] is None:
+                rec_index, index, offset = [], [], 0
+                for c in chunks:
+                    nz = np.nonzero(c)
+                    rec_index.append((nz[0] + offset).astype(np.int32))
+                    index.append([a.astype(np.int32) for a in nz[1:]])
+                    offset += c.shape[0]
+                events[name] = monitors_mod.SpikeEvents(
+                    rec_index=np.concatenate(rec_index),
+                    index=tuple(np.concatenate([ix[a] for ix in index]) for a in range(chunks[0].ndim - 1)),
+                    shape=(offset, *chunks[0].shape[1:]),
+                    ts=ts[:offset],
+                )
+            else:
+                traces[name] = np.concatenate([np.asarray(c) for c in chunks])
+        order = [name for name, _, _ in spec.static.records if name in traces or name in events]
+        return Monitors(ts[: sum(p["ts"].shape[0] for p in parts)], traces, events, order)
