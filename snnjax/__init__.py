@@ -1,10 +1,12 @@
 """snnjax: spiking neural networks in JAX, as immutable pytrees and pure update functions."""
 
-from snnjax import conn, init, neurons, ops, outputs, surrogate, synapses
+from snnjax import conn, init, monitors, neurons, ops, outputs, surrogate, sweeps, synapses
+from snnjax.checkpoint import load_state, read_metadata, save_state
 from snnjax.delays import DelayBuffer
 from snnjax.network import Network, NetworkState
 from snnjax.projection import Projection
 from snnjax.runner import Monitors, Runner, simulate
+from snnjax.sweeps import SweepResult, sweep
 from snnjax.training import trainable
 
 __version__ = "0.1.0"
@@ -16,13 +18,20 @@ __all__ = [
     "NetworkState",
     "Projection",
     "Runner",
+    "SweepResult",
     "conn",
     "init",
+    "load_state",
+    "monitors",
     "neurons",
     "ops",
     "outputs",
+    "read_metadata",
+    "save_state",
     "simulate",
     "surrogate",
+    "sweep",
+    "sweeps",
     "synapses",
     "trainable",
 ]
