@@ -151,17 +151,49 @@ def _rss_mb():
 
 def test_repeated_runs_compile_once_and_memory_stays_flat():
     compiles = []
-    jax.monitoring.register_event_duration_secs_listener(
-        lambda name, *a, **k: compiles.append(name) if name == "/jax/core/compile/backend_compile_duration" else None
-    )
-    network = net()
-    runner = sj.Runner(network, inputs=INPUTS, monitors=["E.v", "E.spike"], chunk=20.0)
-    for _ in range(3):  # warm up: the chunk program and the small host-side helpers
-        runner.run(20.0)
-        sj.Runner(network, inputs=INPUTS, monitors=["E.v", "E.spike"], chunk=20.0).run(20.0)
-    start, rss0 = len(compiles), _rss_mb()
-    for _ in range(100):
-        runner.run(20.0)
-    sj.Runner(network, inputs=INPUTS, monitors=["E.v", "E.spike"], chunk=20.0).run(20.0)  # a new Runner too
+
+    def listener(name, *a, **k):
+        if name == "/jax/core/compile/backend_compile_duration":
+            compiles.append(name)
+
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        network = net()
+        runner = sj.Runner(network, inputs=INPUTS, monitors=["E.v", "E.spike"], chunk=20.0)
+        for _ in range(3):  # warm up: the chunk program and the small host-side helpers
+            runner.run(20.0)
+            sj.Runner(network, inputs=INPUTS, monitors=["E.v", "E.spike"], chunk=20.0).run(20.0)
+        start, rss0 = len(compiles), _rss_mb()
+        for _ in range(100):
+            runner.run(20.0)
+        sj.Runner(network, inputs=INPUTS, monitors=["E.v", "E.spike"], chunk=20.0).run(20.0)  # a new Runner too
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    assert start > 0  # the listener does see compilations
     assert len(compiles) == start  # 101 more runs, no compilation
     assert _rss_mb() - rss0 < 50  # each run's monitors are ~0.5 MB; 100 leaked runs would show
+
+
+def test_interrupted_run_keeps_the_completed_chunks(monkeypatch):
+    network = net(20)
+    whole = sj.Runner(network, inputs=INPUTS, monitors=["E.v", "E.spike"], chunk=10.0).run(50.0)
+    runner = sj.Runner(network, inputs=INPUTS, monitors=["E.v", "E.spike"], chunk=10.0)
+    calls = []
+    real = jax.device_get
+
+    def interrupted(x):  # Ctrl-C while the third chunk's records come back
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(x)
+
+    monkeypatch.setattr(jax, "device_get", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(50.0)
+    assert runner.mon["E.v"].shape == (200, 20) and runner.mon.ts.shape == (200,)
+    np.testing.assert_array_equal(runner.mon["E.v"], whole["E.v"][:200])
+    np.testing.assert_array_equal(runner.mon["E.spike"], whole["E.spike"][:200])
+    np.testing.assert_array_equal(runner.mon.ts, whole.ts[:200])
+    assert int(runner.state.step) == 200  # the state matches the monitors: run(30.) continues from there
+    rest = runner.run(30.0)
+    np.testing.assert_array_equal(rest["E.v"], whole["E.v"][200:])
