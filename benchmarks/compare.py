@@ -1,0 +1,104 @@
+"""Side-by-side COBA benchmark: snnjax, BrainPy and Brian2 (C++ standalone), one process at a time.
+
+    python benchmarks/compare.py --n 4000 16000 64000 --duration 1000 \
+        --brainpy /work/peers/brainpy-venv/bin/python --brian2 /work/peers/brian2-venv/bin/python
+
+Each peer runs in its own virtual environment (see the docstrings of ``benchmarks/peers/*.py`` for how to
+make them); a peer whose interpreter is not given or not found is skipped. Every measurement is printed
+as one JSON line (the peer script's own line, with ``lib``), then the table is written to
+``--out`` (markdown, default ``benchmarks/results/compare.md``) with the ratios snnjax / peer, and a plot
+of steady time against N beside it (``.png``, when matplotlib is installed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _run(cmd: list[str], timeout: float) -> dict | None:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=HERE.parent)
+    except subprocess.TimeoutExpired:
+        print(json.dumps({"cmd": " ".join(cmd), "error": f"timeout after {timeout} s"}), flush=True)
+        return None
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        print(json.dumps({"cmd": " ".join(cmd), "error": proc.stderr[-500:]}), flush=True)
+        return None
+    out = json.loads(lines[-1])
+    print(json.dumps(out), flush=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, nargs="+", default=[4000, 16000, 64000])
+    ap.add_argument("--duration", type=float, default=1000.0, help="ms")
+    ap.add_argument("--brainpy", default="/work/peers/brainpy-venv/bin/python", help="BrainPy venv's python")
+    ap.add_argument("--brian2", default="/work/peers/brian2-venv/bin/python", help="Brian2 venv's python")
+    ap.add_argument("--timeout", type=float, default=1800.0, help="per run, s")
+    ap.add_argument("--out", default=str(HERE / "results" / "compare.md"))
+    args = ap.parse_args()
+
+    libs = {"snnjax": [sys.executable, str(HERE / "coba.py")]}
+    for name, python, script in (
+        ("brainpy", args.brainpy, "brainpy_coba.py"),
+        ("brian2", args.brian2, "brian2_coba.py"),
+    ):
+        if python and os.path.exists(python):
+            libs[name] = [python, str(HERE / "peers" / script)]
+    rows: dict[int, dict[str, dict]] = {}
+    for n in args.n:
+        for lib, cmd in libs.items():
+            res = _run([*cmd, "--n", str(n), "--duration", str(args.duration)], args.timeout)
+            if res is not None:
+                rows.setdefault(n, {})[lib] = res
+
+    peers = [lib for lib in libs if lib != "snnjax"]
+    head = "| N | " + " | ".join(f"{lib} first_s | {lib} steady_s" for lib in libs)
+    head += "".join(f" | steady snnjax/{p}" for p in peers) + " | rate_hz (" + ", ".join(libs) + ") |"
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for n, res in rows.items():
+        cells = [f"{n:,}"]
+        for lib in libs:
+            r = res.get(lib)
+            cells += [f"{r['first_s']:.2f}", f"{r['steady_s']:.3f}"] if r else ["-", "-"]
+        for p in peers:
+            a, b = res.get("snnjax"), res.get(p)
+            cells.append(f"{a['steady_s'] / b['steady_s']:.2f}" if a and b else "-")
+        cells.append(" / ".join(f"{res[lib]['rate_hz']:.1f}" if lib in res else "-" for lib in libs))
+        lines.append("| " + " | ".join(cells) + " |")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
+        f"COBA, {args.duration:g} ms simulated, dt 0.1 ms; `python benchmarks/compare.py`\n\n" + "\n".join(lines) + "\n"
+    )
+    print("\n".join(lines), file=sys.stderr)
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    for lib in libs:
+        pts = [(n, res[lib]["steady_s"]) for n, res in rows.items() if lib in res]
+        if pts:
+            ax.loglog(*zip(*pts), "o-", label=lib)
+    ax.set(xlabel="neurons N (80 synapses each)", ylabel=f"steady wall time for {args.duration:g} ms, s")
+    ax.legend()
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out.with_suffix(".png"), dpi=120)
+
+
+if __name__ == "__main__":
+    main()
