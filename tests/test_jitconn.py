@@ -1,0 +1,85 @@
+"""Just-in-time connectivity: the generated network is fixed, Bernoulli(p), and propagates exactly."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from snnjax import jitconn, ops
+
+
+@pytest.fixture(scope="module")
+def net():
+    conn = jitconn.JitFixedProb(0.05, seed=3)
+    pre, post = jitconn.materialize(conn, 400, 300)
+    return conn, pre, post
+
+
+def test_connectivity_is_bernoulli_and_fixed(net):
+    conn, pre, post = net
+    k = pre.size
+    # K ~ Binomial(400 * 300, 0.05): mean 6000, sd 75.5; 5 sd band (false alarm < 1e-6)
+    assert abs(k - 6000) < 5 * 75.5
+    pairs = pre.astype(np.int64) * 300 + post
+    assert np.unique(pairs).size == k  # no duplicate synapse
+    assert np.all(np.diff(pairs) > 0)  # sorted by (pre, post)
+    # fan-in and fan-out are both Binomial: their variance is n p (1 - p) (chi-square-ish check, loose)
+    fan_out = np.bincount(pre, minlength=400)
+    assert abs(fan_out.var() / (300 * 0.05 * 0.95) - 1) < 0.25  # sd of a sample variance ratio ~ 0.07
+    again = jitconn.materialize(jitconn.JitFixedProb(0.05, seed=3), 400, 300)
+    np.testing.assert_array_equal(again[1], post)
+    other = jitconn.materialize(jitconn.JitFixedProb(0.05, seed=4), 400, 300)
+    assert other[1].size != post.size or not np.array_equal(other[1], post)
+
+
+def test_no_self_connections():
+    pre, post = jitconn.materialize(jitconn.JitFixedProb(0.2, seed=1, include_self=False), 100, 100)
+    assert not np.any(pre == post) and pre.size > 1500
+
+
+@pytest.mark.parametrize("n_spikes", [0, 1, 7, 40, 400])  # 40 overflows max_events=16: exact fallback
+def test_event_jit_equals_sparse_on_the_materialized_network(net, n_spikes):
+    conn, pre, post = net
+    topo = ops.Topology.from_lists(pre, post, 400, 300)
+    rng = np.random.default_rng(n_spikes)
+    s = np.zeros(400, np.float32)
+    s[rng.choice(400, n_spikes, replace=False)] = 1.0
+    got = jax.jit(lambda s: jitconn.event_jit(s, 0.7, conn, 300, max_events=16))(jnp.asarray(s))
+    want = ops.sparse(jnp.asarray(s), topo, 0.7)
+    # the same float32 additions in another order: a few ulps of sums of <= 400 terms of 0.7
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_batched_and_gradient_match_sparse(net):
+    conn, pre, post = net
+    topo = ops.Topology.from_lists(pre, post, 400, 300)
+    s = (jax.random.uniform(jax.random.key(0), (3, 400)) < 0.05).astype(jnp.float32)
+    np.testing.assert_allclose(
+        jitconn.event_jit(s, 0.5, conn, 300, max_events=32), ops.sparse(s, topo, 0.5), rtol=1e-5, atol=1e-5
+    )
+    g = jax.random.normal(jax.random.key(1), (300,))
+
+    def loss_jit(s, w):
+        return jnp.sum(jitconn.event_jit(s, w, conn, 300, max_events=32) * g)
+
+    def loss_sparse(s, w):
+        return jnp.sum(ops.sparse(s, topo, w) * g)
+
+    got = jax.grad(loss_jit, argnums=(0, 1))(s[0], 0.5)
+    want = jax.grad(loss_sparse, argnums=(0, 1))(s[0], 0.5)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-4)
+
+
+def test_bad_arguments():
+    for p in (0.0, -0.1, 1.5, True):
+        with pytest.raises(ValueError, match="p must be a probability"):
+            jitconn.JitFixedProb(p)
+    with pytest.raises(ValueError, match="seed must be an int"):
+        jitconn.JitFixedProb(0.1, seed=-1)
+    with pytest.raises(ValueError, match="w must be a scalar"):
+        jitconn.event_jit(jnp.zeros(4), jnp.ones(3), jitconn.JitFixedProb(0.5), 4, 2)
+    with pytest.raises(ValueError, match="n_post must be in"):
+        jitconn.materialize(jitconn.JitFixedProb(0.5), 2, 2**24)
+    with pytest.raises(ValueError, match="too small"):
+        jitconn.materialize(jitconn.JitFixedProb(1e-9), 2, 100)
