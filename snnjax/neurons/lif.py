@@ -9,8 +9,8 @@ import jax.numpy as jnp
 from flax import struct
 from jax.typing import ArrayLike
 
-from snnjax import _checks
 from snnjax.init import Initializer
+from snnjax.neurons import _base
 from snnjax.surrogate import Sigmoid, SpikeFunction
 
 
@@ -35,13 +35,20 @@ class LIFState:
 
 
 @struct.dataclass
-class LIF:
+class LIF(_base.NeuronGroup):
     """Leaky integrate-and-fire group: ``tau dv/dt = -(v - v_rest) + r I``.
 
     The ODE is integrated exactly over each step with the input current held constant:
     ``v <- v_inf + (v - v_inf) exp(-dt/tau)``, ``v_inf = v_rest + r I``. A neuron fires when
-    ``v >= v_th`` after that update; it is then set to ``v_reset`` and held there (input ignored) for
+    ``v >= v_th`` after that update; it is then reset and held there (input ignored) for
     ``tau_ref`` ms, i.e. for ``round(tau_ref / dt)`` steps, as BrainPy's LIF does.
+
+    Reset (``reset_mode``): ``'value'`` sets ``v = v_reset`` (BrainPy ``spk_reset='hard'``, Brian2
+    ``reset='v = v_reset'``); ``'subtract'`` lowers ``v`` by ``v_th - v_reset`` and keeps the overshoot above
+    threshold (BrainPy ``spk_reset='soft'``, Brian2 ``reset='v -= v_th - v_reset'``, snnTorch
+    ``'subtract'``). At most one spike per step either way; with ``'subtract'`` a neuron still above ``v_th``
+    after the reset fires again on the next step. No spike is emitted while refractory (as Brian2's
+    ``not_refractory``; it matters only when the held ``v`` is at or above ``v_th``).
 
     Every parameter may be a scalar or an array of the group's ``shape`` (heterogeneous neurons).
     Gradients: ``spike`` carries the surrogate gradient of ``spike_fn``; the reset is detached from it.
@@ -57,6 +64,7 @@ class LIF:
       v_init: initial potential: ``None`` (= ``v_rest``), a float in mV, or an ``snnjax.init`` spec
         such as ``Normal(-55., 2.)`` (then ``init`` needs a key).
       spike_fn: spike function (Heaviside forward, surrogate gradient backward).
+      reset_mode: ``'value'`` (default) or ``'subtract'``, see above.
     """
 
     size: Any = struct.field(pytree_node=False)
@@ -68,46 +76,16 @@ class LIF:
     r: ArrayLike = 1.0
     v_init: float | Initializer | None = struct.field(pytree_node=False, default=None)
     spike_fn: SpikeFunction = struct.field(pytree_node=False, default=Sigmoid())
+    reset_mode: str = struct.field(pytree_node=False, default="value")
 
     _FIELDS = dict(v_rest=None, v_reset=None, v_th=None, tau="positive", tau_ref="nonnegative", r="positive")
-
-    def __post_init__(self):
-        _checks.check_fields(self, self._FIELDS, strict=False, shape=_checks.normalize_shape("LIF", self.size))
-
-    def _validate(self) -> None:
-        """Complete checks on concrete values (run by ``Network``, ``Runner`` and ``simulate``)."""
-        _checks.check_fields(self, self._FIELDS, strict=True, shape=self.shape)
-        if not (self.v_init is None or isinstance(self.v_init, (int, float, Initializer))):
-            raise TypeError(f"LIF: v_init must be None, a float (mV) or an snnjax.init spec, got {self.v_init!r}")
-        if not isinstance(self.spike_fn, SpikeFunction):
-            raise TypeError(f"LIF: spike_fn must be an snnjax.surrogate.SpikeFunction, got {self.spike_fn!r}")
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        """Shape of the group (without batch dimensions)."""
-        return _checks.normalize_shape("LIF", self.size)
-
-    @property
-    def count(self) -> int:
-        """Number of neurons in the group."""
-        n = 1
-        for s in self.shape:
-            n *= s
-        return n
 
     def init(self, batch_shape: tuple[int, ...] = (), key: jax.Array | None = None) -> LIFState:
         """Resting state (Inferno's ``clear``): ``v = v_init``, no spike, not refractory."""
         self._validate()
         shape = (*tuple(batch_shape), *self.shape)
-        dtype = jnp.result_type(float)
-        if self.v_init is None:
-            v = jnp.broadcast_to(jnp.asarray(self.v_rest, dtype), shape)
-        elif isinstance(self.v_init, Initializer):
-            if self.v_init.needs_key and key is None:
-                raise ValueError(f"LIF.init: v_init={self.v_init!r} is random, so init needs key=jax.random.key(...)")
-            v = self.v_init(key, shape, dtype)
-        else:
-            v = jnp.full(shape, self.v_init, dtype)
+        v = self._initial(self.v_init, self.v_rest, shape, key, "v_init")
+        dtype = v.dtype
         zeros = jnp.zeros(shape, dtype)
         return LIFState(v=v, spike=zeros, refrac=zeros)
 
@@ -115,11 +93,10 @@ class LIF:
         """One step of ``dt`` ms with input ``current`` (nA, broadcastable to the state's shape)."""
         v_inf = self.v_rest + self.r * current
         v = v_inf + (state.v - v_inf) * jnp.exp(-dt / self.tau)
-        refractory = state.refrac > 0.5 * dt  # counts whole steps: round(tau_ref / dt) held steps
-        v = jnp.where(refractory, state.v, v)
-        spike = self.spike_fn(v - self.v_th)
+        refr = _base.refractory(state.refrac, dt)
+        v = jnp.where(refr, state.v, v)
+        spike = _base.fire(self.spike_fn, v - self.v_th, refr)
         # reset with the spike detached (Zenke & Vogels 2021): differentiating through the reset multiplies
         # the gradient by (v_reset - v_th) x surrogate'(0) at every spike, which explodes over long runs
-        v = v + jax.lax.stop_gradient(spike) * (self.v_reset - v)
-        refrac = jnp.where(spike > 0, self.tau_ref, jnp.maximum(state.refrac - dt, 0.0))
-        return LIFState(v=v, spike=spike, refrac=jnp.broadcast_to(refrac, v.shape))
+        v = _base.reset_v(v, spike, self.v_th, self.v_reset, self.reset_mode)
+        return LIFState(v=v, spike=spike, refrac=_base.next_refrac(spike, state.refrac, self.tau_ref, dt, v.shape))
