@@ -1,0 +1,493 @@
+"""Inputs: spike sources that sit in a :class:`snnjax.Network` like neuron groups, and input currents.
+
+Spike sources (populations: ``init(batch_shape, key)`` / ``update(state, current, *, dt)`` / ``shape``,
+so projections read their spikes through the usual delay buffers)::
+
+    net = sj.Network(P=sj.inputs.PoissonGroup(100, rate=20.),          # 100 independent 20 Hz trains
+                     E=sj.neurons.LIF(10, ...),
+                     PE=sj.Projection("P", "E", conn=sj.conn.FixedProb(0.2), weight=0.5, ...))
+
+    stim = sj.inputs.SpikeTimeGroup(3, indices=[0, 2, 0], times=[5., 5., 12.5])   # ms
+
+Currents (arrays with one value per step on axis 0, for ``inputs=[("E.input", current)]`` of
+:func:`snnjax.simulate` and :class:`snnjax.Runner`), with BrainPy's ``bp.inputs`` names:
+:func:`section_input`, :func:`step_input`, :func:`ramp_input`, :func:`ou_process`.
+
+Step convention (the Runner's): step ``i`` advances the state from ``t_i = i dt`` to ``t_i + dt`` ms and
+row ``i`` of a current array is the input during that step. Durations are rounded to whole steps as
+``simulate`` rounds ``duration``: ``round(duration / dt)`` steps.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+from jax.typing import ArrayLike
+
+from snnjax import _checks
+
+__all__ = [
+    "PoissonGroup",
+    "PoissonState",
+    "SpikeTimeGroup",
+    "SpikeTimeState",
+    "ou_process",
+    "ramp_input",
+    "section_input",
+    "step_input",
+]
+
+DEFAULT_DT = 0.1  # ms, the Runner's default
+
+
+def _count(shape: tuple[int, ...]) -> int:
+    return math.prod(shape)
+
+
+def _check_no_current(owner: str, current: Any) -> None:
+    """A spike source has no membrane: refuse a current instead of silently ignoring it."""
+    if isinstance(current, numbers.Real) and not isinstance(current, bool) and current == 0:
+        return  # Network.step passes 0.0 when nothing drives the population
+    if not isinstance(current, jax.core.Tracer) and np.all(np.asarray(current) == 0):
+        return
+    raise TypeError(
+        f"{owner}.update: a spike source takes no input current, got {current!r}; remove the "
+        f"'<name>.input' entry or the projection that targets it"
+    )
+
+
+def _key(owner: str, key: Any) -> jax.Array:
+    if key is None:
+        raise ValueError(
+            f"{owner}.init: key is required (the group's random stream starts from it), e.g. "
+            "net.init(key=jax.random.key(0)); Runner passes key(0) unless given key="
+        )
+    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return key
+    if getattr(key, "shape", None) == (2,) and jnp.issubdtype(getattr(key, "dtype", float), jnp.uint32):
+        return jax.random.wrap_key_data(key)  # a legacy jax.random.PRNGKey
+    raise TypeError(f"{owner}.init: key must be a jax.random.key(...), got {key!r}")
+
+
+# -- Poisson spike trains -------------------------------------------------------------------------------
+
+
+@struct.dataclass
+class PoissonState:
+    """State of a :class:`PoissonGroup`.
+
+    Attributes:
+      spike: 1.0 where the neuron fired during the last step, else 0.0; shape ``(*batch_shape, *shape)``.
+      key: typed random key (shape ``()``), split once per step; it makes a resumed run bit-identical
+        to one that never stopped (checkpoints store it).
+    """
+
+    spike: jax.Array
+    key: jax.Array
+
+
+@struct.dataclass
+class PoissonGroup:
+    """Independent Poisson spike trains (BrainPy's ``PoissonGroup``, Brian2's ``PoissonGroup``).
+
+    In each step of ``dt`` ms a neuron fires with probability ``rate * dt / 1000`` (a Bernoulli draw,
+    as Brian2 and BrainPy do), so its mean rate is ``rate`` Hz and at most one spike falls in a step.
+    That needs ``rate * dt <= 1000`` (Hz x ms): :meth:`check_dt` raises otherwise, and ``update``
+    calls it when it can see the values (concrete rates, e.g. ``simulate`` outside ``jit``); inside
+    ``jit`` the rates are traced and only a dt-aware validation before tracing can catch it.
+
+    The draws come from the key in the state (split every step), so the same key gives the same
+    trains and a run resumed from a returned state continues the same stream; in a
+    :class:`snnjax.Network` every population gets its own key from ``net.init(key=...)``. With
+    ``batch_shape`` every copy draws independent trains.
+
+    Args:
+      size: number of neurons (int) or the group's shape (tuple).
+      rate: firing rate, Hz, >= 0: a scalar or an array of the group's shape (one rate per neuron). A
+        leaf, so a sweep can vmap over it and it can be traced.
+    """
+
+    size: Any = struct.field(pytree_node=False)
+    rate: ArrayLike = 10.0
+
+    def __post_init__(self):
+        _checks.check_fields(self, {"rate": "nonnegative"}, strict=False, shape=self.shape)
+
+    def _validate(self) -> None:
+        """Complete checks on concrete values (run by ``Network``, ``Runner`` and ``simulate``)."""
+        rate = self.rate
+        if isinstance(rate, numbers.Real) and not isinstance(rate, bool):
+            rate = float(rate)  # ints are skipped by __post_init__ (vmap axis trees); here they are values
+        elif not isinstance(rate, jax.core.Tracer) and np.issubdtype(np.asarray(rate).dtype, np.integer):
+            rate = np.asarray(rate, dtype=float)
+        elif isinstance(rate, bool) or not (isinstance(rate, jax.core.Tracer) or _checks.is_concrete_float(rate)):
+            raise TypeError(f"PoissonGroup: rate must be a number or a float array in Hz, got {self.rate!r}")
+        _checks.check_real("PoissonGroup", "rate", rate, nonnegative=True, shape=self.shape)
+
+    def check_dt(self, dt: float) -> None:
+        """Raise ``ValueError`` if some ``rate * dt / 1000 > 1`` (the per-step probability; rates concrete)."""
+        dt = _checks.check_time("PoissonGroup", "dt", dt)
+        if isinstance(self.rate, jax.core.Tracer):
+            return
+        top = float(np.max(np.asarray(self.rate, dtype=float)))
+        if top * dt / 1000.0 > 1.0:
+            raise ValueError(
+                f"PoissonGroup: rate must be <= 1000 / dt = {1000.0 / dt:g} Hz at dt={dt:g} ms (at most one spike "
+                f"per step), got a maximum rate of {top:g} Hz; use a smaller dt"
+            )
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the group (without batch dimensions)."""
+        return _checks.normalize_shape("PoissonGroup", self.size)
+
+    @property
+    def count(self) -> int:
+        """Number of neurons in the group."""
+        return _count(self.shape)
+
+    def init(self, batch_shape: tuple[int, ...] = (), key: jax.Array | None = None) -> PoissonState:
+        """No spike yet; the random stream starts from ``key`` (required)."""
+        self._validate()
+        shape = (*tuple(batch_shape), *self.shape)
+        return PoissonState(spike=jnp.zeros(shape, jnp.result_type(float)), key=_key("PoissonGroup", key))
+
+    def update(self, state: PoissonState, current: ArrayLike = 0.0, *, dt: float) -> PoissonState:
+        """One step of ``dt`` ms: fresh Bernoulli(``rate dt / 1000``) spikes. ``current`` must be 0 (none)."""
+        _check_no_current("PoissonGroup", current)
+        if _checks.is_concrete_float(self.rate) or isinstance(self.rate, numbers.Real):
+            self.check_dt(dt)
+        key, sub = jax.random.split(state.key)
+        p = jnp.asarray(self.rate, state.spike.dtype) * (dt / 1000.0)
+        spike = (jax.random.uniform(sub, state.spike.shape, state.spike.dtype) < p).astype(state.spike.dtype)
+        return PoissonState(spike=spike, key=key)
+
+
+# -- given spike times ----------------------------------------------------------------------------------
+
+
+@struct.dataclass
+class SpikeTimeState:
+    """State of a :class:`SpikeTimeGroup`.
+
+    Attributes:
+      spike: 1.0 where the neuron fired during the last step; shape ``(*batch_shape, *shape)``.
+      step: int32 number of steps taken (the next step starts at ``t = step * dt`` ms).
+    """
+
+    spike: jax.Array
+    step: jax.Array
+
+
+@struct.dataclass
+class SpikeTimeGroup:
+    """Neurons that fire at given times (BrainPy's ``SpikeTimeGroup``).
+
+    Neuron ``indices[k]`` fires at ``times[k]`` ms: during the first step whose start time ``i dt`` is
+    ``>= times[k]`` (as BrainPy), so a time on the step grid fires in its own step and a monitor
+    stamps it with exactly that time. Times within a small tolerance of a step start (``1e-3`` step
+    plus two float32 epsilons of ``times / dt``, its rounding error) count as on it. Events are kept
+    in any order; several at one step and neuron give one spike. Each step compares all ``K`` events
+    (O(K) work per step).
+
+    Args:
+      size: number of neurons (int) or the group's shape (tuple; ``indices`` then index the flattened
+        group, C order).
+      indices: int array ``(K,)``, neuron of each event, in ``[0, count)``.
+      times: float array ``(K,)``, time of each event, ms, finite and >= 0.
+    """
+
+    size: Any = struct.field(pytree_node=False)
+    indices: ArrayLike = struct.field(default_factory=lambda: np.zeros(0, np.int32))
+    times: ArrayLike = struct.field(default_factory=lambda: np.zeros(0))
+
+    def __post_init__(self):
+        # user-typed sequences become arrays (a list would be a pytree of many leaves); arrays pass untouched
+        if isinstance(self.indices, (list, tuple)):
+            object.__setattr__(self, "indices", np.asarray(self.indices, dtype=np.int32).reshape(-1))
+        if isinstance(self.times, (list, tuple)):
+            object.__setattr__(self, "times", np.asarray(self.times, dtype=float).reshape(-1))
+        self._check(strict=False)
+
+    def _check(self, strict: bool) -> None:
+        ni, nt = np.shape(self.indices), np.shape(self.times)
+        if len(ni) == 1 and len(nt) == 1 and ni != nt:
+            raise ValueError(
+                f"SpikeTimeGroup: indices and times must have the same length, got {ni[0]} indices and {nt[0]} times"
+            )
+        if strict and (len(ni) != 1 or len(nt) != 1):
+            raise ValueError(f"SpikeTimeGroup: indices and times must be 1-D arrays (K,), got shapes {ni} and {nt}")
+        _checks.check_real("SpikeTimeGroup", "times", self.times, nonnegative=True, strict=strict)
+        idx = self.indices
+        if isinstance(idx, jax.core.Tracer) or (not strict and isinstance(idx, jax.Array)):
+            return
+        idx = np.asarray(idx)
+        if np.ndim(idx) != 1:
+            return  # structural placeholders (jax.tree.map(lambda _: 0, group)) are not checked here
+        if not np.issubdtype(idx.dtype, np.integer):
+            raise TypeError(f"SpikeTimeGroup: indices must be integers, got dtype {idx.dtype}")
+        n = self.count
+        if idx.size and (idx.min() < 0 or idx.max() >= n):
+            raise ValueError(
+                f"SpikeTimeGroup: indices must be in [0, {n}) for a group of {n} neurons, got values from "
+                f"{idx.min()} to {idx.max()}"
+            )
+
+    def _validate(self) -> None:
+        """Complete checks on concrete values (run by ``Network``, ``Runner`` and ``simulate``)."""
+        self._check(strict=True)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the group (without batch dimensions)."""
+        return _checks.normalize_shape("SpikeTimeGroup", self.size)
+
+    @property
+    def count(self) -> int:
+        """Number of neurons in the group."""
+        return _count(self.shape)
+
+    def init(self, batch_shape: tuple[int, ...] = (), key: jax.Array | None = None) -> SpikeTimeState:
+        """No spike yet, at step 0 (``key`` is not used: the group is deterministic)."""
+        self._validate()
+        shape = (*tuple(batch_shape), *self.shape)
+        return SpikeTimeState(spike=jnp.zeros(shape, jnp.result_type(float)), step=jnp.zeros((), jnp.int32))
+
+    def update(self, state: SpikeTimeState, current: ArrayLike = 0.0, *, dt: float) -> SpikeTimeState:
+        """One step of ``dt`` ms: the events due in it fire. ``current`` must be 0 (none)."""
+        _check_no_current("SpikeTimeGroup", current)
+        dtype = state.spike.dtype
+        x = jnp.asarray(self.times, dtype) / dt
+        tol = 1e-3 + 2 * jnp.finfo(dtype).eps * x  # float rounding of times, dt and times / dt: 3 roundings
+        due = jnp.ceil(x - tol).astype(jnp.int32) == state.step
+        flat = jnp.zeros(self.count, dtype).at[jnp.asarray(self.indices, jnp.int32)].max(due.astype(dtype))
+        spike = jnp.broadcast_to(flat.reshape(self.shape), state.spike.shape)
+        return SpikeTimeState(spike=spike, step=state.step + 1)
+
+
+# -- currents -------------------------------------------------------------------------------------------
+
+
+def _steps(owner: str, name: str, t: Any, dt: float, allow_zero: bool = False) -> int:
+    """``round(t / dt)``: a time (ms) as a whole number of steps."""
+    try:
+        v = float(t)
+    except (TypeError, ValueError):
+        raise TypeError(f"{owner}: {name} must be a number in ms, got {t!r}") from None
+    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        raise ValueError(f"{owner}: {name} must be a finite time in ms {'>= 0' if allow_zero else '> 0'}, got {t!r}")
+    return int(round(v / dt))
+
+
+def _values(owner: str, name: str, values: Any) -> list:
+    if isinstance(values, (str, bytes)) or not isinstance(values, (Sequence, np.ndarray, jax.Array)):
+        raise TypeError(f"{owner}: {name} must be a sequence (one entry per section), got {values!r}")
+    out = list(values)
+    if not out:
+        raise ValueError(f"{owner}: {name} must not be empty")
+    return out
+
+
+def section_input(
+    values: Sequence[ArrayLike], durations: Sequence[float], dt: float = DEFAULT_DT, return_length: bool = False
+):
+    """Piecewise-constant current: ``values[k]`` for ``durations[k]`` ms, one section after another.
+
+    Section boundaries are the cumulative durations rounded to whole steps (rounding does not
+    accumulate: section ``k`` covers steps ``round(sum(durations[:k]) / dt)`` to
+    ``round(sum(durations[:k+1]) / dt)``).
+
+    Args:
+      values: one value per section, nA: scalars or arrays broadcasting to a common shape ``S``
+        (e.g. one value per neuron).
+      durations: one duration per section, ms, each > 0 and at least one step long.
+      dt: time step, ms.
+      return_length: also return the total duration (ms).
+
+    Returns:
+      ``current``: float array ``(n_steps, *S)``, ``n_steps = round(sum(durations) / dt)``; with
+      ``return_length``, ``(current, total_duration_ms)``.
+    """
+    dt = _checks.check_time("section_input", "dt", dt)
+    values = _values("section_input", "values", values)
+    durations = _values("section_input", "durations", durations)
+    if len(values) != len(durations):
+        raise ValueError(
+            f"section_input: values and durations must have the same length, got {len(values)} values and "
+            f"{len(durations)} durations"
+        )
+    for k, d in enumerate(durations):
+        _steps("section_input", f"durations[{k}]", d, dt)
+    for k, v in enumerate(values):
+        _checks.check_real("section_input", f"values[{k}]", np.asarray(v, dtype=float))
+    try:
+        shape = np.broadcast_shapes(*(np.shape(v) for v in values))
+    except ValueError:
+        raise ValueError(
+            f"section_input: values must broadcast to a common shape, got shapes {[np.shape(v) for v in values]}"
+        ) from None
+    ends = np.round(np.cumsum(np.asarray(durations, dtype=float)) / dt).astype(int)
+    lengths = np.diff(ends, prepend=0)
+    if np.any(lengths < 1):
+        k = int(np.argmax(lengths < 1))
+        raise ValueError(f"section_input: durations[{k}]={durations[k]!r} ms is shorter than one step of dt={dt} ms")
+    current = np.concatenate(
+        [np.broadcast_to(np.asarray(v, dtype=float), (n, *shape)) for v, n in zip(values, lengths)]
+    )
+    current = jnp.asarray(current, jnp.result_type(float))
+    return (current, float(np.sum(np.asarray(durations, dtype=float)))) if return_length else current
+
+
+def step_input(
+    amplitudes: Sequence[ArrayLike], step_times: Sequence[float], duration: float, dt: float = DEFAULT_DT
+) -> jax.Array:
+    """Step current: 0 before ``step_times[0]``, then ``amplitudes[k]`` from ``step_times[k]`` to the next
+    step time (or to ``duration``), as braintools' ``step``.
+
+    Args:
+      amplitudes: one value per step time, nA: scalars or arrays broadcasting to a common shape ``S``.
+      step_times: times the amplitude changes, ms, >= 0 and strictly increasing.
+      duration: total duration, ms.
+      dt: time step, ms.
+
+    Returns:
+      float array ``(round(duration / dt), *S)``.
+    """
+    dt = _checks.check_time("step_input", "dt", dt)
+    n = _steps("step_input", "duration", duration, dt)
+    amplitudes = _values("step_input", "amplitudes", amplitudes)
+    step_times = _values("step_input", "step_times", step_times)
+    if len(amplitudes) != len(step_times):
+        raise ValueError(
+            f"step_input: amplitudes and step_times must have the same length, got {len(amplitudes)} and "
+            f"{len(step_times)}"
+        )
+    starts = [_steps("step_input", f"step_times[{k}]", t, dt, allow_zero=True) for k, t in enumerate(step_times)]
+    if any(float(b) <= float(a) for a, b in zip(step_times, step_times[1:])):
+        raise ValueError(f"step_input: step_times must be strictly increasing, got {list(step_times)}")
+    if float(step_times[-1]) > float(duration):
+        raise ValueError(f"step_input: step_times must be <= duration={duration!r} ms, got {list(step_times)}")
+    values = [0.0, *amplitudes]
+    durations_steps = np.diff([0, *starts, n])
+    out = [
+        np.broadcast_to(np.asarray(v, dtype=float), (int(m), *np.broadcast_shapes(*map(np.shape, amplitudes))))
+        for v, m in zip(values, durations_steps)
+    ]
+    return jnp.asarray(np.concatenate(out), jnp.result_type(float))
+
+
+def ramp_input(
+    c_start: float,
+    c_end: float,
+    duration: float,
+    t_start: float = 0.0,
+    t_end: float | None = None,
+    dt: float = DEFAULT_DT,
+) -> jax.Array:
+    """Linear ramp (BrainPy's ``ramp_input``): 0 outside ``[t_start, t_end)``; inside, ``c_start`` to
+    ``c_end`` in equal increments, both ends included (``np.linspace`` over the ramp's steps).
+
+    Args:
+      c_start: current at the first step of the ramp, nA.
+      c_end: current at the last step of the ramp, nA.
+      duration: total duration, ms.
+      t_start: start of the ramp, ms, >= 0.
+      t_end: end of the ramp, ms (default ``duration``), with ``t_start < t_end <= duration``.
+      dt: time step, ms.
+
+    Returns:
+      float array ``(round(duration / dt),)``.
+    """
+    dt = _checks.check_time("ramp_input", "dt", dt)
+    n = _steps("ramp_input", "duration", duration, dt)
+    for name, c in (("c_start", c_start), ("c_end", c_end)):
+        if isinstance(c, bool) or not isinstance(c, numbers.Real) or not math.isfinite(c):
+            raise ValueError(f"ramp_input: {name} must be a finite number (nA), got {c!r}")
+    t_end = duration if t_end is None else t_end
+    p1 = _steps("ramp_input", "t_start", t_start, dt, allow_zero=True)
+    p2 = _steps("ramp_input", "t_end", t_end, dt)
+    if not (float(t_start) < float(t_end) <= float(duration)) or p2 <= p1:
+        raise ValueError(
+            f"ramp_input: need t_start < t_end <= duration with the ramp at least one step long, got "
+            f"t_start={t_start!r}, t_end={t_end!r}, duration={duration!r} ms at dt={dt} ms"
+        )
+    current = np.zeros(n)
+    current[p1:p2] = np.linspace(float(c_start), float(c_end), p2 - p1)
+    return jnp.asarray(current, jnp.result_type(float))
+
+
+def ou_process(
+    mean: ArrayLike,
+    sigma: ArrayLike,
+    tau: ArrayLike,
+    duration: float,
+    dt: float = DEFAULT_DT,
+    size: int | tuple[int, ...] = 1,
+    key: jax.Array | None = None,
+    x0: ArrayLike | None = None,
+) -> jax.Array:
+    """Ornstein-Uhlenbeck noise current ``tau dx/dt = mean - x + sigma sqrt(2 tau) xi(t)``.
+
+    Sampled exactly at the steps (no integration error):
+    ``x[i+1] = mean + (x[i] - mean) a + sigma sqrt(1 - a^2) n[i]``, ``a = exp(-dt/tau)``,
+    ``n[i]`` independent standard normal. So ``x`` has mean ``mean``, variance ``sigma**2`` and
+    autocorrelation ``exp(-|lag| / tau)`` (stationary from the start: ``x[0]`` is drawn from that
+    distribution unless ``x0`` is given).
+
+    ``sigma`` is the standard deviation of the current itself. BrainPy's ``ou_process`` instead takes
+    the amplitude ``s`` of ``dx = (mean - x) dt / tau + s dW`` (and starts at ``mean``); its stationary
+    standard deviation is ``s sqrt(tau / 2)``, so pass ``sigma = s * sqrt(tau / 2)`` to match it.
+
+    Args:
+      mean: mean current, nA (scalar or array broadcasting to ``size``).
+      sigma: stationary standard deviation, nA, >= 0 (scalar or array broadcasting to ``size``).
+      tau: correlation time, ms, > 0 (scalar or array broadcasting to ``size``).
+      duration: total duration, ms.
+      dt: time step, ms.
+      size: number of independent processes (int) or their shape (tuple).
+      key: ``jax.random.key``, required.
+      x0: initial value, nA (default: a draw from the stationary distribution).
+
+    Returns:
+      float array ``(round(duration / dt), *size)``: row ``i`` is the current during step ``i``.
+    """
+    dt = _checks.check_time("ou_process", "dt", dt)
+    n = _steps("ou_process", "duration", duration, dt)
+    if n < 1:
+        raise ValueError(f"ou_process: duration={duration!r} ms is shorter than one step of dt={dt} ms")
+    shape = _checks.normalize_shape("ou_process", size)
+    for name, v, rule in (
+        ("mean", mean, {}),
+        ("sigma", sigma, {"nonnegative": True}),
+        ("tau", tau, {"positive": True}),
+    ):
+        if isinstance(v, numbers.Real) and not isinstance(v, bool):
+            v = float(v)
+        _checks.check_real("ou_process", name, v, **rule)
+        try:
+            np.broadcast_shapes(np.shape(v), shape)
+        except ValueError:
+            raise ValueError(f"ou_process: {name} must broadcast to size {shape}, got shape {np.shape(v)}") from None
+    if x0 is not None:
+        _checks.check_real("ou_process", "x0", float(x0) if isinstance(x0, numbers.Real) else x0)
+    key = _key("ou_process", key)
+    dtype = jnp.result_type(float)
+    a = jnp.exp(-dt / jnp.asarray(tau, dtype))
+    k0, k1 = jax.random.split(key)
+    start = mean + sigma * jax.random.normal(k0, shape, dtype) if x0 is None else jnp.asarray(x0, dtype)
+    start = jnp.broadcast_to(start, shape).astype(dtype)
+    kicks = jnp.asarray(sigma, dtype) * jnp.sqrt(1.0 - a**2) * jax.random.normal(k1, (n - 1, *shape), dtype)
+
+    def body(x, kick):
+        x = mean + (x - mean) * a + kick
+        return x, x
+
+    _, rest = jax.lax.scan(body, start, kicks)
+    return jnp.concatenate([start[None], rest])
