@@ -1,6 +1,19 @@
 """snnjax: spiking neural networks in JAX, as immutable pytrees and pure update functions."""
 
-from snnjax import conn, init, monitors, neurons, ops, outputs, surrogate, sweeps, synapses
+from snnjax import (
+    conn,
+    connections,
+    init,
+    inputs,
+    jitconn,
+    monitors,
+    neurons,
+    ops,
+    outputs,
+    surrogate,
+    sweeps,
+    synapses,
+)
 from snnjax.checkpoint import load_state, read_metadata, save_state
 from snnjax.delays import DelayBuffer
 from snnjax.network import Network, NetworkState
@@ -20,7 +33,10 @@ __all__ = [
     "Runner",
     "SweepResult",
     "conn",
+    "connections",
     "init",
+    "inputs",
+    "jitconn",
     "load_state",
     "monitors",
     "neurons",

@@ -29,6 +29,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from snnjax import ops
+
 
 def _k_max(n_post: int, p: float) -> int:
     mean = n_post * p
@@ -97,30 +99,36 @@ def _rows(s, idx, count, conn, n_post, w):
     return out[:n_post]
 
 
-def _forward(s, w, conn, n_post, max_events):
-    count = jnp.count_nonzero(s).astype(jnp.int32)
-    _, idx = jax.lax.top_k((s != 0).astype(s.dtype), max_events)
-
-    def all_spikes():  # more spikes than max_events: list them all (exact, O(n_pre) more work)
+def _forward(s, w, idx, count, conn, n_post):
+    def all_spikes():  # more spikes than listed: list them all (exact, O(n_pre) more work)
         every = jnp.nonzero(s, size=s.shape[0], fill_value=0)[0].astype(jnp.int32)
         return _rows(s, every, count, conn, n_post, w)
 
     def listed():
-        return _rows(s, idx.astype(jnp.int32), count, conn, n_post, w)
+        return _rows(s, idx, count, conn, n_post, w)
 
-    return jax.lax.cond(count <= max_events, listed, all_spikes)
+    return jax.lax.cond(count <= idx.shape[0], listed, all_spikes)
 
 
-def event_jit(s: jax.Array, w: jax.Array, conn: JitFixedProb, n_post: int, max_events: int) -> jax.Array:
+def event_jit(
+    s: jax.Array,
+    w: jax.Array,
+    conn: JitFixedProb,
+    n_post: int,
+    max_events: int | None = None,
+    events: tuple[jax.Array, jax.Array] | None = None,
+) -> jax.Array:
     """Event-driven propagation through just-in-time connectivity.
 
     Args:
-      s: presynaptic spikes ``(*batch, n_pre)`` (0 = no spike; other values scale the weight).
+      s: presynaptic spikes ``(*batch, n_pre)`` (0 = no spike; other values scale the weight, e.g. an
+        STP efficacy).
       w: homogeneous weight (scalar), in the output's unit.
       conn: the connectivity.
       n_post: postsynaptic group size.
-      max_events: spikes per step handled from a compacted list of that length; steps with more take
-        the exact path over every spiking neuron.
+      max_events: spikes per step handled from a compacted list of that length (``ops.compact``); steps
+        with more take the exact path over every spiking neuron.
+      events: ``ops.compact(s, max_events)`` when already computed (delay buffers store it).
 
     Returns:
       ``(*batch, n_post)``: summed weight arriving at each postsynaptic neuron. Differentiable in ``s``
@@ -129,29 +137,35 @@ def event_jit(s: jax.Array, w: jax.Array, conn: JitFixedProb, n_post: int, max_e
     if jnp.ndim(w) != 0:
         raise ValueError(f"event_jit: w must be a scalar (homogeneous weight), got shape {jnp.shape(w)}")
     check_sizes("event_jit", conn, n_post)
-    max_events = int(min(max(1, max_events), s.shape[-1]))
-    fn = _make(conn, int(n_post), max_events)
+    if events is None:
+        if max_events is None:
+            raise ValueError("event_jit: give max_events or events")
+        events = ops.compact(s, int(min(max(1, max_events), s.shape[-1])))
+    idx, count = events
+    fn = _make(conn, int(n_post))
+    w = jnp.asarray(w, s.dtype)
     if s.ndim == 1:
-        return fn(s, jnp.asarray(w, s.dtype))
-    flat = s.reshape(-1, s.shape[-1])
-    out = jax.vmap(fn, in_axes=(0, None))(flat, jnp.asarray(w, s.dtype))
+        return fn(s, w, idx, count)
+    flat = (s.reshape(-1, s.shape[-1]), idx.reshape(-1, idx.shape[-1]), count.reshape(-1))
+    out = jax.vmap(fn, in_axes=(0, None, 0, 0))(flat[0], w, flat[1], flat[2])
     return out.reshape(*s.shape[:-1], n_post)
 
 
-def _make(conn, n_post, max_events):
+def _make(conn, n_post):
     @jax.custom_vjp
-    def fn(s, w):
-        return _forward(s, w, conn, n_post, max_events)
+    def fn(s, w, idx, count):
+        return _forward(s, w, idx, count, conn, n_post)
 
-    def fwd(s, w):
-        return fn(s, w), (s, w)
+    def fwd(s, w, idx, count):
+        return fn(s, w, idx, count), (s, w, idx, count)
 
     def bwd(res, g):
-        s, w = res
+        s, w, idx, count = res
         g_ext = jnp.concatenate([g, jnp.zeros((1,), g.dtype)])
         # row sums of g over each presynaptic neuron's targets, regenerated in batches of rows
         rows = jax.lax.map(lambda i: g_ext[conn.targets(i, n_post)].sum(), jnp.arange(s.shape[0]), batch_size=1024)
-        return (rows * w).astype(s.dtype), jnp.sum(rows * s).astype(w.dtype)
+        zero = np.zeros(np.shape(idx), jax.dtypes.float0), np.zeros(np.shape(count), jax.dtypes.float0)
+        return ((rows * w).astype(s.dtype), jnp.sum(rows * s).astype(w.dtype), *zero)
 
     fn.defvjp(fwd, bwd)
     return fn

@@ -21,7 +21,8 @@ class NetworkState:
 
     Attributes:
       neurons: population name -> that model's state.
-      synapses: projection name -> its kinetics state.
+      synapses: projection name -> its synapse state (:meth:`Projection.init_state`): the kinetics' state,
+        plus fields ``u`` and ``x`` when the projection has short-term plasticity.
       delays: presynaptic population name -> :class:`DelayBuffer` of its spikes, ``(L, *batch, count)``.
       step: int32 number of steps simulated so far; the next step runs at ``t = step * dt`` ms.
     """
@@ -94,7 +95,9 @@ class Network:
     def __repr__(self):
         pops = ", ".join(f"{k}={type(v).__name__}({v.count})" for k, v in self.populations.items())
         projs = ", ".join(
-            f"{k}={p.pre}->{p.post}[{p.method}, {p.topology.n_syn} syn]" for k, p in self.projections.items()
+            f"{k}={p.pre}->{p.post}[{p.method}, "
+            + (f"p={p.conn.p}]" if p.method == "jit" else f"{p.topology.n_syn} syn]")
+            for k, p in self.projections.items()
         )
         return f"Network({pops}; {projs})"
 
@@ -138,7 +141,7 @@ class Network:
         batch_shape = tuple(batch_shape)
         keys = dict(zip(self.populations, jax.random.split(key, len(self.populations)))) if key is not None else {}
         neurons = {n: p.init(batch_shape, key=keys.get(n)) for n, p in self.populations.items()}
-        synapses = {n: p.synapse.init(self.populations[p.post].shape, batch_shape) for n, p in self.projections.items()}
+        synapses = {n: p.init_state(self.populations[p.post].shape, batch_shape) for n, p in self.projections.items()}
         depths = self.delay_depths(dt)
         for name, d in depths.items():
             if d is None:
@@ -179,11 +182,11 @@ class Network:
         for name, proj in self.projections.items():
             post = self.populations[proj.post]
             post_state = state.neurons[proj.post]
-            inp = proj.propagate(prep[name], state.delays[proj.pre])
-            inp = inp.reshape(*inp.shape[:-1], *post.shape)
-            syn = proj.synapse.update(state.synapses[name], inp, dt=dt)
+            syn, g = proj.transmit(
+                prep[name], state.synapses[name], state.delays[proj.pre], dt=dt, post_shape=post.shape
+            )
             synapses[name] = syn
-            c = proj.output.contribution(syn.g, post_state)
+            c = proj.output.contribution(g, post_state)
             target = proj.output.target
             drive[proj.post][target] = drive[proj.post][target] + c if target in drive[proj.post] else c
         neurons = {}

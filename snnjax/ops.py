@@ -1,7 +1,11 @@
 """Propagation kernels: presynaptic spikes -> summed synaptic weight per postsynaptic neuron.
 
 All kernels take spikes ``s`` of shape ``(*batch, n_pre)`` (floats; 0 = no spike) and return
-``(*batch, n_post)``: ``out[j] = sum_k w_k s[pre_k]`` over the synapses ``k`` onto ``j``.
+``(*batch, n_post)``: ``out[j] = sum_k w_k s[pre_k]`` over the synapses ``k`` onto ``j``. The entries of
+``s`` need not be 0/1: with short-term plasticity a spike carries its efficacy, and pre-aligned synapses
+(``synapses.AMPA`` ...) send their presynaptic conductances through ``dense`` or ``sparse`` every step.
+The event kernel multiplies each listed row by its value ``s[i]``, so it is exact for valued spikes as long
+as the compacted indices cover the nonzero entries of ``s``.
 
 * ``dense``: ``s @ W`` with a dense ``(n_pre, n_post)`` matrix. Best for small or dense projections.
 * ``sparse``: gather every synapse's presynaptic spike and scatter-add (``O(K)`` per step).

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 from flax import struct
 from jax.typing import ArrayLike
 
@@ -56,3 +57,43 @@ class COBA:
     def contribution(self, g: jax.Array, post_state) -> jax.Array:
         """``g (E - v_post)``, with ``v_post`` the postsynaptic potential at the start of the step."""
         return g * (self.E - post_state.v)
+
+
+@struct.dataclass
+class MgBlock:
+    """Conductance-based output with the NMDA magnesium block (BrainPy's ``MgBlock``):
+
+    ``I = g (E - v) / (1 + (cc_Mg / beta) exp(-alpha v))`` into the postsynaptic input, with ``v`` the
+    postsynaptic potential (mV) at the start of the step. Units of ``g`` and ``I`` as for :class:`COBA`.
+
+    Args:
+      E: reversal potential, mV.
+      cc_Mg: extracellular magnesium concentration, mM, >= 0.
+      alpha: voltage sensitivity of the block, 1/mV.
+      beta: magnesium dissociation constant, mM, > 0.
+    """
+
+    E: ArrayLike = 0.0
+    cc_Mg: ArrayLike = 1.2
+    alpha: ArrayLike = 0.062
+    beta: ArrayLike = 3.57
+    target: str = struct.field(pytree_node=False, default="input")
+
+    _FIELDS = {"E": None, "cc_Mg": "nonnegative", "alpha": None, "beta": "positive"}
+
+    def __post_init__(self):
+        _checks.check_fields(self, self._FIELDS, strict=False)
+        if self.target != "input":
+            raise ValueError(f"MgBlock: target must be 'input' (a conductance drives a current), got {self.target!r}")
+
+    def _validate(self) -> None:
+        """Complete checks on concrete values."""
+        _checks.check_fields(self, self._FIELDS, strict=True)
+
+    def unblocked(self, v: jax.Array) -> jax.Array:
+        """Fraction of unblocked channels at potential ``v`` (mV), in (0, 1]."""
+        return 1.0 / (1.0 + self.cc_Mg / self.beta * jnp.exp(-self.alpha * v))
+
+    def contribution(self, g: jax.Array, post_state) -> jax.Array:
+        """``g (E - v_post) B(v_post)`` with ``B`` = :meth:`unblocked`."""
+        return g * (self.E - post_state.v) * self.unblocked(post_state.v)

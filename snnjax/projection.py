@@ -10,13 +10,14 @@ import numpy as np
 from flax import struct
 from jax.typing import ArrayLike
 
-from snnjax import _checks, ops
+from snnjax import _checks, jitconn, ops
 from snnjax import conn as _conn
 from snnjax.delays import DelayBuffer, delay_lag, lag_of
 from snnjax.outputs import CUBA
 from snnjax.synapses import Delta
+from snnjax.synapses import stp as _stp
 
-METHODS = ("auto", "dense", "sparse", "event")
+METHODS = ("auto", "dense", "sparse", "event", "jit")
 _DENSE_MAX = 2**22  # largest n_pre * n_post that 'auto' turns into a dense matrix
 
 
@@ -44,16 +45,26 @@ class Projection:
     Args:
       pre: name of the presynaptic population.
       post: name of the postsynaptic population.
-      conn: an ``snnjax.conn`` connector, a ``(pre_idx, post_idx)`` tuple of int arrays, or a dense
-        ``(n_pre, n_post)`` 0/1 matrix.
+      conn: an ``snnjax.conn`` connector, a ``(pre_idx, post_idx)`` tuple of int arrays, a dense
+        ``(n_pre, n_post)`` 0/1 matrix, or ``snnjax.jitconn.JitFixedProb(p, seed)`` (connectivity regenerated
+        in every step, never stored: for networks whose synapse lists would not fit in memory).
       weight: synaptic weight, in the unit of the output (nA for CUBA currents, mV for
         ``CUBA(target="v")``, conductance for COBA): a scalar, one per synapse ``(K,)`` in the
         connector's order, or a dense ``(n_pre, n_post)`` matrix read at the connected pairs.
       delay: transmission delay, ms, >= 0: a scalar, or one per synapse ``(K,)``. A spike emitted at
         step ``s`` acts at step ``s + max(1, round(delay / dt))`` (see :mod:`snnjax.delays`).
-      synapse: kinetics (``snnjax.synapses``), default ``Delta()``.
-      output: ``snnjax.outputs.CUBA()`` (default) or ``COBA(E)``.
-      method: propagation kernel: ``"auto"``, ``"dense"``, ``"sparse"`` or ``"event"`` (see :mod:`snnjax.ops`).
+      synapse: kinetics (``snnjax.synapses``), default ``Delta()``. Post-aligned (linear) kinetics
+        integrate the summed weighted input per postsynaptic neuron; pre-aligned ones (``align = "pre"``:
+        ``AMPA``, ``GABAa``, ``NMDA``) keep one state per presynaptic neuron (per synapse with per-synapse
+        delays), driven by its delayed spikes, and the projection sends ``sum_j w_ij g_j`` every step
+        (dense or sparse kernel; ``method="event"`` is refused for them).
+      output: ``snnjax.outputs.CUBA()`` (default), ``COBA(E)`` or ``MgBlock(...)``.
+      stp: optional short-term plasticity, ``snnjax.synapses.STP(U, tau_f, tau_d)``: its ``u`` and ``x``
+        (one per presynaptic neuron, or per synapse with per-synapse delays) are updated by the delayed
+        spikes and each spike's weight is multiplied by its efficacy (see :class:`snnjax.synapses.STP`).
+        They are stored as fields ``u`` and ``x`` of the projection's synapse state (monitor ``'EE.u'``).
+      method: propagation kernel: ``"auto"``, ``"dense"``, ``"sparse"``, ``"event"`` (see :mod:`snnjax.ops`) or
+        ``"jit"`` (just-in-time connectivity, chosen by ``auto`` for ``conn=snnjax.jitconn.JitFixedProb``).
       max_events: with ``"event"``, how many presynaptic spikes per step take the event-driven path
         before the exact fallback is used (default: 2% of the presynaptic group, at least 32). The
         presynaptic group is compacted once per step for all its event projections, with the largest
@@ -73,6 +84,7 @@ class Projection:
     max_events: int | None = struct.field(pytree_node=False, default=None)
     max_delay: float | None = struct.field(pytree_node=False, default=None)
     topology: ops.Topology | None = None
+    stp: Any = None
 
     _FIELDS = dict(weight=None, delay="nonnegative")
 
@@ -89,12 +101,21 @@ class Projection:
             _checks.check_real("Projection", "max_delay", float(self.max_delay), nonnegative=True)
         if self.topology is None and self.conn is None:
             raise TypeError("Projection: conn is required (e.g. snnjax.conn.All2All())")
+        if self.stp is not None and not isinstance(self.stp, _stp.STP):
+            raise TypeError(f"Projection: stp must be None or snnjax.synapses.STP(...), got {type(self.stp).__name__}")
+
+    @property
+    def align(self) -> str:
+        """``"pre"`` when the kinetics keep one state per presynaptic neuron, else ``"post"``."""
+        return getattr(self.synapse, "align", "post")
 
     # -- binding -------------------------------------------------------------------------------
     def bind(self, n_pre: int, n_post: int) -> Projection:
         """Build the synapse list for groups of ``n_pre`` and ``n_post`` neurons (done by ``Network``)."""
         if self.topology is not None:
             return self
+        if isinstance(self.conn, jitconn.JitFixedProb):
+            return self._bind_jit(n_pre, n_post)
         connector = _as_connector(self.conn)
         pre, post = connector.build(n_pre, n_post)
         weight, delay = self.weight, self.delay
@@ -109,11 +130,32 @@ class Projection:
             density = pre.size / max(n_pre * n_post, 1)
             if np.ndim(delay) == 1:
                 method = "sparse"
+            elif getattr(self.synapse, "align", "post") == "pre":  # g_j is nonzero between spikes: no events
+                method = "dense" if n_pre * n_post <= _DENSE_MAX and density >= 0.1 else "sparse"
             elif n_pre * n_post <= _DENSE_MAX and (connector.dense_hint or density >= 0.1):
                 method = "dense"
             else:
                 method = "event"
+        if method == "jit":
+            raise ValueError(
+                f"Projection {self.pre}->{self.post}: method='jit' needs conn=snnjax.jitconn.JitFixedProb(p, seed), "
+                f"got {type(connector).__name__}"
+            )
         bound = self.replace(conn=None, topology=topo, weight=weight, delay=delay, method=method)
+        bound._validate()
+        return bound
+
+    def _bind_jit(self, n_pre: int, n_post: int) -> Projection:
+        """Just-in-time connectivity: no synapse list is stored (an empty topology carries the sizes)."""
+        if self.method not in ("auto", "jit"):
+            raise ValueError(
+                f"Projection {self.pre}->{self.post}: conn=JitFixedProb propagates with method='jit' (or 'auto'), "
+                f"got {self.method!r}"
+            )
+        jitconn.check_sizes(f"Projection {self.pre}->{self.post}", self.conn, n_post)
+        empty = np.zeros(0, np.int32)
+        topo = ops.Topology.from_lists(empty, empty, n_pre, n_post)
+        bound = self.replace(topology=topo, method="jit")
         bound._validate()
         return bound
 
@@ -122,13 +164,13 @@ class Projection:
         topo, k = self.topology, self.topology.n_syn
         n_pre, n_post = topo.n_pre, topo.n_post
         wshape = tuple(np.shape(self.weight))
-        if wshape not in ((), (k,), (n_pre, n_post)):
+        if self.method != "jit" and wshape not in ((), (k,), (n_pre, n_post)):
             raise ValueError(
                 f"Projection {self.pre}->{self.post}: weight must be a scalar, one per synapse ({k},) or dense "
                 f"({n_pre}, {n_post}); got shape {wshape}"
             )
         dshape = tuple(np.shape(self.delay))
-        if dshape not in ((), (k,)):
+        if self.method != "jit" and dshape not in ((), (k,)):
             raise ValueError(
                 f"Projection {self.pre}->{self.post}: delay must be a scalar or one per synapse ({k},) in ms; "
                 f"got shape {dshape}"
@@ -138,8 +180,30 @@ class Projection:
                 f"Projection {self.pre}->{self.post}: per-synapse delays need method='sparse' or 'auto', "
                 f"got {self.method!r}"
             )
+        if self.method == "jit" and (
+            wshape != () or dshape != () or self.align == "pre" or not isinstance(self.conn, jitconn.JitFixedProb)
+        ):
+            raise ValueError(
+                f"Projection {self.pre}->{self.post}: just-in-time connectivity (conn=JitFixedProb) takes a scalar "
+                f"weight and delay and a post-aligned synapse (Delta, Exponential, Alpha, DualExponential); got weight "
+                f"shape {wshape}, delay shape {dshape}, synapse {type(self.synapse).__name__}"
+            )
+        if self.align == "pre" and self.method == "event":
+            raise ValueError(
+                f"Projection {self.pre}->{self.post}: method='event' cannot drive the pre-aligned synapse "
+                f"{type(self.synapse).__name__} (its g is nonzero between spikes); use 'dense', 'sparse' or 'auto'"
+            )
+        if self.stp is not None:
+            n = self._presyn_shape()
+            for name in ("U", "tau_f", "tau_d"):
+                got = tuple(np.shape(getattr(self.stp, name)))
+                if got not in ((), n):
+                    raise ValueError(
+                        f"Projection {self.pre}->{self.post}: stp.{name} must be a scalar or have shape {n} "
+                        f"(one per presynaptic neuron, or per synapse with per-synapse delays); got shape {got}"
+                    )
         _checks.check_fields(self, self._FIELDS, strict=True)
-        for part in (self.synapse, self.output):
+        for part in (self.synapse, self.output, self.stp):
             if hasattr(part, "_validate"):
                 part._validate()
 
@@ -180,21 +244,72 @@ class Projection:
             prep["w"] = w
         return prep
 
-    def propagate(self, prep: dict, buffer: DelayBuffer) -> jax.Array:
-        """Summed weighted input for this step, shape ``(*batch, n_post)``."""
+    def _presyn_shape(self) -> tuple[int]:
+        """Shape of presynaptic-side states: ``(K,)`` with per-synapse delays, else ``(n_pre,)``."""
+        return (self.topology.n_syn,) if jnp.ndim(self.delay) == 1 else (self.topology.n_pre,)
+
+    def init_state(self, post_shape: tuple[int, ...], batch_shape: tuple[int, ...] = ()) -> Any:
+        """The synapse state: the kinetics' state (postsynaptic ``(*batch, *post_shape)``, or presynaptic
+        ``(*batch, n_pre)`` / ``(*batch, K)`` when pre-aligned), with ``u`` and ``x`` ``(*batch, n_pre)`` (or
+        ``(*batch, K)``) added when ``stp`` is set."""
+        shape = self._presyn_shape() if self.align == "pre" else tuple(post_shape)
+        kinetics = self.synapse.init(shape, batch_shape)
+        if self.stp is None:
+            return kinetics
+        return _stp.attach(kinetics, self.stp.init(self._presyn_shape(), batch_shape))
+
+    def _kernel(self, prep: dict, values: jax.Array, per_synapse: bool, events) -> jax.Array:
         topo, w = self.topology, prep["w"]
-        if jnp.ndim(prep["lag"]) == 1:
-            return ops.delayed(buffer.read_at(prep["lag"], topo.pre), topo, w)
-        s = buffer.read(prep["lag"])
+        if per_synapse:
+            return ops.delayed(values, topo, w)
         if self.method == "dense":
-            return ops.dense(s, w)
-        if self.method == "sparse":
-            return ops.sparse(s, topo, w)
-        return ops.event(s, topo, w, self.event_bound(), events=buffer.read_events(prep["lag"]))
+            return ops.dense(values, w)
+        if self.method == "jit":
+            return jitconn.event_jit(values, w, self.conn, topo.n_post, self.event_bound(), events=events)
+        if self.method == "sparse" or self.align == "pre":
+            return ops.sparse(values, topo, w)
+        return ops.event(values, topo, w, self.event_bound(), events=events)
+
+    def transmit(
+        self, prep: dict, state: Any, buffer: DelayBuffer, *, dt: float, post_shape: tuple[int, ...]
+    ) -> tuple[Any, jax.Array]:
+        """One step of the projection: delayed spikes -> (STP) -> kernel and kinetics.
+
+        Args:
+          prep: ``self.prepare(dt)``.
+          state: the synapse state (:meth:`init_state`).
+          buffer: the presynaptic population's delay buffer.
+          dt: step, ms.
+          post_shape: shape of the postsynaptic group.
+
+        Returns:
+          ``(new_state, g)``: ``g`` ``(*batch, *post_shape)`` is what the output turns into a current.
+        """
+        per_synapse = jnp.ndim(prep["lag"]) == 1
+        kinetics, plastic = _stp.detach(state) if self.stp is not None else (state, None)
+        if per_synapse:
+            spikes, events = buffer.read_at(prep["lag"], self.topology.pre), None
+        else:
+            spikes = buffer.read(prep["lag"])
+            events = buffer.read_events(prep["lag"]) if self.method in ("event", "jit") else None
+        if self.align == "pre":
+            if plastic is not None:
+                plastic, _ = self.stp.update(plastic, spikes, dt=dt)
+            kinetics = self.synapse.update(kinetics, spikes, dt=dt)
+            values = kinetics.g if plastic is None else kinetics.g * plastic.u * plastic.x
+            inp = self._kernel(prep, values, per_synapse, None)
+            g = inp.reshape(*inp.shape[:-1], *post_shape)
+        else:
+            if plastic is not None:
+                plastic, spikes = self.stp.update(plastic, spikes, dt=dt)  # spikes now carry their efficacy
+            inp = self._kernel(prep, spikes, per_synapse, events)
+            kinetics = self.synapse.update(kinetics, inp.reshape(*inp.shape[:-1], *post_shape), dt=dt)
+            g = kinetics.g
+        return (kinetics if plastic is None else _stp.attach(kinetics, plastic)), g
 
     def event_bound(self) -> int | None:
         """Spikes per step the event-driven path takes (``max_events`` or its default); None if not 'event'."""
-        if self.method != "event" or jnp.ndim(self.delay) == 1:
+        if self.method not in ("event", "jit") or jnp.ndim(self.delay) == 1 or self.align == "pre":
             return None
         n_pre = self.topology.n_pre
         return min(self.max_events or max(32, -(-n_pre * 2 // 100)), n_pre)

@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import snnjax as sj
 from snnjax import jitconn, ops
 
 
@@ -83,3 +84,46 @@ def test_bad_arguments():
         jitconn.materialize(jitconn.JitFixedProb(0.5), 2, 2**24)
     with pytest.raises(ValueError, match="too small"):
         jitconn.materialize(jitconn.JitFixedProb(1e-9), 2, 100)
+
+
+def _ei(conn_of, n=600):
+    lif = dict(v_rest=-60.0, v_th=-50.0, v_reset=-60.0, tau=20.0, tau_ref=5.0, v_init=sj.init.Normal(-55.0, 2.0))
+    exc = dict(synapse=sj.synapses.Exponential(tau=5.0), output=sj.outputs.COBA(E=0.0), weight=0.6)
+    inh = dict(synapse=sj.synapses.Exponential(tau=10.0), output=sj.outputs.COBA(E=-80.0), weight=6.7)
+    n_e = n * 4 // 5
+    sizes = {"E": n_e, "I": n - n_e}
+    projs = {f"{a}{b}": (a, b, i + 1) for i, (a, b) in enumerate(["EE", "EI", "IE", "II"])}
+    return sj.Network(
+        E=sj.neurons.LIF(n_e, **lif),
+        I=sj.neurons.LIF(n - n_e, **lif),
+        **{
+            name: sj.Projection(a, b, conn=conn_of(seed, sizes[a], sizes[b]), **(exc if a == "E" else inh))
+            for name, (a, b, seed) in projs.items()
+        },
+    )
+
+
+def test_network_with_jit_connectivity_equals_the_stored_network():
+    p = 0.1
+    jit_net = _ei(lambda seed, n_pre, n_post: jitconn.JitFixedProb(p, seed=seed))
+    stored = _ei(lambda seed, n_pre, n_post: jitconn.materialize(jitconn.JitFixedProb(p, seed=seed), n_pre, n_post))
+    assert {q.method for q in jit_net.projections.values()} == {"jit"}
+    kw = dict(duration=100.0, dt=0.1, inputs=[("E.input", 20.0), ("I.input", 20.0)], monitors=["E.spike", "E.v"])
+    state = jit_net.init(key=jax.random.key(0), dt=0.1)
+    _, a = jax.jit(lambda s: sj.simulate(jit_net, s, **kw))(state)
+    _, b = jax.jit(lambda s: sj.simulate(stored, s, **kw))(stored.init(key=jax.random.key(0), dt=0.1))
+    assert a["E.spike"].sum() > 100
+    # the same synapses, added in the same order (rows in spike order, targets ascending): equal traces
+    np.testing.assert_array_equal(a["E.spike"], b["E.spike"])
+    np.testing.assert_allclose(a["E.v"], b["E.v"], atol=1e-4)
+
+
+def test_jit_projection_rejects_what_it_cannot_do():
+    conn = jitconn.JitFixedProb(0.1)
+    lif = sj.neurons.LIF(10)
+    with pytest.raises(ValueError, match="method='jit'"):
+        sj.Network(A=lif, B=lif, P=sj.Projection("A", "B", conn=conn, method="sparse"))
+    with pytest.raises(ValueError, match="scalar weight and delay"):
+        sj.Network(A=lif, B=lif, P=sj.Projection("A", "B", conn=conn, weight=np.ones(10)))
+    with pytest.raises(ValueError, match="needs conn=snnjax.jitconn.JitFixedProb"):
+        sj.Network(A=lif, B=lif, P=sj.Projection("A", "B", conn=sj.conn.All2All(), method="jit"))
