@@ -22,11 +22,18 @@ import jax.numpy as jnp
 import snnjax as sj
 
 COBA_INPUTS = [("E.input", 20.0), ("I.input", 20.0)]
+COBAHH_INPUTS = [("E.input", 5.0), ("I.input", 5.0)]  # uA/cm^2
 
 
 def build(n: int, kind: str = "coba", method: str = "auto", seed: int = 0) -> sj.Network:
     """The E/I network of ``n`` neurons (populations ``E`` and ``I``, projections ``EE``, ``EI``, ``IE``,
-    ``II``); ``kind`` is ``"coba"`` or ``"cuba"``; drive it with :data:`COBA_INPUTS` for COBA."""
+    ``II``); ``kind`` is ``"coba"``, ``"cuba"`` or ``"cobahh"``; drive it with :data:`COBA_INPUTS` for COBA and
+    :data:`COBAHH_INPUTS` for COBAHH.
+
+    ``"cobahh"`` is benchmark 3's structure (Hodgkin-Huxley neurons, exponential COBA synapses, tau 5 / 10 ms,
+    E = 0 / -80 mV) with snnjax's ``HH`` (the classic squid-axon kinetics of BrainPy's ``HH``, per cm^2, not
+    the Traub-Miles channels of the original), conductances 0.1 (E) and 1.0 (I) mS/cm^2 and a drive of
+    5 uA/cm^2; it fires asynchronously at about 9 Hz."""
     if not isinstance(n, int) or n < 5:
         raise ValueError(f"build: n must be an int >= 5, got {n!r}")
     n_e = int(n * 0.8)
@@ -36,19 +43,30 @@ def build(n: int, kind: str = "coba", method: str = "auto", seed: int = 0) -> sj
         lif = dict(v_rest=-60.0, v_th=-50.0, v_reset=-60.0, tau=20.0, tau_ref=5.0, v_init=sj.init.Normal(-55.0, 2.0))
         exc = dict(synapse=sj.synapses.Exponential(tau=5.0), output=sj.outputs.COBA(E=0.0), weight=0.6)
         inh = dict(synapse=sj.synapses.Exponential(tau=10.0), output=sj.outputs.COBA(E=-80.0), weight=6.7)
+    elif kind == "cobahh":
+        hh = dict(v_init=sj.init.Normal(-65.0, 5.0))
+        exc = dict(synapse=sj.synapses.Exponential(tau=5.0), output=sj.outputs.COBA(E=0.0), weight=0.1)
+        inh = dict(synapse=sj.synapses.Exponential(tau=10.0), output=sj.outputs.COBA(E=-80.0), weight=1.0)
+        return _ei(sj.neurons.HH(n_e, **hh), sj.neurons.HH(n_i, **hh), p, exc, inh, method, seed)
     elif kind == "cuba":
         lif = dict(v_rest=-49.0, v_th=-50.0, v_reset=-60.0, tau=20.0, tau_ref=5.0, v_init=sj.init.Normal(-55.0, 5.0))
         exc = dict(synapse=sj.synapses.Exponential(tau=5.0), output=sj.outputs.CUBA(), weight=1.62)
         inh = dict(synapse=sj.synapses.Exponential(tau=10.0), output=sj.outputs.CUBA(), weight=-9.0)
     else:
-        raise ValueError(f"kind must be 'coba' or 'cuba', got {kind!r}")
+        raise ValueError(f"build: kind must be 'coba', 'cuba' or 'cobahh', got {kind!r}")
+    return _ei(sj.neurons.LIF(n_e, **lif), sj.neurons.LIF(n_i, **lif), p, exc, inh, method, seed)
+
+
+def _ei(e, i, p, exc, inh, method, seed):
+    # method "jit": the same Bernoulli(p) connectivity regenerated in every step, never stored
+    fixed = sj.jitconn.JitFixedProb if method == "jit" else sj.conn.FixedProb
     return sj.Network(
-        E=sj.neurons.LIF(n_e, **lif),
-        I=sj.neurons.LIF(n_i, **lif),
-        EE=sj.Projection("E", "E", conn=sj.conn.FixedProb(p, seed=seed + 1), method=method, **exc),
-        EI=sj.Projection("E", "I", conn=sj.conn.FixedProb(p, seed=seed + 2), method=method, **exc),
-        IE=sj.Projection("I", "E", conn=sj.conn.FixedProb(p, seed=seed + 3), method=method, **inh),
-        II=sj.Projection("I", "I", conn=sj.conn.FixedProb(p, seed=seed + 4), method=method, **inh),
+        E=e,
+        I=i,
+        EE=sj.Projection("E", "E", conn=fixed(p, seed=seed + 1), method=method, **exc),
+        EI=sj.Projection("E", "I", conn=fixed(p, seed=seed + 2), method=method, **exc),
+        IE=sj.Projection("I", "E", conn=fixed(p, seed=seed + 3), method=method, **inh),
+        II=sj.Projection("I", "I", conn=fixed(p, seed=seed + 4), method=method, **inh),
     )
 
 
@@ -65,7 +83,7 @@ def main(kind: str) -> None:
     t0 = time.perf_counter()
     net = build(args.n, kind, args.method)
     build_s = time.perf_counter() - t0
-    inputs = COBA_INPUTS if kind == "coba" else []
+    inputs = {"coba": COBA_INPUTS, "cobahh": COBAHH_INPUTS}.get(kind, [])
     count = ("spikes", lambda s: s.neurons["E"].spike.sum() + s.neurons["I"].spike.sum())
 
     @jax.jit
@@ -82,6 +100,10 @@ def main(kind: str) -> None:
         out_state, rec = jax.block_until_ready(run(net, out_state))
         times.append(time.perf_counter() - t0)
     steady_s = min(times)
+    n_syn = sum(  # expected count for just-in-time connectivity (nothing stored)
+        round(p.conn.p * p.topology.n_pre * p.topology.n_post) if p.method == "jit" else p.topology.n_syn
+        for p in net.projections.values()
+    )
     rate = float(jnp.sum(rec["spikes"])) / args.n / (args.duration / 1000.0)
     print(
         json.dumps(
@@ -92,7 +114,7 @@ def main(kind: str) -> None:
                 "duration_ms": args.duration,
                 "dt": args.dt,
                 "methods": sorted({p.method for p in net.projections.values()}),
-                "synapses": int(sum(p.topology.n_syn for p in net.projections.values())),
+                "synapses": n_syn,
                 "build_s": round(build_s, 3),
                 "first_s": round(first_s, 3),
                 "steady_s": round(steady_s, 3),
