@@ -3,6 +3,7 @@
 from snnjax import (
     conn,
     connections,
+    encoders,
     init,
     inputs,
     jitconn,
@@ -13,6 +14,7 @@ from snnjax import (
     surrogate,
     sweeps,
     synapses,
+    training,
 )
 from snnjax.checkpoint import load_state, read_metadata, save_state
 from snnjax.delays import DelayBuffer
@@ -34,6 +36,7 @@ __all__ = [
     "SweepResult",
     "conn",
     "connections",
+    "encoders",
     "init",
     "inputs",
     "jitconn",
@@ -50,4 +53,5 @@ __all__ = [
     "sweeps",
     "synapses",
     "trainable",
+    "training",
 ]
