@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import resource
 import time
 
 import jax
@@ -120,6 +121,7 @@ def main(kind: str) -> None:
                 "steady_s": round(steady_s, 3),
                 "steady_median_s": round(sorted(times)[len(times) // 2], 3),
                 "rate_hz": round(rate, 2),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 "jax": jax.__version__,
                 "backend": jax.default_backend(),
                 "cpu": platform.processor() or platform.machine(),
