@@ -77,7 +77,8 @@ class HH(_base.NeuronGroup):
       g_l: leak conductance, mS/cm^2, > 0. BrainPy's default 0.03 (rest near -70.7 mV) is kept; Hodgkin &
         Huxley's 0.3 gives the classic -65 mV rest with ``e_l = -54.387``.
       c: membrane capacitance, uF/cm^2, > 0.
-      v_th: spike detection threshold, mV.
+      v_th: spike detection threshold, mV (BrainPy's default +20). Action potentials shrink under strong
+        drive (peaks of +16 mV at 40 uA/cm^2), so for f-I curves above ~30 uA/cm^2 use ``v_th=0.``.
       v_init: initial potential: ``None`` (= -65 mV), mV, or an ``snnjax.init`` spec; the gates start at
         their steady state ``alpha / (alpha + beta)`` for that potential.
       spike_fn: spike function (Heaviside forward, surrogate gradient backward).
