@@ -14,6 +14,7 @@ Two tiers (DESIGN.md, "The model contract"):
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
@@ -67,6 +68,8 @@ def check_real(
     """
     if shape is not None and hasattr(value, "shape"):  # shapes are static, even for tracers
         check_shape(owner, name, tuple(value.shape), shape)
+    if strict and value is not None and not isinstance(value, jax.core.Tracer):
+        value = _as_real(owner, name, value)  # concrete values: ints count, non-numbers are refused
     if not is_concrete_float(value, strict):
         return
     arr = np.asarray(value)
@@ -76,6 +79,28 @@ def check_real(
         raise ValueError(f"{owner}: {name} must be > 0, got {_describe(arr)}")
     if nonnegative and arr.size and not np.all(arr >= 0):
         raise ValueError(f"{owner}: {name} must be >= 0, got {_describe(arr)}")
+
+
+def _as_real(owner: str, name: str, value: Any) -> Any:
+    """A concrete value as a float scalar/array for the checks; TypeError for bools and non-real values."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {name} must be a real number or an array of real numbers, got {value!r}")
+    if isinstance(value, (int, np.integer)):
+        return float(value)
+    dtype = getattr(value, "dtype", None)
+    if (
+        isinstance(value, (np.ndarray, jax.Array))
+        and dtype is not None
+        and not jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+    ):
+        if np.issubdtype(dtype, np.integer):
+            return np.asarray(value, dtype=float)
+        if np.issubdtype(dtype, np.floating):
+            return value
+    if isinstance(value, float) or isinstance(value, np.floating):
+        return value
+    kind = f"an array of dtype {dtype}" if dtype is not None else type(value).__name__
+    raise TypeError(f"{owner}: {name} must be a real number or an array of real numbers, got {kind}: {value!r}")
 
 
 def check_fields(model: Any, fields: dict[str, str | None], *, strict: bool, shape=None) -> None:
@@ -107,10 +132,15 @@ def check_time(owner: str, name: str, value: Any) -> float:
             f"{owner}: {name} must be a concrete Python number (ms), not a traced value: it fixes the number of "
             "steps, which must be known before compilation"
         )
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{owner}: {name} must be a number in ms, got {value!r}") from None
+    real = isinstance(value, numbers.Real) or (
+        isinstance(value, (np.ndarray, np.generic, jax.Array))
+        and np.ndim(value) == 0
+        and np.issubdtype(value.dtype, np.number)
+        and not np.issubdtype(value.dtype, np.complexfloating)
+    )
+    if isinstance(value, (bool, np.bool_)) or not real:
+        raise TypeError(f"{owner}: {name} must be a number in ms, got {value!r}")
+    v = float(value)
     if not math.isfinite(v) or v <= 0:
         raise ValueError(f"{owner}: {name} must be a finite number of ms > 0, got {value!r}")
     return v
@@ -129,6 +159,7 @@ def normalize_shape(owner: str, size: Any) -> tuple[int, ...]:
     try:
         shape = tuple(int(s) for s in shape)
         ok = all(int(s) == s0 for s, s0 in zip(shape, (size,) if np.isscalar(size) else size))
+        ok = ok and not any(isinstance(s, (bool, np.bool_)) for s in ((size,) if np.isscalar(size) else size))
     except TypeError:
         ok = False
     if not ok or not shape or any(s < 1 for s in shape):

@@ -23,6 +23,11 @@ def _check_int(owner, name, value, low=0):
         raise ValueError(f"{owner}: {name} must be an int >= {low}, got {value!r}")
 
 
+def _check_bool(owner, name, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {name} must be True or False, got {value!r}")
+
+
 def _drop_self(pre, post, include_self):
     if include_self:
         return pre, post
@@ -51,6 +56,9 @@ class All2All(Connector):
 
     include_self: bool = True
     dense_hint = True
+
+    def __post_init__(self):
+        _check_bool("All2All", "include_self", self.include_self)
 
     def build(self, n_pre, n_post):
         pre = np.repeat(np.arange(n_pre), n_post)
@@ -82,9 +90,12 @@ class FixedProb(Connector):
     include_self: bool = True
 
     def __post_init__(self):
-        if isinstance(self.p, bool) or not isinstance(self.p, numbers.Real) or not 0.0 <= self.p <= 1.0:
+        if isinstance(self.p, (bool, np.bool_)) or not isinstance(self.p, numbers.Real):
+            raise ValueError(f"FixedProb: p must be a probability in [0, 1] given as a Python float, got {self.p!r}")
+        if not 0.0 <= self.p <= 1.0:
             raise ValueError(f"FixedProb: p must be a probability in [0, 1], got {self.p!r}")
         _check_int("FixedProb", "seed", self.seed)
+        _check_bool("FixedProb", "include_self", self.include_self)
 
     def build(self, n_pre, n_post):
         total = n_pre * n_post
@@ -97,7 +108,9 @@ class FixedProb(Connector):
             chunks, last = [], -1
             batch = int(self.p * total + 6 * math.sqrt(self.p * total) + 16)
             while last < total:
-                gaps = rng.geometric(self.p, size=batch).astype(np.int64)
+                # a gap past the end ends the list: clipping it to total + 1 changes nothing, and keeps the
+                # cumsum from overflowing (numpy saturates geometric draws at 2**63 - 1 for tiny p)
+                gaps = np.minimum(rng.geometric(self.p, size=batch).astype(np.int64), total + 1)
                 pos = last + np.cumsum(gaps)
                 chunks.append(pos)
                 last = int(pos[-1])
@@ -146,9 +159,10 @@ class FixedPostNum(Connector):
     def __post_init__(self):
         _check_int("FixedPostNum", "num", self.num)
         _check_int("FixedPostNum", "seed", self.seed)
+        _check_bool("FixedPostNum", "include_self", self.include_self)
 
     def build(self, n_pre, n_post):
-        avail = n_post - (0 if self.include_self or n_pre > n_post else 1)
+        avail = n_post - (0 if self.include_self else 1)  # row 0 always exists and must avoid post 0
         if self.num > avail:
             raise ValueError(f"FixedPostNum: num must be <= {avail} (postsynaptic group size), got {self.num}")
         post = _distinct_rows(np.random.default_rng(self.seed), n_pre, self.num, n_post, self.include_self)
@@ -167,9 +181,10 @@ class FixedPreNum(Connector):
     def __post_init__(self):
         _check_int("FixedPreNum", "num", self.num)
         _check_int("FixedPreNum", "seed", self.seed)
+        _check_bool("FixedPreNum", "include_self", self.include_self)
 
     def build(self, n_pre, n_post):
-        avail = n_pre - (0 if self.include_self or n_post > n_pre else 1)
+        avail = n_pre - (0 if self.include_self else 1)  # column 0 always exists and must avoid pre 0
         if self.num > avail:
             raise ValueError(f"FixedPreNum: num must be <= {avail} (presynaptic group size), got {self.num}")
         pre = _distinct_rows(np.random.default_rng(self.seed), n_post, self.num, n_pre, self.include_self).ravel()
@@ -221,5 +236,9 @@ def from_matrix(matrix) -> FromIndices:
     m = np.asarray(matrix)
     if m.ndim != 2:
         raise ValueError(f"conn: a connectivity matrix must be 2-D (n_pre, n_post), got shape {m.shape}")
+    if not (m.dtype == bool or np.issubdtype(m.dtype, np.integer) or np.issubdtype(m.dtype, np.floating)):
+        raise TypeError(f"conn: a connectivity matrix must hold bools or 0/1 numbers, got dtype {m.dtype}")
+    if np.issubdtype(m.dtype, np.floating) and not np.all(np.isfinite(m)):
+        raise ValueError("conn: a connectivity matrix must be finite (0/1 or bool), got NaN or inf entries")
     pre, post = np.nonzero(m)
     return FromIndices(pre, post, shape=m.shape)

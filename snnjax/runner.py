@@ -33,7 +33,10 @@ def _batch_shape(net: Network, state: NetworkState) -> tuple[int, ...]:
 
 
 def _normalize_inputs(net, inputs, n_steps, batch_shape):
-    """-> list of (population, mode, value), checked against the network."""
+    """-> list of (population, mode, value), checked against the network.
+
+    ``n_steps=None`` checks what does not depend on the duration (``Runner`` construction).
+    """
     if isinstance(inputs, dict):
         inputs = list(inputs.items())
     valid = net.input_paths()
@@ -52,11 +55,16 @@ def _normalize_inputs(net, inputs, n_steps, batch_shape):
         if mode == "func":
             if not callable(value):
                 raise TypeError(f"inputs: {path!r} has mode 'func' but its value is not callable")
+            _check_func_input(path, value, shape)
             out.append((pop, "func", value))
             continue
+        value = _real_input(path, value)
         vshape = tuple(np.shape(value))
         fits = _broadcasts(vshape, shape)
-        over_time = len(vshape) >= 1 and vshape[0] == n_steps and _broadcasts(vshape[1:], shape)
+        # n_steps None (Runner construction, duration unknown): any number of steps passes
+        over_time = len(vshape) >= 1 and n_steps in (None, vshape[0]) and _broadcasts(vshape[1:], shape)
+        if n_steps is None and mode is None:
+            mode = "fix" if fits else "iter"
         if mode is None:
             if fits and over_time and vshape != ():
                 raise ValueError(
@@ -71,12 +79,55 @@ def _normalize_inputs(net, inputs, n_steps, batch_shape):
             )
         if mode == "iter" and not over_time:
             raise ValueError(
-                f"inputs: input over time for {path!r} must have shape ({n_steps}, ...) broadcasting to "
+                f"inputs: input over time for {path!r} must have shape ({n_steps or 'n_steps'}, ...) broadcasting to "
                 f"{shape} per step; got shape {vshape}"
             )
         _checks.check_real("inputs", path, value if not isinstance(value, numbers.Real) else float(value))
         out.append((pop, mode, value))
     return out
+
+
+def _real_input(path: str, value: Any) -> Any:
+    """A non-callable input value as real numbers (lists become numpy arrays); TypeError otherwise."""
+    if isinstance(value, (list, tuple)):
+        try:
+            value = np.asarray(value)
+        except ValueError:
+            raise TypeError(f"inputs: the value for {path!r} is a ragged list; give an array (nA)") from None
+    if isinstance(value, (bool, np.bool_)):
+        ok = False
+    elif isinstance(value, numbers.Real):
+        ok = True
+    else:
+        dtype = getattr(value, "dtype", None)
+        ok = (
+            dtype is not None
+            and (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer))
+            and not jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
+        )
+    if not ok:
+        raise TypeError(
+            f"inputs: the value for {path!r} must be a real number, an array of real numbers (nA) or a callable "
+            f"f(t_ms); got {type(value).__name__} {value!r:.80}"
+        )
+    return value
+
+
+def _check_func_input(path: str, fn: Any, shape: tuple) -> None:
+    """Trace ``fn(t)`` abstractly (no compilation) and check that it gives real values broadcasting to ``shape``."""
+    try:
+        out = jax.eval_shape(fn, jax.ShapeDtypeStruct((), jnp.result_type(float)))
+    except Exception as err:  # noqa: BLE001 -- re-raised with the input's name
+        raise TypeError(f"inputs: calling the function given for {path!r} as f(t_ms) fails: {err}") from err
+    if not isinstance(out, jax.ShapeDtypeStruct) or not (
+        jnp.issubdtype(out.dtype, jnp.floating) or jnp.issubdtype(out.dtype, jnp.integer)
+    ):
+        raise TypeError(f"inputs: the function given for {path!r} must return a real array (nA), got {out}")
+    if not _broadcasts(tuple(out.shape), shape):
+        raise ValueError(
+            f"inputs: the function given for {path!r} returns shape {tuple(out.shape)}, which does not broadcast to "
+            f"the population's {shape}"
+        )
 
 
 def _broadcasts(src: tuple, dst: tuple) -> bool:
@@ -102,12 +153,21 @@ def _normalize_monitors(net, monitors, state) -> tuple:
                 n = int(np.prod(np.shape(monitors_mod.read_field(state, path))[-_field_ndim(net, path) :]))
                 if isinstance(index, np.ndarray) and (index.min() < -n or index.max() >= n):
                     raise ValueError(f"monitors: index of {text!r} is out of range for {n} neurons")
-                idx = np.arange(n)[index]
+                try:
+                    idx = np.arange(n)[index]
+                except (ValueError, IndexError) as err:
+                    raise ValueError(f"monitors: bad index in {text!r}: {err}") from None
                 if idx.size == 0:
                     raise ValueError(f"monitors: index of {text!r} selects none of the {n} neurons")
                 index = tuple(int(i) for i in idx)
             out.append((name, "path", (path, index)))
         elif isinstance(entry, monitors_mod.Probe):
+            target = getattr(entry, "population", None)
+            if target is not None and target not in net.populations:
+                raise ValueError(
+                    f"monitors: {type(entry).__name__} {entry.name!r} refers to unknown population {target!r}; "
+                    f"valid are {sorted(net.populations)}"
+                )
             out.append((entry.name, "probe", entry))
         elif isinstance(entry, monitors_mod.Reducer):
             for attr in ("path", "population"):
@@ -436,21 +496,37 @@ class Runner:
         if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
             raise ValueError(f"Runner: every must be an int >= 1 (steps between records), got {every!r}")
         self.every = int(every)
-        self.key = jax.random.key(0) if key is None else key
-        self.batch_shape = tuple(batch_shape)
+        if key is not None and not (
+            isinstance(key, jax.Array)
+            and (
+                jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key) or (key.dtype == jnp.uint32 and key.shape == (2,))
+            )
+        ):
+            raise TypeError(f"Runner: key must be a jax.random.key(...) (or None), got {key!r}")
+        if not isinstance(batch_shape, (tuple, list)) or not all(
+            isinstance(b, numbers.Integral) and not isinstance(b, bool) and b >= 1 for b in batch_shape
+        ):
+            raise ValueError(f"Runner: batch_shape must be a tuple of ints >= 1 (e.g. () or (8,)), got {batch_shape!r}")
+        self.batch_shape = tuple(int(b) for b in batch_shape)
         self.progress = bool(progress)
         self.check_finite = bool(check_finite)
         self.jit = jit
         net._validate()
-        self.reset()
+        # every check before the first compiled (or eager) operation: on the state's shapes only
+        template = jax.eval_shape(
+            lambda: net.init(jax.random.key(0) if key is None else key, self.batch_shape, dt=self.dt)
+        )
         self.monitors = list(monitors) if not isinstance(monitors, str) else [monitors]
-        _normalize_monitors(net, self.monitors, self.state)
+        _normalize_monitors(net, self.monitors, template)
         valid = net.input_paths()
         for spec in self.inputs:
             if not isinstance(spec, (tuple, list)) or len(spec) not in (2, 3) or spec[0] not in valid:
                 raise ValueError(
                     f"Runner: inputs entries must be (path, value[, mode]) with path in {valid}; got {spec!r}"
                 )
+        _normalize_inputs(net, self.inputs, None, self.batch_shape)
+        self.key = jax.random.key(0) if key is None else key
+        self.reset()
         self.mon: Monitors | None = None
 
     def reset(self) -> None:

@@ -196,8 +196,12 @@ def _check_grid(grid: Any) -> dict[str, np.ndarray]:
                 f"sweep: grid[{name!r}] must be a non-empty 1-D array of values, got shape {arr.shape}"
                 + (" (wrap a single value in a list)" if arr.ndim == 0 else "")
             )
-        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool) or np.issubdtype(
+            arr.dtype, np.complexfloating
+        ):
             raise TypeError(f"sweep: grid[{name!r}] must hold numbers (bool, int or float), got dtype {arr.dtype}")
+        if np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
+            raise ValueError(f"sweep: grid[{name!r}] must be finite, got {arr.tolist()} (contains NaN or inf)")
         out[name] = arr
     return out
 
@@ -372,6 +376,8 @@ def sweep(
     _check_fn(fn, names)
     seed_values = _check_seeds(seeds)
     seed = _check_int("seed", seed, 0)
+    if seed >= 2**63:  # jax.random.key takes a signed 64-bit seed
+        raise ValueError(f"sweep: seed must be an int >= 0 and < 2**63, got {seed!r}")
     if batch_size is not None:
         batch_size = _check_int("batch_size", batch_size, 1)
     devices = _check_devices(devices)
