@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import keyword
 from typing import Any
 
@@ -72,13 +73,15 @@ class Network:
                         f"Network: projection {name!r} has {end}={getattr(proj, end)!r}, which is not a population; "
                         f"populations are {sorted(pops)}"
                     )
-            projs[name] = proj.bind(pops[proj.pre].count, pops[proj.post].count)
-            target = projs[name].output.target
+            target = proj.output.target
             post_state = jax.eval_shape(lambda p=pops[proj.post]: p.init(key=jax.random.key(0)))  # shapes only
             if target != "input" and not hasattr(post_state, target):
                 raise ValueError(
-                    f"Network: projection {name!r} outputs to {proj.post}.{target}, which its state does not have"
+                    f"Network: projection {name!r} has output target={target!r}, but {proj.post}'s state has no field "
+                    f"{target!r}; use target='input' (a current) or one of "
+                    f"{[f.name for f in dataclasses.fields(post_state)]}"
                 )
+            projs[name] = proj.bind(pops[proj.pre].count, pops[proj.post].count, pops[proj.post].shape)
         self.populations = pops
         self.projections = projs
 

@@ -43,8 +43,10 @@ class Topology:
     n_post: int = struct.field(pytree_node=False)
 
     @classmethod
-    def from_lists(cls, pre: np.ndarray, post: np.ndarray, n_pre: int, n_post: int) -> Topology:
-        """Build the ELL tables from a (pre, post)-sorted synapse list."""
+    def from_lists(
+        cls, pre: np.ndarray, post: np.ndarray, n_pre: int, n_post: int, on_device: bool = True
+    ) -> Topology:
+        """Build the ELL tables from a (pre, post)-sorted synapse list (numpy arrays if not ``on_device``)."""
         pre = np.asarray(pre, np.int32)
         post = np.asarray(post, np.int32)
         k = pre.size
@@ -56,11 +58,12 @@ class Topology:
         ell_syn = np.full((n_pre + 1, width), k, np.int32)
         ell_post[pre, slot] = post
         ell_syn[pre, slot] = np.arange(k, dtype=np.int32)
+        put = jnp.asarray if on_device else np.asarray
         return cls(
-            pre=jnp.asarray(pre),
-            post=jnp.asarray(post),
-            ell_post=jnp.asarray(ell_post),
-            ell_syn=jnp.asarray(ell_syn),
+            pre=put(pre),
+            post=put(post),
+            ell_post=put(ell_post),
+            ell_syn=put(ell_syn),
             n_pre=int(n_pre),
             n_post=int(n_post),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import jax
@@ -19,6 +20,25 @@ from snnjax.synapses import stp as _stp
 
 METHODS = ("auto", "dense", "sparse", "event", "jit")
 _DENSE_MAX = 2**22  # largest n_pre * n_post that 'auto' turns into a dense matrix
+
+
+def _take(values: Any, order: np.ndarray) -> Any:
+    """``values[order]`` on the host for concrete values (no device op), on the device for traced ones."""
+    if isinstance(values, jax.core.Tracer):
+        return jnp.asarray(values)[order]
+    return np.asarray(values)[order]
+
+
+def _leaves(part: Any) -> list[tuple[str, Any]]:
+    """``(field name, value)`` of a flax.struct model's pytree fields that hold arrays or numbers."""
+    if not dataclasses.is_dataclass(part):
+        return []
+    out = []
+    for f in dataclasses.fields(part):
+        value = getattr(part, f.name)
+        if f.metadata.get("pytree_node", True) and (isinstance(value, (int, float)) or hasattr(value, "shape")):
+            out.append((f.name, value))
+    return out
 
 
 def _as_connector(conn: Any) -> _conn.Connector:
@@ -94,11 +114,24 @@ class Projection:
                 raise TypeError(f"Projection: {name} must be a population name (str), got {getattr(self, name)!r}")
         if self.method not in METHODS:
             raise ValueError(f"Projection: method must be one of {METHODS}, got {self.method!r}")
-        if self.max_events is not None and (not isinstance(self.max_events, int) or self.max_events < 1):
+        if self.max_events is not None and (
+            isinstance(self.max_events, bool) or not isinstance(self.max_events, int) or self.max_events < 1
+        ):
             raise ValueError(f"Projection: max_events must be an int >= 1 or None, got {self.max_events!r}")
         _checks.check_fields(self, self._FIELDS, strict=False)
         if self.max_delay is not None:
+            if isinstance(self.max_delay, bool) or not isinstance(self.max_delay, (int, float, np.number)):
+                raise TypeError(f"Projection: max_delay must be None or a number of ms, got {self.max_delay!r}")
             _checks.check_real("Projection", "max_delay", float(self.max_delay), nonnegative=True)
+        if not all(hasattr(self.synapse, a) for a in ("init", "update")):
+            raise TypeError(
+                "Projection: synapse must be a kinetics model from snnjax.synapses (Delta(), Exponential(tau), ...), "
+                f"got {self.synapse!r}"
+            )
+        if not (hasattr(self.output, "contribution") and hasattr(self.output, "target")):
+            raise TypeError(
+                f"Projection: output must be snnjax.outputs.CUBA(), COBA(E) or MgBlock(...), got {self.output!r}"
+            )
         if self.topology is None and self.conn is None:
             raise TypeError("Projection: conn is required (e.g. snnjax.conn.All2All())")
         if self.stp is not None and not isinstance(self.stp, _stp.STP):
@@ -110,21 +143,26 @@ class Projection:
         return getattr(self.synapse, "align", "post")
 
     # -- binding -------------------------------------------------------------------------------
-    def bind(self, n_pre: int, n_post: int) -> Projection:
-        """Build the synapse list for groups of ``n_pre`` and ``n_post`` neurons (done by ``Network``)."""
+    def bind(self, n_pre: int, n_post: int, post_shape: tuple[int, ...] | None = None) -> Projection:
+        """Build the synapse list for groups of ``n_pre`` and ``n_post`` neurons (done by ``Network``).
+
+        Every check runs on the host before the synapse list is moved to the device, so a bad projection
+        fails before anything is compiled. ``post_shape`` (default ``(n_post,)``) is the postsynaptic
+        group's shape, against which the synapse's and output's parameter shapes are checked.
+        """
         if self.topology is not None:
             return self
         if isinstance(self.conn, jitconn.JitFixedProb):
-            return self._bind_jit(n_pre, n_post)
+            return self._bind_jit(n_pre, n_post, post_shape)
         connector = _as_connector(self.conn)
         pre, post = connector.build(n_pre, n_post)
         weight, delay = self.weight, self.delay
         if isinstance(connector, _conn.FromIndices):  # per-synapse values follow the user's order
             order = connector.order(n_pre, n_post)
             k = order.size
-            weight = jnp.asarray(weight)[order] if np.ndim(weight) == 1 and np.shape(weight)[0] == k else weight
-            delay = jnp.asarray(delay)[order] if np.ndim(delay) == 1 and np.shape(delay)[0] == k else delay
-        topo = ops.Topology.from_lists(pre, post, n_pre, n_post)
+            weight = _take(weight, order) if np.ndim(weight) == 1 and np.shape(weight)[0] == k else weight
+            delay = _take(delay, order) if np.ndim(delay) == 1 and np.shape(delay)[0] == k else delay
+        topo = ops.Topology.from_lists(pre, post, n_pre, n_post, on_device=False)
         method = self.method
         if method == "auto":
             density = pre.size / max(n_pre * n_post, 1)
@@ -142,10 +180,10 @@ class Projection:
                 f"got {type(connector).__name__}"
             )
         bound = self.replace(conn=None, topology=topo, weight=weight, delay=delay, method=method)
-        bound._validate()
-        return bound
+        bound._validate(post_shape)
+        return bound.replace(topology=jax.tree.map(jnp.asarray, topo))
 
-    def _bind_jit(self, n_pre: int, n_post: int) -> Projection:
+    def _bind_jit(self, n_pre: int, n_post: int, post_shape: tuple[int, ...] | None) -> Projection:
         """Just-in-time connectivity: no synapse list is stored (an empty topology carries the sizes)."""
         if self.method not in ("auto", "jit"):
             raise ValueError(
@@ -154,12 +192,12 @@ class Projection:
             )
         jitconn.check_sizes(f"Projection {self.pre}->{self.post}", self.conn, n_post)
         empty = np.zeros(0, np.int32)
-        topo = ops.Topology.from_lists(empty, empty, n_pre, n_post)
+        topo = ops.Topology.from_lists(empty, empty, n_pre, n_post, on_device=False)
         bound = self.replace(topology=topo, method="jit")
-        bound._validate()
-        return bound
+        bound._validate(post_shape)
+        return bound.replace(topology=jax.tree.map(jnp.asarray, topo))
 
-    def _validate(self) -> None:
+    def _validate(self, post_shape: tuple[int, ...] | None = None) -> None:
         """Complete checks on a bound projection (concrete values)."""
         topo, k = self.topology, self.topology.n_syn
         n_pre, n_post = topo.n_pre, topo.n_post
@@ -177,7 +215,7 @@ class Projection:
             )
         if dshape == (k,) and self.method in ("dense", "event"):
             raise ValueError(
-                f"Projection {self.pre}->{self.post}: per-synapse delays need method='sparse' or 'auto', "
+                f"Projection {self.pre}->{self.post}: per-synapse delay values need method='sparse' or 'auto', "
                 f"got {self.method!r}"
             )
         if self.method == "jit" and (
@@ -206,6 +244,16 @@ class Projection:
         for part in (self.synapse, self.output, self.stp):
             if hasattr(part, "_validate"):
                 part._validate()
+        post_shape = (n_post,) if post_shape is None else tuple(post_shape)
+        kinetics_shape = self._presyn_shape() if self.align == "pre" else post_shape
+        for what, part, shape in (("synapse", self.synapse, kinetics_shape), ("output", self.output, post_shape)):
+            for name, value in _leaves(part):
+                got = tuple(np.shape(value))
+                if len(got) > len(shape) or any(a not in (1, b) for a, b in zip(got[::-1], shape[::-1])):
+                    raise ValueError(
+                        f"Projection {self.pre}->{self.post}: {what}.{name} must be a scalar or broadcast to the "
+                        f"shape {shape} of the state it acts on; got shape {got}"
+                    )
 
     # -- simulation ----------------------------------------------------------------------------
     def max_lag(self, dt: float) -> int | None:

@@ -251,7 +251,7 @@ def test_runner_rejects_bad_paths_at_construction():
                 a=sj.neurons.LIF(2),
                 p=sj.Projection("a", "a", conn=sj.conn.All2All(), output=sj.outputs.CUBA(target="w")),
             ),
-            "outputs to a.w, which its state does not have",
+            "output target='w', but a's state has no field",
         ),
         (lambda: sj.Network(a=sj.neurons.LIF(2), b=3), "must be a neuron model"),
         (lambda: sj.Network(**{"a.b": sj.neurons.LIF(2)}), "must be a Python identifier"),

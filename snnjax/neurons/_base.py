@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import jax
@@ -36,8 +37,10 @@ class NeuronGroup:
         name = type(self).__name__
         for f in self._INITS:
             val = getattr(self, f)
-            if not (val is None or isinstance(val, (int, float, Initializer))):
+            if isinstance(val, bool) or not (val is None or isinstance(val, (int, float, Initializer))):
                 raise TypeError(f"{name}: {f} must be None, a float (mV) or an snnjax.init spec, got {val!r}")
+            if isinstance(val, (int, float)) and not math.isfinite(val):
+                raise ValueError(f"{name}: {f} must be a finite number, got {val!r}")
         if not isinstance(self.spike_fn, SpikeFunction):
             raise TypeError(f"{name}: spike_fn must be an snnjax.surrogate.SpikeFunction, got {self.spike_fn!r}")
         if hasattr(self, "reset_mode"):
