@@ -17,6 +17,8 @@ as the compacted indices cover the nonzero entries of ``s``.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -104,16 +106,42 @@ def delayed(values: jax.Array, topo: Topology, w: jax.Array) -> jax.Array:
 def compact(s: jax.Array, max_events: int) -> tuple[jax.Array, jax.Array]:
     """Indices of the nonzero entries of ``s (*batch, n)`` along the last axis, for event-driven kernels.
 
-    ``lax.top_k`` does the compaction: on CPU it is several times faster than ``nonzero`` (a cumsum
-    plus a scatter) or a sort.
+    Sort-free: the spikes are packed into 32-bit words (one ``population_count`` per word), the
+    words' running counts give, for each output slot ``j``, the word holding the ``j``-th spike (a
+    binary search over ``n / 32`` counts), and five ``population_count`` halvings give its bit. The cost
+    is ``O(n + max_events log(n / 32))``, against ``O(n log max_events)`` for ``lax.top_k``, which it
+    replaces (2-4x faster at 50k-800k neurons with 0.2% of them spiking per step; see
+    ``benchmarks/README.md``).
 
     Returns:
       ``(idx, count)``: ``idx`` int32 ``(*batch, max_events)`` whose first ``min(count, max_events)``
-      entries are the spiking indices; ``count`` int32 ``(*batch,)`` the true number of nonzeros, which
-      may exceed ``max_events`` (then the kernels take their exact fallback).
+      entries are the spiking indices in increasing order (the rest are unspecified valid indices);
+      ``count`` int32 ``(*batch,)`` the true number of nonzeros, which may exceed ``max_events`` (then
+      the kernels take their exact fallback).
     """
-    _, idx = jax.lax.top_k((s != 0).astype(s.dtype), max_events)  # top_k on bool is slow on CPU
-    return idx.astype(jnp.int32), jnp.count_nonzero(s, axis=-1).astype(jnp.int32)
+    fn = functools.partial(_compact_bits, k=int(max_events))
+    for _ in range(s.ndim - 1):
+        fn = jax.vmap(fn)
+    return fn(s), jnp.count_nonzero(s, axis=-1).astype(jnp.int32)
+
+
+def _compact_bits(s: jax.Array, k: int) -> jax.Array:
+    f = jnp.pad(s != 0, (0, (-s.shape[0]) % 32)).reshape(-1, 32).astype(jnp.uint32)
+    words = (f << jnp.arange(32, dtype=jnp.uint32)).sum(1, dtype=jnp.uint32)  # distinct bits: sum == or
+    counts = jax.lax.population_count(words).astype(jnp.int32)
+    ends = jnp.cumsum(counts)  # spikes in words 0..w
+    j = jnp.arange(k, dtype=jnp.int32)
+    w = jnp.searchsorted(ends, j, side="right", method="scan_unrolled").astype(jnp.int32)
+    w = jnp.minimum(w, words.shape[0] - 1)
+    rank = j - (ends[w] - counts[w])  # the j-th spike is the rank-th set bit of word w
+    word, bit = words[w], jnp.zeros_like(j)
+    for width in (16, 8, 4, 2, 1):
+        low = jax.lax.population_count(word & jnp.uint32((1 << width) - 1)).astype(jnp.int32)
+        up = rank >= low
+        rank = jnp.where(up, rank - low, rank)
+        bit = jnp.where(up, bit + width, bit)
+        word = jnp.where(up, word >> width, word)
+    return jnp.minimum(w * 32 + bit, s.shape[0] - 1)
 
 
 def _event_rows(s, idx, count, topo, w):

@@ -143,3 +143,19 @@ def test_network_burst_overflowing_the_event_bound_loses_nothing(batch_shape):
     assert ev["a.spike"][0].sum() == 50 * max(1, int(np.prod(batch_shape)))
     np.testing.assert_allclose(ev["b.v"], sp["b.v"], rtol=1e-6, atol=1e-6)
     assert np.all(np.diff(ev["b.v"][:, ..., 0], axis=0) >= 0) and ev["b.v"][-1].min() > 0
+
+
+@pytest.mark.parametrize("n", [1, 31, 32, 33, 1000, 4099])
+def test_compact_lists_every_spike_in_order(n):
+    rng = np.random.default_rng(n)
+    s = (rng.random((3, n)) < 0.05).astype(np.float32)
+    s[1] = 0.0  # a silent row
+    s[2, -1] = 2.5  # the last neuron, and a non-binary value
+    k = max(1, n // 10)
+    idx, count = ops.compact(jnp.asarray(s), k)
+    assert idx.shape == (3, k) and idx.dtype == jnp.int32
+    for row, (i, c) in enumerate(zip(np.asarray(idx), np.asarray(count))):
+        want = np.flatnonzero(s[row])
+        assert c == want.size
+        np.testing.assert_array_equal(i[: min(c, k)], want[:k])  # increasing order, truncated at k
+        assert np.all((0 <= i) & (i < n))  # unused slots still index inside the group
