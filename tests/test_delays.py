@@ -89,7 +89,7 @@ def test_bad_delays(delay):
 def test_per_synapse_delay_shape_and_kernel_are_checked():
     with pytest.raises(ValueError, match=r"delay must be a scalar or one per synapse \(2,\)"):
         pulse_net(np.array([0.1, 0.2, 0.3]), n_post=2)
-    with pytest.raises(ValueError, match="per-synapse delays need"):
+    with pytest.raises(ValueError, match="per-synapse delay values need"):
         sj.Network(
             a=sj.neurons.LIF(2),
             b=sj.neurons.LIF(2),
