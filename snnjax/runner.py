@@ -573,7 +573,7 @@ class Runner:
                 self.state = state
                 if self.check_finite:
                     self._raise_if_nonfinite(rec.pop("_finite"), static, step0 + done)
-                parts.append(rec)
+                parts.append(self._compact_spikes(rec, spec))  # the dense raster is dropped here
                 done += length
                 if bar is not None:
                     wall = time.perf_counter() - t0
@@ -597,6 +597,19 @@ class Runner:
                 "runner.state the state at the end of the failing chunk"
             )
 
+    @staticmethod
+    def _is_spike_record(kind: str, payload: Any) -> bool:
+        return kind == "path" and payload[0].endswith(".spike") and payload[1] is None
+
+    def _compact_spikes(self, rec: dict, spec: _Spec) -> dict:
+        """Replace each chunk's dense spike raster by ``(n_records, shape, nonzero indices)`` (host memory
+        then grows with the spikes, not with the steps)."""
+        for name, kind, payload in spec.static.records:
+            if self._is_spike_record(kind, payload) and name in rec:
+                c = np.asarray(rec[name])
+                rec[name] = (c.shape, tuple(a.astype(np.int32) for a in np.nonzero(c)))
+        return rec
+
     def _assemble(self, parts: list[dict], spec: _Spec, step0: int, done: int, acc: dict) -> Monitors:
         ts = (step0 + np.arange(done // self.every) * self.every) * self.dt
         traces, events = {}, {}
@@ -607,17 +620,16 @@ class Runner:
             chunks = [p[name] for p in parts]
             if not chunks:
                 continue
-            if kind == "path" and payload[0].endswith(".spike") and payload[1] is None:
+            if self._is_spike_record(kind, payload):
                 rec_index, index, offset = [], [], 0
-                for c in chunks:
-                    nz = np.nonzero(c)
-                    rec_index.append((nz[0] + offset).astype(np.int32))
-                    index.append([a.astype(np.int32) for a in nz[1:]])
-                    offset += c.shape[0]
+                for shape, nz in chunks:
+                    rec_index.append(nz[0] + np.int32(offset))
+                    index.append(nz[1:])
+                    offset += shape[0]
                 events[name] = monitors_mod.SpikeEvents(
                     rec_index=np.concatenate(rec_index),
-                    index=tuple(np.concatenate([ix[a] for ix in index]) for a in range(chunks[0].ndim - 1)),
-                    shape=(offset, *chunks[0].shape[1:]),
+                    index=tuple(np.concatenate([ix[a] for ix in index]) for a in range(len(chunks[0][0]) - 1)),
+                    shape=(offset, *chunks[0][0][1:]),
                     ts=ts[:offset],
                 )
             else:
