@@ -105,11 +105,14 @@ class Network:
         return f"Network({pops}; {projs})"
 
     # -- checks ----------------------------------------------------------------------------------
-    def _validate(self) -> None:
-        """Complete checks on the concrete tree; ``simulate`` and ``Runner`` call it before tracing."""
+    def _validate(self, dt: float | None = None) -> None:
+        """Complete checks on the concrete tree; ``simulate`` and ``Runner`` call it before tracing, with their
+        ``dt`` (ms) so that populations with a ``check_dt`` (e.g. a Poisson rate above 1000 / dt) are checked."""
         for pop in self.populations.values():
             if hasattr(pop, "_validate"):
                 pop._validate()
+            if dt is not None and hasattr(pop, "check_dt"):
+                pop.check_dt(dt)
         for proj in self.projections.values():
             proj._validate()
 

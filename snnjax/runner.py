@@ -282,7 +282,7 @@ def _prepare(net, state, duration, dt, inputs, monitors, every, check_finite, ow
         raise ValueError(f"{owner}: every must be an int >= 1 dividing the number of steps ({n_steps}), got {every!r}")
     if not isinstance(net, Network):
         raise TypeError(f"{owner}: net must be an snnjax.Network, got {type(net).__name__}")
-    net._validate()
+    net._validate(dt)
     _check_state(net, state, dt)
     specs = _normalize_inputs(net, inputs, n_steps, _batch_shape(net, state))
     records = _normalize_monitors(net, monitors, state)
@@ -511,7 +511,7 @@ class Runner:
         self.progress = bool(progress)
         self.check_finite = bool(check_finite)
         self.jit = jit
-        net._validate()
+        net._validate(self.dt)
         # every check before the first compiled (or eager) operation: on the state's shapes only
         template = jax.eval_shape(
             lambda: net.init(jax.random.key(0) if key is None else key, self.batch_shape, dt=self.dt)

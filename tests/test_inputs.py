@@ -356,3 +356,11 @@ def test_a_current_into_a_spike_source_is_refused():
     state = net.init(key=jax.random.key(0), dt=DT)
     with pytest.raises(TypeError, match="takes no input current"):
         sj.simulate(net, state, duration=1.0, dt=DT, inputs=[("P.input", 1.0)])
+
+
+def test_runner_refuses_a_poisson_rate_above_one_spike_per_step():
+    # 20 kHz at dt = 0.1 ms is 2 spikes per step: refused when the Runner is built (before any trace)
+    net = sj.Network(P=sj.inputs.PoissonGroup(5, rate=20_000.0))
+    with pytest.raises(ValueError, match="rate must be <= 1000 / dt"):
+        sj.Runner(net, dt=0.1)
+    sj.Runner(net, dt=0.01)  # 0.2 spikes per step: fine
