@@ -127,3 +127,16 @@ def test_jit_projection_rejects_what_it_cannot_do():
         sj.Network(A=lif, B=lif, P=sj.Projection("A", "B", conn=conn, weight=np.ones(10)))
     with pytest.raises(ValueError, match="needs conn=snnjax.jitconn.JitFixedProb"):
         sj.Network(A=lif, B=lif, P=sj.Projection("A", "B", conn=sj.conn.All2All(), method="jit"))
+
+
+def test_counter_hash_uniforms_are_uniform_and_uncorrelated():
+    u = np.asarray(jax.vmap(lambda i: jitconn._uniform(7, i, 100))(jnp.arange(2000)))  # 200,000 numbers
+    assert u.min() > 0.0 and u.max() <= 1.0
+    counts = np.histogram(u, bins=20, range=(0.0, 1.0))[0]
+    chi2 = ((counts - u.size / 20) ** 2 / (u.size / 20)).sum()
+    assert chi2 < 50.0  # chi-square with 19 dof: P(chi2 > 50) ~ 1e-4 for a uniform source
+    # neighbouring rows and neighbouring slots: correlations of N = 200,000 pairs have sd 1 / sqrt(N) ~ 0.0022
+    assert abs(np.corrcoef(u[:-1].ravel(), u[1:].ravel())[0, 1]) < 0.011
+    assert abs(np.corrcoef(u[:, :-1].ravel(), u[:, 1:].ravel())[0, 1]) < 0.011
+    other_seed = np.asarray(jax.vmap(lambda i: jitconn._uniform(8, i, 100))(jnp.arange(2000)))
+    assert abs(np.corrcoef(u.ravel(), other_seed.ravel())[0, 1]) < 0.011
