@@ -74,13 +74,14 @@ class Network:
                         f"populations are {sorted(pops)}"
                     )
             target = proj.output.target
-            post_state = jax.eval_shape(lambda p=pops[proj.post]: p.init(key=jax.random.key(0)))  # shapes only
-            if target != "input" and not hasattr(post_state, target):
-                raise ValueError(
-                    f"Network: projection {name!r} has output target={target!r}, but {proj.post}'s state has no field "
-                    f"{target!r}; use target='input' (a current) or one of "
-                    f"{[f.name for f in dataclasses.fields(post_state)]}"
-                )
+            if target != "input":  # a jump into a state field: the field must exist (shapes only, no compile)
+                post_state = jax.eval_shape(lambda p=pops[proj.post]: p.init(key=jax.random.key(0)))
+                if not hasattr(post_state, target):
+                    raise ValueError(
+                        f"Network: projection {name!r} has output target={target!r}, but {proj.post}'s state has no "
+                        f"field {target!r}; use target='input' (a current) or one of "
+                        f"{[f.name for f in dataclasses.fields(post_state)]}"
+                    )
             projs[name] = proj.bind(pops[proj.pre].count, pops[proj.post].count, pops[proj.post].shape)
         self.populations = pops
         self.projections = projs

@@ -173,12 +173,12 @@ def _normalize_monitors(net, monitors, state) -> tuple:
             for attr in ("path", "population"):
                 target = getattr(entry, attr, None)
                 if target:
-                    paths = net.monitor_paths(state)
-                    ok = target in paths if attr == "path" else target in net.populations
+                    valid = valid if valid is not None else net.monitor_paths(state)
+                    ok = target in valid if attr == "path" else target in net.populations
                     if not ok:
                         raise ValueError(
                             f"monitors: {type(entry).__name__} {entry.name!r} refers to unknown {attr} {target!r}; "
-                            f"valid are {paths if attr == 'path' else sorted(net.populations)}"
+                            f"valid are {valid if attr == 'path' else sorted(net.populations)}"
                         )
             out.append((entry.name, "reducer", entry))
         elif isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[0], str) and callable(entry[1]):
