@@ -15,8 +15,8 @@ two give different but statistically identical networks). Each row draws ``k_max
 more is below 1e-15, and such a row would keep its first ``k_max`` targets (that is the definition of
 the connectivity, identical in every step and run; no spike is dropped).
 
-Cost per step: ``k_max`` random numbers and scatter-adds per spike (event-driven; steps with more
-spikes than ``max_events`` take an exact path over every spiking neuron). :func:`materialize` builds
+Cost per step: ``k_max`` random numbers and scatter-adds per spike (event-driven; spikes beyond the
+``max_events`` compacted ones are found one by one, exactly). :func:`materialize` builds
 the explicit synapse lists, for tests and for inspecting a network.
 """
 
@@ -104,26 +104,14 @@ def materialize(conn: JitFixedProb, n_pre: int, n_post: int) -> tuple[np.ndarray
     return pre[keep], rows[keep]
 
 
-def _rows(s, idx, count, conn, n_post, w):
-    """Adds the generated row of every listed spike (``count`` of them), unbatched."""
-
-    def add_row(j, out):
-        i = idx[j]
-        return out.at[conn.targets(i, n_post)].add((s[i] * w).astype(out.dtype), mode="promise_in_bounds")
-
-    out = jax.lax.fori_loop(0, count, add_row, jnp.zeros((n_post + 1,), s.dtype))
-    return out[:n_post]
-
-
 def _forward(s, w, idx, count, conn, n_post):
-    def all_spikes():  # more spikes than listed: list them all (exact, O(n_pre) more work)
-        every = jnp.nonzero(s, size=s.shape[0], fill_value=0)[0].astype(jnp.int32)
-        return _rows(s, every, count, conn, n_post, w)
+    """Adds the generated row of every spike (``ops.spike_rows``: listed ones, then any overflow), unbatched."""
 
-    def listed():
-        return _rows(s, idx, count, conn, n_post, w)
+    def add_row(i, amp, out):
+        return out.at[conn.targets(i, n_post)].add((amp * w).astype(out.dtype), mode="promise_in_bounds")
 
-    return jax.lax.cond(count <= idx.shape[0], listed, all_spikes)
+    out = ops.spike_rows(s, idx, count, add_row, jnp.zeros((n_post + 1,), s.dtype))
+    return out[:n_post]
 
 
 def event_jit(
@@ -142,8 +130,8 @@ def event_jit(
       w: homogeneous weight (scalar), in the output's unit.
       conn: the connectivity.
       n_post: postsynaptic group size.
-      max_events: spikes per step handled from a compacted list of that length (``ops.compact``); steps
-        with more take the exact path over every spiking neuron.
+      max_events: spikes per step handled from a compacted list of that length (``ops.compact``); the
+        spikes beyond it are found one by one (``ops.spike_rows``: slower, still exact).
       events: ``ops.compact(s, max_events)`` when already computed (delay buffers store it).
 
     Returns:

@@ -10,9 +10,12 @@ as the compacted indices cover the nonzero entries of ``s``.
 * ``dense``: ``s @ W`` with a dense ``(n_pre, n_post)`` matrix. Best for small or dense projections.
 * ``sparse``: gather every synapse's presynaptic spike and scatter-add (``O(K)`` per step).
 * ``event``: event-driven. Compacts the indices of the (few) spiking presynaptic neurons, up to
-  ``max_events`` of them, and touches only their rows of a padded fixed-width (ELL) table
-  (``O(max_events x max_fanout)`` per step). When more neurons spike than ``max_events``, the step
-  falls back to the exact ``sparse`` kernel (``lax.cond``), so no spike is ever dropped.
+  ``max_events`` of them, and adds only their rows of a padded fixed-width (ELL) table, one row per
+  loop iteration (``O(spikes x max_fanout)`` per step). When more neurons spike than ``max_events``,
+  the remaining ones are found one by one from the packed spike words (:func:`spike_rows`), so no
+  spike is ever dropped, and there is no branch on the activity: under ``vmap`` a batch costs its
+  busiest element's spikes (a ``lax.cond`` fallback to ``sparse`` would, under ``vmap``, run both
+  branches: a pass over every synapse in every step).
 """
 
 from __future__ import annotations
@@ -125,12 +128,17 @@ def compact(s: jax.Array, max_events: int) -> tuple[jax.Array, jax.Array]:
     return fn(s), jnp.count_nonzero(s, axis=-1).astype(jnp.int32)
 
 
-def _compact_bits(s: jax.Array, k: int) -> jax.Array:
+def _pack(s: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Spikes ``(n,)`` -> ``(words, counts, ends)``: 32 spikes per uint32 word, set bits per word, running count."""
     f = jnp.pad(s != 0, (0, (-s.shape[0]) % 32)).reshape(-1, 32).astype(jnp.uint32)
     words = (f << jnp.arange(32, dtype=jnp.uint32)).sum(1, dtype=jnp.uint32)  # distinct bits: sum == or
     counts = jax.lax.population_count(words).astype(jnp.int32)
-    ends = jnp.cumsum(counts)  # spikes in words 0..w
-    j = jnp.arange(k, dtype=jnp.int32)
+    return words, counts, jnp.cumsum(counts)  # ends[w]: spikes in words 0..w
+
+
+def _select(packed: tuple[jax.Array, jax.Array, jax.Array], j: jax.Array, n: int) -> jax.Array:
+    """Index of the ``j``-th spike (int32, any shape) from :func:`_pack`'s output; ``n`` = len(s)."""
+    words, counts, ends = packed
     w = jnp.searchsorted(ends, j, side="right", method="scan_unrolled").astype(jnp.int32)
     w = jnp.minimum(w, words.shape[0] - 1)
     rank = j - (ends[w] - counts[w])  # the j-th spike is the rank-th set bit of word w
@@ -141,31 +149,58 @@ def _compact_bits(s: jax.Array, k: int) -> jax.Array:
         rank = jnp.where(up, rank - low, rank)
         bit = jnp.where(up, bit + width, bit)
         word = jnp.where(up, word >> width, word)
-    return jnp.minimum(w * 32 + bit, s.shape[0] - 1)
+    return jnp.minimum(w * 32 + bit, n - 1)
+
+
+def _compact_bits(s: jax.Array, k: int) -> jax.Array:
+    return _select(_pack(s), jnp.arange(k, dtype=jnp.int32), s.shape[0])
+
+
+def spike_rows(s: jax.Array, idx: jax.Array, count: jax.Array, add_row, init: jax.Array) -> jax.Array:
+    """``add_row(i, value, out)`` for every spiking index ``i`` of ``s (n,)`` in increasing order, exactly.
+
+    The first ``min(count, len(idx))`` come from the compacted list ``idx`` (:func:`compact`); when a step
+    has more spikes than that, the rest are found one by one from the packed spike words (built only in
+    that case). The two loops run ``count`` iterations in all, with no branch around them: under ``vmap``
+    (batched states, sweeps) a batch costs its busiest element's spikes plus one packing of the spikes,
+    never a pass over every synapse.
+    """
+    k, n = idx.shape[0], s.shape[0]
+    values = s[idx]
+
+    def listed(j, out):
+        return add_row(idx[j], values[j], out)
+
+    out = jax.lax.fori_loop(0, jnp.minimum(count, k), listed, init)
+    # The packed words are built only when this step overflows. The branch closes over nothing but `s`:
+    # under vmap it becomes a select whose operands are broadcast to the batch (a branch holding the
+    # synapse tables would copy them once per batch element and step).
+    empty = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), jax.eval_shape(_pack, s))
+    packed = jax.lax.cond(count > k, _pack, lambda _: empty, s)
+
+    def rest(j, out):
+        i = _select(packed, j, n)
+        return add_row(i, s[i], out)
+
+    return jax.lax.fori_loop(k, jnp.maximum(count, k), rest, out)
 
 
 def _event_rows(s, idx, count, topo, w):
-    """Adds one ELL row per spike, in a loop whose trip count is the number of spikes (unbatched)."""
-    amp = s[idx]  # spike values (1.0, or surrogate-carrying floats)
+    """Adds the ELL row of every spike, scaled by the spike's value (unbatched)."""
     scalar = jnp.ndim(w) == 0
     w_ext = w if scalar else jnp.concatenate([w, jnp.zeros((1,), w.dtype)])
 
-    def add_row(i, out):
-        row = idx[i]
+    def add_row(row, amp, out):
         wr = w_ext if scalar else w_ext[topo.ell_syn[row]]
-        return out.at[topo.ell_post[row]].add((amp[i] * wr).astype(out.dtype), mode="promise_in_bounds")
+        return out.at[topo.ell_post[row]].add((amp * wr).astype(out.dtype), mode="promise_in_bounds")
 
-    out = jax.lax.fori_loop(0, count, add_row, jnp.zeros((topo.n_post + 1,), s.dtype))
+    out = spike_rows(s, idx, count, add_row, jnp.zeros((topo.n_post + 1,), s.dtype))
     return out[: topo.n_post]
 
 
 @jax.custom_vjp
 def _event(s, idx, count, topo, w):
-    return jax.lax.cond(
-        count <= idx.shape[-1],
-        lambda: _event_rows(s, idx, count, topo, w),
-        lambda: sparse(s, topo, w),
-    )
+    return _event_rows(s, idx, count, topo, w)
 
 
 def _event_fwd(s, idx, count, topo, w):
@@ -201,8 +236,8 @@ def event(
       s: spikes ``(*batch, n_pre)``.
       topo: the synapse list.
       w: scalar or per-synapse ``(K,)`` weights.
-      max_events: how many spikes per step (per batch element) take the event-driven path; with more,
-        the step uses :func:`sparse` instead (``lax.cond``), so no spike is ever dropped.
+      max_events: length of the compacted spike list (per batch element); spikes beyond it are found one
+        by one (slower, still exact: no spike is ever dropped).
       events: ``compact(s, max_events)`` when already computed (the delay buffers store it, so each
         population is compacted once per step whatever the number of its projections).
     """

@@ -54,6 +54,59 @@ def test_event_never_drops_spikes_when_the_bound_overflows(n_spiking):
     np.testing.assert_array_equal(got, reference(s, pre, post, 1.0, 30))  # integer counts: exact
 
 
+def _mixed_batch(n_pre, bound, rng):
+    """Spikes (4, n_pre): silent, under the bound, exactly at it, far over it (valued: STP-like)."""
+    s = np.zeros((4, n_pre), np.float32)
+    for b, count in enumerate([0, bound - 1, bound, 5 * bound]):
+        s[b, rng.choice(n_pre, count, replace=False)] = rng.uniform(0.5, 1.5, count)
+    return s
+
+
+@pytest.mark.parametrize("outer_vmap", [False, True])
+def test_batched_event_is_exact_when_some_elements_overflow(outer_vmap):
+    rng = np.random.default_rng(3)
+    pre, post = sj.conn.FixedProb(0.2, seed=7).build(80, 50)
+    topo = ops.Topology.from_lists(pre, post, 80, 50)
+    w = rng.normal(size=pre.size).astype(np.float32)
+    s = _mixed_batch(80, 8, rng)
+    if outer_vmap:  # what sj.sweep does: vmap around an unbatched call
+        got = jax.jit(jax.vmap(lambda x: ops.event(x, topo, jnp.asarray(w), 8)))(jnp.asarray(s))
+    else:
+        got = jax.jit(lambda x: ops.event(x, topo, jnp.asarray(w), 8))(jnp.asarray(s))
+    np.testing.assert_allclose(got, reference(s, pre, post, w, 50), atol=1e-5)
+
+
+def _largest_intermediate(jaxpr) -> int:
+    """Largest number of elements of any value computed in ``jaxpr`` (sub-jaxprs of loops/conds included)."""
+    biggest = 0
+    for eqn in jaxpr.eqns:
+        for v in eqn.outvars:
+            biggest = max(biggest, int(np.prod(getattr(v.aval, "shape", ()))))
+        for p in eqn.params.values():
+            for sub in p if isinstance(p, (tuple, list)) else [p]:
+                inner = getattr(sub, "jaxpr", sub)
+                if hasattr(inner, "eqns"):
+                    biggest = max(biggest, _largest_intermediate(inner))
+    return biggest
+
+
+@pytest.mark.parametrize("outer_vmap", [False, True])
+def test_batched_event_never_touches_every_synapse(outer_vmap):
+    # 200 x 5000 neurons, 1000 targets each: K = 200,000 synapses. The event kernel's work (and every value it
+    # computes) scales with a row (1000) and the output (5001 per batch element), never with K, also under
+    # vmap, where a lax.cond fallback to `sparse` would run on every step (both branches are executed).
+    pre, post = sj.conn.FixedPostNum(1000, seed=8).build(200, 5000)
+    topo = ops.Topology.from_lists(pre, post, 200, 5000)
+    s = jnp.zeros((4, 200))
+    if outer_vmap:
+        fn = jax.vmap(lambda x: ops.event(x, topo, jnp.float32(0.5), 8))
+    else:
+        fn = lambda x: ops.event(x, topo, jnp.float32(0.5), 8)  # noqa: E731
+    assert _largest_intermediate(jax.make_jaxpr(fn)(s).jaxpr) <= 4 * 5001
+    sparse = jax.make_jaxpr(lambda x: ops.sparse(x, topo, jnp.float32(0.5)))(s).jaxpr
+    assert _largest_intermediate(sparse) >= 4 * 200_000  # the check sees an O(K) kernel
+
+
 def test_event_gradient_equals_sparse_gradient():
     rng = np.random.default_rng(2)
     pre, post = sj.conn.FixedProb(0.2, seed=6).build(40, 20)
