@@ -46,16 +46,12 @@ class Connector:
     def build(self, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
         raise NotImplementedError
 
-    #: True when the synapse list is (close to) every pair, so a dense kernel is natural.
-    dense_hint = False
-
 
 @dataclasses.dataclass(frozen=True)
 class All2All(Connector):
     """Every presynaptic neuron to every postsynaptic one."""
 
     include_self: bool = True
-    dense_hint = True
 
     def __post_init__(self):
         _check_bool("All2All", "include_self", self.include_self)

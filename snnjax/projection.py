@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import jax
@@ -19,7 +20,72 @@ from snnjax.synapses import Delta
 from snnjax.synapses import stp as _stp
 
 METHODS = ("auto", "dense", "sparse", "event", "jit")
-_DENSE_MAX = 2**22  # largest n_pre * n_post that 'auto' turns into a dense matrix
+
+
+DEFAULT_ACTIVITY = 0.01  # fraction of a presynaptic group assumed to spike per step when no hint is given
+JIT_ABOVE_SYNAPSES = 2**28  # 'auto' regenerates FixedProb connectivity on the fly above this many synapses
+
+# Cost model of one propagation step on CPU, ns, fitted to `python benchmarks/kernels.py` (2-core x86-64 VM,
+# jax 0.10.2; table in benchmarks/README.md). Only the ratios matter: they place the crossovers.
+_DENSE_NS = (0.1, 0.15)  # per matrix entry, matrix <= 2**20 entries (in cache) / larger
+_SPARSE_NS = 1.5  # per synapse (gather + scatter-add of every synapse)
+_EVENT_NS = (4000.0, 1.0, 1.5, 350.0)  # fixed, per presynaptic neuron (compaction), per synaptic event, per spike
+_DENSE_MAX = 2**24  # largest n_pre * n_post that 'auto' turns into a dense matrix (64 MB of float32)
+
+
+def default_max_events(n_pre: int, activity: float | None = None) -> int:
+    """Default event bound: twice the expected spikes per step (``activity`` x ``n_pre``, ``activity``
+    default :data:`DEFAULT_ACTIVITY`), at least 32, at most ``n_pre``. Steps with more spikes still are
+    exact (the kernels fall back to the ``sparse`` path), only slower."""
+    a = DEFAULT_ACTIVITY if activity is None else float(activity)
+    return int(min(n_pre, max(32, math.ceil(2.0 * n_pre * a))))
+
+
+def kernel_costs(
+    n_pre: int, n_post: int, n_syn: int, activity: float | None = None, align: str = "post"
+) -> dict[str, float]:
+    """Estimated CPU cost (ns per step) of each kernel that can run this projection (see
+    :func:`choose_method`): ``dense`` only when the matrix has at most 2**24 entries, ``event`` only for
+    post-aligned kinetics (pre-aligned ones send a value from every presynaptic neuron every step)."""
+    a = DEFAULT_ACTIVITY if activity is None else float(activity)
+    costs = {"sparse": 2000.0 + _SPARSE_NS * n_syn}
+    entries = n_pre * n_post
+    if entries <= _DENSE_MAX:
+        costs["dense"] = 1000.0 + _DENSE_NS[entries > 2**20] * entries
+    if align == "post":
+        fixed, per_neuron, per_event, per_spike = _EVENT_NS
+        costs["event"] = fixed + per_neuron * n_pre + per_event * a * n_syn + per_spike * a * n_pre
+    return costs
+
+
+def choose_method(
+    n_pre: int,
+    n_post: int,
+    n_syn: int,
+    activity: float | None = None,
+    align: str = "post",
+    per_synapse_delay: bool = False,
+) -> str:
+    """The kernel ``method="auto"`` picks for a stored synapse list: the cheapest by :func:`kernel_costs`.
+
+    Args:
+      n_pre, n_post: group sizes.
+      n_syn: number of synapses ``K``.
+      activity: expected fraction of the presynaptic group spiking in one step (rate in Hz x dt in ms /
+        1000; e.g. 20 Hz at dt = 0.1 ms is 0.002); default :data:`DEFAULT_ACTIVITY` (0.01).
+      align: ``"post"`` or ``"pre"`` (the synapse's ``align``).
+      per_synapse_delay: per-synapse delays read one value per synapse: always ``"sparse"``.
+
+    Returns:
+      ``"dense"``, ``"sparse"`` or ``"event"``. The model was fitted on CPU (``benchmarks/kernels.py``):
+      event-driven below about 10-20% activity, dense for small dense matrices at high activity, sparse
+      for large, very active projections. (Just-in-time connectivity is chosen in :meth:`Projection.bind`,
+      from memory, not speed: see :data:`JIT_ABOVE_SYNAPSES`.)
+    """
+    if per_synapse_delay:
+        return "sparse"
+    costs = kernel_costs(n_pre, n_post, n_syn, activity, align)
+    return min(costs, key=costs.get)
 
 
 def _take(values: Any, order: np.ndarray) -> Any:
@@ -83,12 +149,20 @@ class Projection:
         (one per presynaptic neuron, or per synapse with per-synapse delays) are updated by the delayed
         spikes and each spike's weight is multiplied by its efficacy (see :class:`snnjax.synapses.STP`).
         They are stored as fields ``u`` and ``x`` of the projection's synapse state (monitor ``'EE.u'``).
-      method: propagation kernel: ``"auto"``, ``"dense"``, ``"sparse"``, ``"event"`` (see :mod:`snnjax.ops`) or
-        ``"jit"`` (just-in-time connectivity, chosen by ``auto`` for ``conn=snnjax.jitconn.JitFixedProb``).
-      max_events: with ``"event"``, how many presynaptic spikes per step take the event-driven path
-        before the exact fallback is used (default: 2% of the presynaptic group, at least 32). The
-        presynaptic group is compacted once per step for all its event projections, with the largest
-        of their bounds.
+      method: propagation kernel: ``"dense"``, ``"sparse"``, ``"event"`` (see :mod:`snnjax.ops`), ``"jit"``
+        (just-in-time connectivity, for ``conn=snnjax.jitconn.JitFixedProb``), or ``"auto"`` (default): the
+        cheapest of dense / sparse / event by a CPU cost model of the sizes and the expected ``activity``
+        (:func:`choose_method`); ``"jit"`` for ``JitFixedProb``; and, for a ``FixedProb`` whose expected
+        synapse count exceeds :data:`JIT_ABOVE_SYNAPSES` (2**28, several GB of index arrays), a
+        ``JitFixedProb`` with the same ``p``, ``seed`` and ``include_self`` (a different draw of the same
+        random graph; give ``method="event"`` to keep the stored one). ``repr(network)`` shows the choice.
+      max_events: with ``"event"`` or ``"jit"``, how many presynaptic spikes per step take the event-driven
+        path before the exact fallback is used (default :func:`default_max_events`: twice the expected
+        spikes per step, at least 32). The presynaptic group is compacted once per step for all its event
+        projections, with the largest of their bounds.
+      activity: expected fraction of the presynaptic group that spikes in one step (rate in Hz x dt in ms
+        / 1000: 20 Hz at dt = 0.1 ms is 0.002), in (0, 1]; a hint for ``"auto"`` and the default
+        ``max_events`` only (results never depend on it). Default ``None``: 0.01.
       max_delay: longest delay (ms) the buffer must hold, needed only when ``delay`` is traced (e.g.
         built inside ``vmap``); otherwise taken from ``delay``.
     """
@@ -103,6 +177,7 @@ class Projection:
     method: str = struct.field(pytree_node=False, default="auto")
     max_events: int | None = struct.field(pytree_node=False, default=None)
     max_delay: float | None = struct.field(pytree_node=False, default=None)
+    activity: float | None = struct.field(pytree_node=False, default=None)
     topology: ops.Topology | None = None
     stp: Any = None
 
@@ -119,6 +194,15 @@ class Projection:
         ):
             raise ValueError(f"Projection: max_events must be an int >= 1 or None, got {self.max_events!r}")
         _checks.check_fields(self, self._FIELDS, strict=False)
+        if self.activity is not None and (
+            isinstance(self.activity, bool)
+            or not isinstance(self.activity, (int, float, np.floating))
+            or not 0.0 < float(self.activity) <= 1.0
+        ):
+            raise ValueError(
+                "Projection: activity (expected fraction of the presynaptic group spiking per step) must be a "
+                f"number in (0, 1] or None, got {self.activity!r}"
+            )
         if self.max_delay is not None:
             if isinstance(self.max_delay, bool) or not isinstance(self.max_delay, (int, float, np.number)):
                 raise TypeError(f"Projection: max_delay must be None or a number of ms, got {self.max_delay!r}")
@@ -155,6 +239,9 @@ class Projection:
         if isinstance(self.conn, jitconn.JitFixedProb):
             return self._bind_jit(n_pre, n_post, post_shape)
         connector = _as_connector(self.conn)
+        if self._auto_jit(connector, n_pre, n_post):
+            conn = jitconn.JitFixedProb(float(connector.p), connector.seed, connector.include_self)
+            return self.replace(conn=conn)._bind_jit(n_pre, n_post, post_shape)
         pre, post = connector.build(n_pre, n_post)
         weight, delay = self.weight, self.delay
         if isinstance(connector, _conn.FromIndices):  # per-synapse values follow the user's order
@@ -165,15 +252,9 @@ class Projection:
         topo = ops.Topology.from_lists(pre, post, n_pre, n_post, on_device=False)
         method = self.method
         if method == "auto":
-            density = pre.size / max(n_pre * n_post, 1)
-            if np.ndim(delay) == 1:
-                method = "sparse"
-            elif getattr(self.synapse, "align", "post") == "pre":  # g_j is nonzero between spikes: no events
-                method = "dense" if n_pre * n_post <= _DENSE_MAX and density >= 0.1 else "sparse"
-            elif n_pre * n_post <= _DENSE_MAX and (connector.dense_hint or density >= 0.1):
-                method = "dense"
-            else:
-                method = "event"
+            method = choose_method(
+                n_pre, n_post, pre.size, self.activity, align=self.align, per_synapse_delay=np.ndim(delay) == 1
+            )
         if method == "jit":
             raise ValueError(
                 f"Projection {self.pre}->{self.post}: method='jit' needs conn=snnjax.jitconn.JitFixedProb(p, seed), "
@@ -182,6 +263,22 @@ class Projection:
         bound = self.replace(conn=None, topology=topo, weight=weight, delay=delay, method=method)
         bound._validate(post_shape)
         return bound.replace(topology=jax.tree.map(jnp.asarray, topo))
+
+    def _auto_jit(self, connector: _conn.Connector, n_pre: int, n_post: int) -> bool:
+        """``method="auto"`` regenerates a ``FixedProb`` connectivity on the fly (``JitFixedProb`` with the same
+        ``p``, ``seed`` and ``include_self``) when its expected synapse count exceeds
+        :data:`JIT_ABOVE_SYNAPSES` and the projection is one that just-in-time connectivity can run."""
+        if self.method != "auto" or type(connector) is not _conn.FixedProb or not 0.0 < connector.p:
+            return False
+        if connector.p * n_pre * n_post <= JIT_ABOVE_SYNAPSES:
+            return False
+        if np.ndim(self.weight) != 0 or np.ndim(self.delay) != 0 or self.align != "post":
+            return False
+        try:
+            jitconn.check_sizes("", jitconn.JitFixedProb(float(connector.p), connector.seed), n_post)
+        except ValueError:
+            return False
+        return True
 
     def _bind_jit(self, n_pre: int, n_post: int, post_shape: tuple[int, ...] | None) -> Projection:
         """Just-in-time connectivity: no synapse list is stored (an empty topology carries the sizes)."""
@@ -360,4 +457,4 @@ class Projection:
         if self.method not in ("event", "jit") or jnp.ndim(self.delay) == 1 or self.align == "pre":
             return None
         n_pre = self.topology.n_pre
-        return min(self.max_events or max(32, -(-n_pre * 2 // 100)), n_pre)
+        return min(self.max_events, n_pre) if self.max_events else default_max_events(n_pre, self.activity)
