@@ -156,6 +156,8 @@ class Projection:
         synapse count exceeds :data:`JIT_ABOVE_SYNAPSES` (2**28, several GB of index arrays), a
         ``JitFixedProb`` with the same ``p``, ``seed`` and ``include_self`` (a different draw of the same
         random graph; give ``method="event"`` to keep the stored one). ``repr(network)`` shows the choice.
+        The model prices one unbatched forward step on CPU: for batched (``batch_shape``, ``vmap``) or
+        trained dense layers with more than ~0.5% activity, ``"dense"`` is faster (``benchmarks/README.md``).
       max_events: with ``"event"`` or ``"jit"``, how many presynaptic spikes per step take the event-driven
         path before the exact fallback is used (default :func:`default_max_events`: twice the expected
         spikes per step, at least 32). The presynaptic group is compacted once per step for all its event
