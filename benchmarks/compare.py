@@ -7,7 +7,9 @@ Each peer runs in its own virtual environment (see the docstrings of ``benchmark
 make them); a peer whose interpreter is not given or not found is skipped. Every measurement is printed
 as one JSON line (the peer script's own line, with ``lib``), then the table is written to
 ``--out`` (markdown, default ``benchmarks/results/compare.md``) with the ratios snnjax / peer, and a plot
-of steady time against N beside it (``.png``, when matplotlib is installed).
+of steady time against N beside it (``.png``, when matplotlib is installed). ``--plot-tables A.md B.md
+--out curve.md`` runs nothing and plots the tables of earlier runs together (``results/curve.png``: 4k to
+1M neurons).
 """
 
 from __future__ import annotations
@@ -45,7 +47,21 @@ def main() -> None:
     ap.add_argument("--brian2", default="/work/peers/brian2-venv/bin/python", help="Brian2 venv's python")
     ap.add_argument("--timeout", type=float, default=1800.0, help="per run, s")
     ap.add_argument("--out", default=str(HERE / "results" / "compare.md"))
+    ap.add_argument(
+        "--plot-tables",
+        nargs="+",
+        metavar="MD",
+        help="run nothing: plot steady time against N from these tables (written by earlier runs) to --out's .png",
+    )
     args = ap.parse_args()
+    if args.plot_tables:
+        rows = {}
+        for path in args.plot_tables:
+            for n, res in _read_table(path).items():
+                rows.setdefault(n, {}).update(res)
+        libs = list(dict.fromkeys(lib for res in rows.values() for lib in res))
+        _plot(dict(sorted(rows.items())), libs, args.duration, Path(args.out).with_suffix(".png"))
+        return
 
     libs = {"snnjax": [sys.executable, str(HERE / "coba.py")]}
     for name, python, script in (
@@ -81,6 +97,23 @@ def main() -> None:
         f"COBA, {args.duration:g} ms simulated, dt 0.1 ms; `python benchmarks/compare.py`\n\n" + "\n".join(lines) + "\n"
     )
     print("\n".join(lines), file=sys.stderr)
+    _plot(rows, list(libs), args.duration, out.with_suffix(".png"))
+
+
+def _read_table(path: str) -> dict[int, dict[str, dict]]:
+    """``{N: {lib: {"steady_s": ...}}}`` from a markdown table this script wrote."""
+    lines = [line for line in Path(path).read_text().splitlines() if line.startswith("| ")]
+    head = [c.strip() for c in lines[0].strip().strip("|").split("|")]
+    rows: dict[int, dict[str, dict]] = {}
+    for line in lines[1:]:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        for h, c in zip(head, cells):
+            if h.endswith(" steady_s") and c not in ("-", "–"):
+                rows.setdefault(int(cells[0].replace(",", "")), {})[h.split()[0]] = {"steady_s": float(c)}
+    return rows
+
+
+def _plot(rows: dict[int, dict[str, dict]], libs: list[str], duration: float, png: Path) -> None:
     try:
         import matplotlib
 
@@ -93,11 +126,11 @@ def main() -> None:
         pts = [(n, res[lib]["steady_s"]) for n, res in rows.items() if lib in res]
         if pts:
             ax.loglog(*zip(*pts), "o-", label=lib)
-    ax.set(xlabel="neurons N (80 synapses each)", ylabel=f"steady wall time for {args.duration:g} ms, s")
+    ax.set(xlabel="neurons N (80 synapses each)", ylabel=f"steady wall time for {duration:g} ms, s")
     ax.legend()
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(out.with_suffix(".png"), dpi=120)
+    fig.savefig(png, dpi=120)
 
 
 if __name__ == "__main__":
