@@ -120,7 +120,7 @@ def compact(s: jax.Array, max_events: int) -> tuple[jax.Array, jax.Array]:
       ``(idx, count)``: ``idx`` int32 ``(*batch, max_events)`` whose first ``min(count, max_events)``
       entries are the spiking indices in increasing order (the rest are unspecified valid indices);
       ``count`` int32 ``(*batch,)`` the true number of nonzeros, which may exceed ``max_events`` (then
-      the kernels take their exact fallback).
+      the kernels find the other spikes one by one: :func:`spike_rows`).
     """
     fn = functools.partial(_compact_bits, k=int(max_events))
     for _ in range(s.ndim - 1):

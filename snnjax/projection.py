@@ -35,8 +35,8 @@ _DENSE_MAX = 2**24  # largest n_pre * n_post that 'auto' turns into a dense matr
 
 def default_max_events(n_pre: int, activity: float | None = None) -> int:
     """Default event bound: twice the expected spikes per step (``activity`` x ``n_pre``, ``activity``
-    default :data:`DEFAULT_ACTIVITY`), at least 32, at most ``n_pre``. Steps with more spikes still are
-    exact (the kernels fall back to the ``sparse`` path), only slower."""
+    default :data:`DEFAULT_ACTIVITY`), at least 32, at most ``n_pre``. Steps with more spikes are still
+    exact, only slower (the spikes beyond the list are found one by one: :func:`snnjax.ops.spike_rows`)."""
     a = DEFAULT_ACTIVITY if activity is None else float(activity)
     return int(min(n_pre, max(32, math.ceil(2.0 * n_pre * a))))
 
@@ -158,8 +158,8 @@ class Projection:
         random graph; give ``method="event"`` to keep the stored one). ``repr(network)`` shows the choice.
         The model prices one unbatched forward step on CPU: for batched (``batch_shape``, ``vmap``) or
         trained dense layers with more than ~0.5% activity, ``"dense"`` is faster (``benchmarks/README.md``).
-      max_events: with ``"event"`` or ``"jit"``, how many presynaptic spikes per step take the event-driven
-        path before the exact fallback is used (default :func:`default_max_events`: twice the expected
+      max_events: with ``"event"`` or ``"jit"``, how many presynaptic spikes per step the compaction lists
+        (the rest are found one by one: exact, slower; default :func:`default_max_events`: twice the expected
         spikes per step, at least 32). The presynaptic group is compacted once per step for all its event
         projections, with the largest of their bounds.
       activity: expected fraction of the presynaptic group that spikes in one step (rate in Hz x dt in ms
