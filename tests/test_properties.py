@@ -558,7 +558,7 @@ def test_projection_negative_int_delay_is_refused_by_network(delay):
 
 @examples(20)
 @given(
-    arg=st.sampled_from(["method", "max_events", "max_delay", "pre", "conn"]),
+    arg=st.sampled_from(["method", "max_events", "max_delay", "activity", "pre", "conn"]),
     data=st.data(),
 )
 def test_projection_bad_static_argument_is_refused(arg, data):
@@ -567,6 +567,9 @@ def test_projection_bad_static_argument_is_refused(arg, data):
             "method": st.sampled_from(["fast", "", None, "Dense"]),
             "max_events": st.one_of(st.integers(max_value=0), st.just(2.5)),
             "max_delay": st.one_of(st.floats(max_value=-1e-3), st.just(math.nan)),
+            "activity": st.one_of(
+                st.floats(max_value=0.0), st.floats(min_value=1.0, exclude_min=True), st.sampled_from([math.nan, "0.1"])
+            ),
             "pre": st.sampled_from([1, None, ("A",)]),
             "conn": st.sampled_from(["all", 0.5, None]),
         }[arg]
