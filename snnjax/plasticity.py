@@ -68,19 +68,27 @@ class LocalRule(NamedTuple):
 # ------------------------------------------------------------------------------------------------ bounds
 
 
-def _check_bounds(owner: str, w_min: Any, w_max: Any) -> None:
-    """Python/NumPy float bounds (what users type) must be finite with ``w_min < w_max``; others pass."""
-    for name, v in (("w_min", w_min), ("w_max", w_max)):
-        _checks.check_real(owner, name, v, strict=False)
-    # ints are skipped, as in every __post_init__: jax.tree.map(lambda _: 0, bounds) must not raise
-    if all(_checks.is_concrete_float(v, strict=False) for v in (w_min, w_max)) and not np.all(
-        np.asarray(w_min) < np.asarray(w_max)
-    ):
-        raise ValueError(f"{owner}: w_min must be < w_max, got w_min={w_min!r}, w_max={w_max!r}")
+@struct.dataclass
+class _Bounds:
+    """Weight bounds ``w_min < w_max`` (weight units), scalars or broadcastable to the weights."""
+
+    w_min: ArrayLike = 0.0
+    w_max: ArrayLike = 1.0
+
+    def __post_init__(self):
+        """Python/NumPy float bounds (what users type) must be finite with ``w_min < w_max``; others pass."""
+        owner = type(self).__name__
+        for name in ("w_min", "w_max"):
+            _checks.check_real(owner, name, getattr(self, name), strict=False)
+        # ints are skipped, as in every __post_init__: jax.tree.map(lambda _: 0, bounds) must not raise
+        if all(_checks.is_concrete_float(v, strict=False) for v in (self.w_min, self.w_max)) and not np.all(
+            np.asarray(self.w_min) < np.asarray(self.w_max)
+        ):
+            raise ValueError(f"{owner}: w_min must be < w_max, got w_min={self.w_min!r}, w_max={self.w_max!r}")
 
 
 @struct.dataclass
-class HardBounds:
+class HardBounds(_Bounds):
     """Hard weight bounds: ``clip(w + pot - dep, w_min, w_max)``.
 
     Args:
@@ -88,19 +96,13 @@ class HardBounds:
       w_max: largest weight (weight units), ``> w_min``.
     """
 
-    w_min: ArrayLike = 0.0
-    w_max: ArrayLike = 1.0
-
-    def __post_init__(self):
-        _check_bounds("HardBounds", self.w_min, self.w_max)
-
     def __call__(self, weight: jax.Array, potentiation: jax.Array, depression: jax.Array) -> jax.Array:
         """New weights from the weights and the (nonnegative) potentiation and depression, all weight-shaped."""
         return jnp.clip(weight + potentiation - depression, self.w_min, self.w_max)
 
 
 @struct.dataclass
-class SoftBounds:
+class SoftBounds(_Bounds):
     """Soft (multiplicative) weight bounds: ``w + (w_max - w) pot - (w - w_min) dep``.
 
     Potentiation shrinks as ``w`` approaches ``w_max`` and depression as it approaches ``w_min``; weights in
@@ -111,12 +113,6 @@ class SoftBounds:
       w_min: smallest weight (weight units), scalar or broadcastable to the weights.
       w_max: largest weight (weight units), ``> w_min``.
     """
-
-    w_min: ArrayLike = 0.0
-    w_max: ArrayLike = 1.0
-
-    def __post_init__(self):
-        _check_bounds("SoftBounds", self.w_min, self.w_max)
 
     def __call__(self, weight: jax.Array, potentiation: jax.Array, depression: jax.Array) -> jax.Array:
         """New weights from the weights and the (nonnegative) potentiation and depression, all weight-shaped."""
