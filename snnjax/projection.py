@@ -241,9 +241,9 @@ class Projection:
         if isinstance(self.conn, jitconn.JitFixedProb):
             return self._bind_jit(n_pre, n_post, post_shape)
         connector = _as_connector(self.conn)
-        if self._auto_jit(connector, n_pre, n_post):
-            conn = jitconn.JitFixedProb(float(connector.p), connector.seed, connector.include_self)
-            return self.replace(conn=conn)._bind_jit(n_pre, n_post, post_shape)
+        jit_conn = self._auto_jit(connector, n_pre, n_post)
+        if jit_conn is not None:
+            return self.replace(conn=jit_conn)._bind_jit(n_pre, n_post, post_shape)
         pre, post = connector.build(n_pre, n_post)
         weight, delay = self.weight, self.delay
         if isinstance(connector, _conn.FromIndices):  # per-synapse values follow the user's order
@@ -266,21 +266,22 @@ class Projection:
         bound._validate(post_shape)
         return bound.replace(topology=jax.tree.map(jnp.asarray, topo))
 
-    def _auto_jit(self, connector: _conn.Connector, n_pre: int, n_post: int) -> bool:
-        """``method="auto"`` regenerates a ``FixedProb`` connectivity on the fly (``JitFixedProb`` with the same
-        ``p``, ``seed`` and ``include_self``) when its expected synapse count exceeds
-        :data:`JIT_ABOVE_SYNAPSES` and the projection is one that just-in-time connectivity can run."""
+    def _auto_jit(self, connector: _conn.Connector, n_pre: int, n_post: int) -> jitconn.JitFixedProb | None:
+        """For ``method="auto"``, the ``JitFixedProb`` (same ``p``, ``seed`` and ``include_self``) that replaces a
+        ``FixedProb`` whose expected synapse count exceeds :data:`JIT_ABOVE_SYNAPSES`, when the projection is
+        one that just-in-time connectivity can run; otherwise None (the synapse list is stored)."""
         if self.method != "auto" or type(connector) is not _conn.FixedProb or not 0.0 < connector.p:
-            return False
+            return None
         if connector.p * n_pre * n_post <= JIT_ABOVE_SYNAPSES:
-            return False
+            return None
         if np.ndim(self.weight) != 0 or np.ndim(self.delay) != 0 or self.align != "post":
-            return False
+            return None
+        conn = jitconn.JitFixedProb(float(connector.p), connector.seed, connector.include_self)
         try:
-            jitconn.check_sizes("", jitconn.JitFixedProb(float(connector.p), connector.seed), n_post)
+            jitconn.check_sizes("", conn, n_post)
         except ValueError:
-            return False
-        return True
+            return None
+        return conn
 
     def _bind_jit(self, n_pre: int, n_post: int, post_shape: tuple[int, ...] | None) -> Projection:
         """Just-in-time connectivity: no synapse list is stored (an empty topology carries the sizes)."""
