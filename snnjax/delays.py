@@ -1,66 +1,121 @@
-"""Delay buffers: a pytree ring buffer of a population's recent outputs (spikes).
+"""Delays: one rule from milliseconds to whole steps, and a pytree ring buffer of a population's spikes.
 
 Timing convention: a spike emitted at step ``s`` (recorded at ``t_s = s dt``) acts on the postsynaptic
-side at step ``s + lag``, i.e. it shows in the postsynaptic trace at ``t_s + lag dt``, where
-``lag = max(1, round(delay / dt))``. One step is the shortest latency of a clock-driven simulation in
-which every group updates from the previous step's spikes, so ``delay=0`` means one step (as in NEST and
-BrainPy, whose minimum delay is one step). During step ``i`` projections read the buffer (``lag``
-writes back), then the groups update and their new spikes are written.
+side at step ``s + lag``, i.e. it shows in the postsynaptic trace at ``t_s + lag dt``. One step is the
+shortest latency of a clock-driven simulation in which every group updates from the previous step's
+spikes, so ``delay=0`` means one step (as in NEST and BrainPy, whose minimum delay is one step, and as
+Brian2's delay-0 ``on_pre``, which changes the membrane before the next step's integration). During step
+``i`` projections read the spikes emitted ``lag`` steps earlier, then the groups update and their new
+spikes are written.
+
+The lag rule (:func:`lag_steps`), decided once on the host in float64:
+
+    lag = max(1, floor(delay / dt + 1/2)),  with delay / dt first rounded to 9 significant digits,
+
+(6 significant digits when the delay is given in float32 or a narrower float, whose own
+rounding error is near 1e-7), so a delay of a whole number of steps gives that number even when
+``delay / dt`` is 3.4999999999999996 (0.35 / 0.1), and half steps round up (0.25 ms at dt 0.1 is
+3 steps, 0.35 is 4, 0.45 is 5). The lags reach the device as ints and the buffer depths come from the
+same numbers; a lag beyond a buffer is an error (:class:`ValueError` before the run, or a runtime error
+for delays traced inside ``jit``/``vmap``), never a wrap-around.
 
 BrainPy's ``delay_step=D`` gives a lag of ``max(1, D - 1)`` steps, one step shorter than ours for
 ``D >= 2``: the same ``delay`` lands one step later in snnjax than in BrainPy (and exactly on
 ``t_s + delay``).
+
+The buffer stores *whether* each neuron spiked (bool, whatever the float dtype of the spikes). Lag-1 reads
+do not go through it: they take the population's ``spike`` state of the previous step as it is (float,
+with its surrogate gradient), so training through one-step projections is unaffected; spikes read from
+the buffer (lags of two steps or more) are 0/1 and carry no gradient.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
-from snnjax import ops
+_SIG_DIGITS = 9
 
 
-def delay_lag(delay, dt: float) -> jax.Array:
-    """Delay in ms -> lag in whole steps of ``dt`` ms: ``max(1, round(delay / dt))`` (int32)."""
-    return jnp.maximum(jnp.round(jnp.asarray(delay) / dt), 1).astype(jnp.int32)
+def lag_steps(delay, dt: float) -> np.ndarray:
+    """Delay(s) in ms -> lag(s) in whole steps of ``dt`` ms, on the host (float64), by the module's rule.
+
+    Args:
+      delay: concrete delay(s), ms, >= 0: a number or an array of any shape.
+      dt: step, ms, > 0.
+
+    Returns:
+      int64 NumPy array shaped like ``delay``: ``max(1, floor(round(delay / dt, 9 significant digits) + 1/2))``
+      (6 digits for float32 or narrower inputs).
+    """
+    raw = np.asarray(delay)
+    digits = 6 if np.issubdtype(raw.dtype, np.floating) and raw.dtype.itemsize < 8 else _SIG_DIGITS
+    q = raw.astype(np.float64) / float(dt)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = np.where(q > 0, np.floor(np.log10(np.abs(np.where(q > 0, q, 1.0)))), 0.0)
+    scale = 10.0 ** (digits - 1 - mag)
+    q = np.round(q * scale) / scale
+    return np.maximum(1, np.floor(q + 0.5)).astype(np.int64)
 
 
 def lag_of(delay_ms: float, dt: float) -> int:
-    """Python-int version of :func:`delay_lag` for a concrete delay."""
-    return max(1, int(round(float(delay_ms) / dt)))
+    """Python-int :func:`lag_steps` of one concrete delay (ms)."""
+    return int(lag_steps(float(delay_ms), dt))
+
+
+def device_lag(delay, dt: float) -> jax.Array:
+    """:func:`lag_steps` for a delay traced inside ``jit``/``vmap`` (int32, in the delay's float precision).
+
+    The quotient is rounded to 6 significant digits in float32 (9 with ``jax_enable_x64``) before the
+    half-step rule, so whole steps stay whole; compare :func:`lag_steps` for concrete delays.
+    """
+    d = jnp.asarray(delay)
+    d = d.astype(jnp.result_type(float)) if not jnp.issubdtype(d.dtype, jnp.floating) else d
+    q = d / dt
+    digits = 9 if d.dtype == jnp.float64 else 6
+    mag = jnp.floor(jnp.log10(jnp.where(q > 0, q, 1.0)))
+    scale = 10.0 ** (digits - 1 - mag)
+    q = jnp.round(q * scale) / scale
+    return jnp.maximum(1, jnp.floor(q + 0.5)).astype(jnp.int32)
+
+
+def _raise_beyond(lag, depth):
+    lag = np.asarray(lag)
+    if lag.size and lag.max() > depth:
+        raise ValueError(
+            f"delay: a traced delay gives a lag of {int(lag.max())} steps, beyond the delay buffer of {depth} steps "
+            "(the Projection's max_delay); raise max_delay"
+        )
+
+
+def check_lag(lag: jax.Array, depth: int) -> jax.Array:
+    """``lag``, with a runtime error (raised from the device) if any entry exceeds ``depth`` steps.
+
+    For lags computed from traced delays: concrete ones are checked on the host before the run.
+    """
+    jax.debug.callback(_raise_beyond, lag, depth)
+    return lag
 
 
 @struct.dataclass
 class DelayBuffer:
-    """Ring buffer holding the last ``length`` outputs of a group.
+    """Ring buffer holding whether each neuron spiked in each of the last ``length`` steps.
 
     Attributes:
-      data: shape ``(length, *batch, n)`` (the group's outputs, flattened); ``data[head]`` is the most recent entry.
+      data: bool ``(length, *batch, n)`` (the group's spikes, flattened); ``data[head]`` is the most recent.
       head: int32 scalar index of the most recent entry.
     """
 
     data: jax.Array
     head: jax.Array
-    events_idx: jax.Array | None = None
-    events_count: jax.Array | None = None
 
     @classmethod
-    def create(cls, max_lag: int, like: jax.Array, max_events: int | None = None) -> DelayBuffer:
-        """A zero buffer serving lags ``1 .. max_lag`` steps for arrays like ``like`` (``max_lag`` entries).
-
-        With ``max_events``, each write also stores the compacted indices of the nonzero entries
-        (:func:`snnjax.ops.compact`), so event-driven projections do not compact again.
-        """
+    def create(cls, max_lag: int, like: jax.Array) -> DelayBuffer:
+        """An empty buffer serving lags ``1 .. max_lag`` steps for spikes shaped like ``like`` ``(*batch, n)``."""
         length = max(int(max_lag), 1)
-        buf = cls(data=jnp.zeros((length, *like.shape), like.dtype), head=jnp.zeros((), jnp.int32))
-        if max_events is not None:
-            m = min(int(max_events), like.shape[-1])
-            buf = buf.replace(
-                events_idx=jnp.zeros((length, *like.shape[:-1], m), jnp.int32),
-                events_count=jnp.zeros((length, *like.shape[:-1]), jnp.int32),
-            )
-        return buf
+        return cls(data=jnp.zeros((length, *like.shape), bool), head=jnp.zeros((), jnp.int32))
 
     @property
     def max_lag(self) -> int:
@@ -68,7 +123,8 @@ class DelayBuffer:
         return self.data.shape[0]
 
     def read(self, lag) -> jax.Array:
-        """The entry written ``lag`` writes ago (1 = the latest); ``lag`` an int scalar in ``[1, max_lag]``."""
+        """The entry written ``lag`` writes ago (1 = the latest), bool ``(*batch, n)``; ``lag`` an int scalar in
+        ``[1, max_lag]``."""
         return self.data[(self.head - lag + 1) % self.data.shape[0]]
 
     def read_at(self, lag: jax.Array, index: jax.Array) -> jax.Array:
@@ -78,25 +134,20 @@ class DelayBuffer:
           lag: int array ``(K,)`` of lags in steps, each in ``[1, max_lag]``.
           index: int array ``(K,)`` of positions along the buffer's last axis.
         Returns:
-          shape ``(*batch, K)``.
+          bool, shape ``(*batch, K)``.
         """
         rows = (self.head - lag + 1) % self.data.shape[0]
         return jnp.moveaxis(self.data[rows, ..., index], 0, -1)  # advanced indices first: (K, *batch)
 
-    def read_events(self, lag) -> tuple[jax.Array, jax.Array] | None:
-        """The compacted ``(idx, count)`` of the entry ``lag`` writes ago, or None if not stored."""
-        if self.events_idx is None:
-            return None
-        row = (self.head - lag + 1) % self.data.shape[0]
-        return self.events_idx[row], self.events_count[row]
-
     def write(self, value: jax.Array) -> DelayBuffer:
-        """Push ``value`` as the newest entry (drops the oldest)."""
+        """Push ``value != 0`` as the newest entry (drops the oldest)."""
         head = (self.head + 1) % self.data.shape[0]
-        new = self.replace(data=self.data.at[head].set(value.astype(self.data.dtype)), head=head)
-        if self.events_idx is None:
-            return new
-        idx, count = ops.compact(value, self.events_idx.shape[-1])
-        return new.replace(
-            events_idx=self.events_idx.at[head].set(idx), events_count=self.events_count.at[head].set(count)
-        )
+        return self.replace(data=self.data.at[head].set(value != 0), head=head)
+
+
+def depth_needed(lags) -> int:
+    """Buffer depth (steps) serving the given concrete lags (ints or arrays): their maximum, at least 1."""
+    return max([1, *(int(np.max(v)) for v in lags if np.size(v))])
+
+
+__all__ = ["DelayBuffer", "check_lag", "device_lag", "lag_of", "lag_steps"]

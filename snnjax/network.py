@@ -8,10 +8,12 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
+from snnjax import ops
 from snnjax.delays import DelayBuffer
-from snnjax.projection import Projection
+from snnjax.projection import Projection, ProjectionState
 
 DEFAULT_DT = 0.1  # ms, BrainPy's default
 
@@ -22,9 +24,11 @@ class NetworkState:
 
     Attributes:
       neurons: population name -> that model's state.
-      synapses: projection name -> its synapse state (:meth:`Projection.init_state`): the kinetics' state,
-        plus fields ``u`` and ``x`` when the projection has short-term plasticity.
-      delays: presynaptic population name -> :class:`DelayBuffer` of its spikes, ``(L, *batch, count)``.
+      synapses: projection name -> its :class:`~snnjax.projection.ProjectionState` (kinetics, STP ``u``/``x``,
+        plastic weights ``w`` and traces; every field reads as ``state.synapses[name].<field>``).
+      delays: presynaptic population name -> :class:`DelayBuffer` of whether its neurons spiked,
+        bool ``(L, *batch, count)``, for the populations read with a lag of two steps or more (lag-1 reads
+        take the population's ``spike`` state).
       step: int32 number of steps simulated so far; the next step runs at ``t = step * dt`` ms.
     """
 
@@ -127,10 +131,16 @@ class Network:
         paths = []
         for group in (state.neurons, state.synapses):
             for name, sub in group.items():
-                paths += [f"{name}.{f}" for f, v in vars(sub).items() if v is not None]
+                fields = sub.fields() if isinstance(sub, ProjectionState) else vars(sub)
+                paths += [f"{name}.{f}" for f, v in fields.items() if v is not None]
         return paths
 
     # -- simulation ------------------------------------------------------------------------------
+    def lags(self, dt: float) -> dict[str, int | np.ndarray | None]:
+        """Each projection's lag(s) in steps at ``dt``, decided on the host (:meth:`Projection.lags`): an int,
+        an int32 ``(K,)`` array for per-synapse delays, or ``None`` for a traced delay."""
+        return {name: proj.lags(dt) for name, proj in self.projections.items()}
+
     def delay_depths(self, dt: float) -> dict[str, int | None]:
         """Longest lag (steps) read from each presynaptic population at ``dt`` (``None``: unknown, traced)."""
         depth: dict[str, int | None] = {}
@@ -139,6 +149,23 @@ class Network:
             old = depth.get(proj.pre, 1)
             depth[proj.pre] = None if d is None or old is None else max(old, d)
         return depth
+
+    def buffered(self, dt: float) -> dict[str, int]:
+        """Populations that need a delay buffer at ``dt`` and its depth (steps): those read with a lag of two
+        steps or more, per synapse, or traced. Raises ``ValueError`` for a traced delay without ``max_delay``."""
+        out: dict[str, int] = {}
+        depths = self.delay_depths(dt)
+        for proj in self.projections.values():
+            d = depths[proj.pre]
+            if d is None:
+                raise ValueError(
+                    f"Network.init: a projection from {proj.pre!r} has a traced delay (built inside jit/vmap/grad), "
+                    "so its delay buffer cannot be sized; pass max_delay=<ms> to that Projection"
+                )
+            lag = proj.lags(dt)
+            if not isinstance(lag, int) or lag > 1:
+                out[proj.pre] = d
+        return out
 
     def init(
         self, key: jax.Array | None = None, batch_shape: tuple[int, ...] = (), dt: float = DEFAULT_DT
@@ -149,32 +176,69 @@ class Network:
         keys = dict(zip(self.populations, jax.random.split(key, len(self.populations)))) if key is not None else {}
         neurons = {n: p.init(batch_shape, key=keys.get(n)) for n, p in self.populations.items()}
         synapses = {n: p.init_state(self.populations[p.post].shape, batch_shape) for n, p in self.projections.items()}
-        depths = self.delay_depths(dt)
-        for name, d in depths.items():
-            if d is None:
-                raise ValueError(
-                    f"Network.init: a projection from {name!r} has a traced delay (built inside jit/vmap/grad), so "
-                    "its delay buffer cannot be sized; pass max_delay=<ms> to that Projection"
-                )
-        bounds: dict[str, int] = {}
-        for proj in self.projections.values():
-            b = proj.event_bound()
-            if b is not None:
-                bounds[proj.pre] = max(bounds.get(proj.pre, 0), b)
         delays = {
-            name: DelayBuffer.create(
-                d, jnp.zeros((*batch_shape, self.populations[name].count), neurons[name].spike.dtype), bounds.get(name)
-            )
-            for name, d in depths.items()
+            name: DelayBuffer.create(d, jnp.zeros((*batch_shape, self.populations[name].count), bool))
+            for name, d in self.buffered(dt).items()
         }
         return NetworkState(neurons=neurons, synapses=synapses, delays=delays, step=jnp.zeros((), jnp.int32))
 
-    def prepare(self, dt: float) -> dict:
-        """Per-run arrays of every projection (dense weight matrices, delay steps)."""
-        return {name: proj.prepare(dt) for name, proj in self.projections.items()}
+    def prepare(self, dt: float, lags: dict | None = None, depths: dict | None = None) -> dict:
+        """Per-run arrays of every projection (:meth:`Projection.prepare`: lags and weights in the propagator's
+        format). ``lags``: host lags by projection name (default :meth:`lags`); ``depths``: delay buffer depth
+        by population (1 for a population without a buffer), against which lags computed on the device
+        (traced delays) are checked."""
+        lags = self.lags(dt) if lags is None else lags
+        return {
+            name: proj.prepare(dt, lags.get(name), None if depths is None else depths.get(proj.pre, 1))
+            for name, proj in self.projections.items()
+        }
+
+    def _read(self, proj: Projection, lag, state: NetworkState) -> jax.Array:
+        """The spikes ``proj`` receives this step: ``(*batch, n_pre)`` (or ``(*batch, K)`` per synapse), float."""
+        pop = self.populations[proj.pre]
+        spike = state.neurons[proj.pre].spike
+        now = spike.reshape(*spike.shape[: spike.ndim - len(pop.shape)], -1)
+        dtype = now.dtype if jnp.issubdtype(now.dtype, jnp.floating) else jnp.result_type(float)
+        now = now.astype(dtype)
+        if proj.delay_interp == "linear":  # continuous lag q: between whole lags floor(q) and floor(q) + 1
+            return self._read_linear(proj, lag, state, now)
+        if jnp.ndim(lag) == 1:  # per synapse: lag-1 synapses read the spike state (keeps its gradient)
+            pre = proj.topology.pre
+            if proj.pre not in state.delays:
+                return now[..., pre]
+            old = state.delays[proj.pre].read_at(lag, pre).astype(dtype)
+            return jnp.where(lag == 1, now[..., pre], old)
+        if isinstance(lag, (int, np.integer)) and int(lag) == 1:
+            return now
+        if proj.pre not in state.delays:  # a traced lag, checked against a depth of 1 (Network.prepare)
+            return now
+        old = state.delays[proj.pre].read(lag).astype(dtype)
+        if isinstance(lag, (int, np.integer)):
+            return old
+        return jnp.where(lag == 1, now, old)  # a traced lag of 1 keeps the spikes' gradient
+
+    def _read_linear(self, proj: Projection, q: jax.Array, state: NetworkState, now: jax.Array) -> jax.Array:
+        """Spikes read ``q`` (float, >= 1) steps late: ``(1 - frac) s[floor(q)] + frac s[floor(q) + 1]``."""
+        buf = state.delays[proj.pre]
+        lo = jnp.floor(q)
+        frac = q - lo
+        lo = lo.astype(jnp.int32)
+        if jnp.ndim(q) == 1:
+            pre = proj.topology.pre
+            first = jnp.where(lo == 1, now[..., pre], buf.read_at(lo, pre).astype(now.dtype))
+            second = buf.read_at(lo + 1, pre).astype(now.dtype)
+        else:
+            first = jnp.where(lo == 1, now, buf.read(lo).astype(now.dtype))
+            second = buf.read(lo + 1).astype(now.dtype)
+        return (1.0 - frac) * first + frac * second
 
     def step(self, prep: dict, state: NetworkState, inputs: dict[str, jax.Array], *, dt: float) -> NetworkState:
         """Advance the whole network by one step of ``dt`` ms.
+
+        Each projection reads the spikes emitted ``lag`` steps earlier; propagators that take a compacted
+        index get one built here (a temporary, never state), once per presynaptic group and lag for all its
+        projections; then the groups update, the plasticity rules see the arrivals and the new postsynaptic
+        spikes, and the new spikes enter the delay buffers.
 
         Args:
           prep: ``self.prepare(dt)``.
@@ -185,15 +249,44 @@ class Network:
         drive: dict[str, dict[str, jax.Array]] = {name: {} for name in self.populations}
         for name, value in inputs.items():
             drive[name]["input"] = value
+        # which (group, lag) reads share one compacted index: static lags only (traced ones get their own)
+        bounds: dict[Any, int] = {}
+        keys: dict[str, Any] = {}
+        for name, proj in self.projections.items():
+            b = proj.event_bound()
+            if b is None:
+                continue
+            lag = prep[name]["lag"]
+            if isinstance(lag, (int, np.integer)):
+                keys[name] = (proj.pre, int(lag))
+            elif proj.pre not in state.delays:  # traced, but without a buffer it can only be 1 (checked)
+                keys[name] = (proj.pre, 1)
+            else:
+                keys[name] = name
+            bounds[keys[name]] = max(bounds.get(keys[name], 0), b)
+        reads: dict[Any, jax.Array] = {}
+        indexes: dict[Any, Any] = {}
+        arrived: dict[str, tuple] = {}
         synapses = {}
         for name, proj in self.projections.items():
+            lag = prep[name]["lag"]
+            key = keys.get(name, None)
+            if key is not None and key in reads:
+                spikes = reads[key]
+            else:
+                spikes = self._read(proj, lag, state)
+                if key is not None:
+                    reads[key] = spikes
+            index = None
+            if key is not None:
+                if key not in indexes:
+                    indexes[key] = ops.compact(spikes, min(bounds[key], spikes.shape[-1]))
+                index = indexes[key]
             post = self.populations[proj.post]
-            post_state = state.neurons[proj.post]
-            syn, g = proj.transmit(
-                prep[name], state.synapses[name], state.delays[proj.pre], dt=dt, post_shape=post.shape
-            )
+            syn, g = proj.transmit(prep[name], state.synapses[name], spikes, index, dt=dt, post_shape=post.shape)
             synapses[name] = syn
-            c = proj.output.contribution(g, post_state)
+            arrived[name] = (spikes, index)
+            c = proj.output.contribution(g, state.neurons[proj.post])
             target = proj.output.target
             drive[proj.post][target] = drive[proj.post][target] + c if target in drive[proj.post] else c
         neurons = {}
@@ -203,6 +296,11 @@ class Network:
             if jumps:
                 s = s.replace(**jumps)
             neurons[name] = pop.update(s, drive[name].get("input", 0.0), dt=dt)
+        for name, proj in self.projections.items():
+            if proj.plasticity is not None:
+                spike = neurons[proj.post].spike
+                post_spikes = spike.reshape(*spike.shape[: spike.ndim - len(self.populations[proj.post].shape)], -1)
+                synapses[name] = proj.learn(synapses[name], *arrived[name], post_spikes, dt=dt)
         delays = {
             name: buf.write(
                 neurons[name].spike.reshape(*neurons[name].spike.shape[: -len(self.populations[name].shape)], -1)

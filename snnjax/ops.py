@@ -30,48 +30,54 @@ from flax import struct
 
 @struct.dataclass
 class Topology:
-    """A projection's synapse list, built once on the host (all index arrays are pytree leaves).
+    """A projection's synapse list, built once on the host (every index array is a pytree leaf).
+
+    Synapse ``k`` is ``pre[k] -> post[k]`` in the connector's order (a ``(pre_idx, post_idx)`` list keeps the
+    user's order, so per-synapse weights, delays and parameters given with it apply as given). Only the
+    formats a propagator or a plasticity rule asks for are built (the others are ``None``):
 
     Attributes:
-      pre, post: int32 ``(K,)``, sorted by (pre, post).
-      ell_post: int32 ``(n_pre + 1, F)``: row ``i`` lists the targets of presynaptic neuron ``i``,
-        padded with ``n_post``; the extra last row is all padding (target of the compaction's fill).
+      pre, post: int32 ``(K,)``.
+      ell_post: int32 ``(n_pre + 1, F)``: row ``i`` lists the targets of presynaptic neuron ``i`` (its
+        synapses in increasing ``k``), padded with ``n_post``; the extra last row is all padding.
       ell_syn: int32 ``(n_pre + 1, F)``: the synapse index of each ``ell_post`` entry, padded with ``K``.
+      in_pre: int32 ``(n_post + 1, F_in)``: row ``j`` lists the sources of postsynaptic neuron ``j`` (the
+        transposed index, for event-driven plasticity at postsynaptic spikes), padded with ``n_pre``.
+      in_syn: int32 ``(n_post + 1, F_in)``: the synapse index of each ``in_pre`` entry, padded with ``K``.
       n_pre, n_post: group sizes (static).
     """
 
     pre: jax.Array
     post: jax.Array
-    ell_post: jax.Array
-    ell_syn: jax.Array
-    n_pre: int = struct.field(pytree_node=False)
-    n_post: int = struct.field(pytree_node=False)
+    ell_post: jax.Array | None = None
+    ell_syn: jax.Array | None = None
+    in_pre: jax.Array | None = None
+    in_syn: jax.Array | None = None
+    n_pre: int = struct.field(pytree_node=False, default=0)
+    n_post: int = struct.field(pytree_node=False, default=0)
 
     @classmethod
     def from_lists(
-        cls, pre: np.ndarray, post: np.ndarray, n_pre: int, n_post: int, on_device: bool = True
+        cls,
+        pre: np.ndarray,
+        post: np.ndarray,
+        n_pre: int,
+        n_post: int,
+        on_device: bool = True,
+        ell: bool = True,
+        transposed: bool = False,
     ) -> Topology:
-        """Build the ELL tables from a (pre, post)-sorted synapse list (numpy arrays if not ``on_device``)."""
+        """The synapse list ``pre[k] -> post[k]`` (any order; numpy arrays if not ``on_device``), with the
+        row tables (``ell``) and the transposed tables (``transposed``) when asked for."""
         pre = np.asarray(pre, np.int32)
         post = np.asarray(post, np.int32)
-        k = pre.size
-        counts = np.bincount(pre, minlength=n_pre)
-        width = max(int(counts.max()) if counts.size else 0, 1)
-        indptr = np.concatenate([[0], np.cumsum(counts)])
-        slot = np.arange(k) - indptr[pre]
-        ell_post = np.full((n_pre + 1, width), n_post, np.int32)
-        ell_syn = np.full((n_pre + 1, width), k, np.int32)
-        ell_post[pre, slot] = post
-        ell_syn[pre, slot] = np.arange(k, dtype=np.int32)
         put = jnp.asarray if on_device else np.asarray
-        return cls(
-            pre=put(pre),
-            post=put(post),
-            ell_post=put(ell_post),
-            ell_syn=put(ell_syn),
-            n_pre=int(n_pre),
-            n_post=int(n_post),
-        )
+        tables = {}
+        if ell:
+            tables["ell_post"], tables["ell_syn"] = (put(a) for a in _rows(pre, post, n_pre, n_post))
+        if transposed:
+            tables["in_pre"], tables["in_syn"] = (put(a) for a in _rows(post, pre, n_post, n_pre))
+        return cls(pre=put(pre), post=put(post), n_pre=int(n_pre), n_post=int(n_post), **tables)
 
     @property
     def n_syn(self) -> int:
@@ -80,8 +86,24 @@ class Topology:
 
     @property
     def max_fanout(self) -> int:
-        """Width ``F`` of the ELL table (largest number of targets of one presynaptic neuron)."""
+        """Width ``F`` of the row table (largest number of targets of one presynaptic neuron)."""
         return self.ell_post.shape[1]
+
+
+def _rows(src: np.ndarray, dst: np.ndarray, n_src: int, n_dst: int) -> tuple[np.ndarray, np.ndarray]:
+    """Padded row tables ``(n_src + 1, F)`` of ``dst`` and of the synapse index, grouped by ``src``."""
+    k = src.size
+    order = np.argsort(src, kind="stable")  # within a row, synapses in increasing k
+    counts = np.bincount(src, minlength=n_src)
+    width = max(int(counts.max()) if counts.size else 0, 1)
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    s = src[order]
+    slot = np.arange(k) - indptr[s]
+    table = np.full((n_src + 1, width), n_dst, np.int32)
+    syn = np.full((n_src + 1, width), k, np.int32)
+    table[s, slot] = dst[order]
+    syn[s, slot] = order.astype(np.int32)
+    return table, syn
 
 
 def dense(s: jax.Array, w: jax.Array) -> jax.Array:
@@ -185,6 +207,31 @@ def spike_rows(s: jax.Array, idx: jax.Array, count: jax.Array, add_row, init: ja
     return jax.lax.fori_loop(k, jnp.maximum(count, k), rest, out)
 
 
+def row_passes(s: jax.Array, idx: jax.Array, count: jax.Array, block, carry):
+    """``carry = block(rows, valid, carry)`` over the spiking indices of ``s (n,)`` in passes of ``len(idx)``.
+
+    The first pass takes the compacted list ``idx`` (:func:`compact`; ``valid`` marks its first ``count``
+    entries); when a step has more spikes than that, further passes take the next ``len(idx)`` spikes from the
+    packed spike words until all ``count`` are done (at most ``ceil(n / len(idx))`` passes, none when there is no
+    overflow). ``block`` handles ``len(idx)`` rows at once (a vectorized gather/scatter): no per-spike loop.
+    """
+    m, n = idx.shape[0], s.shape[0]
+    slots = jnp.arange(m, dtype=jnp.int32)
+    carry = block(idx, slots < count, carry)
+    empty = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), jax.eval_shape(_pack, s))
+    packed = jax.lax.cond(count > m, _pack, lambda _: empty, s)
+
+    def more(state):
+        return state[0] * m < count
+
+    def next_pass(state):
+        p, carry = state
+        j = p * m + slots
+        return p + 1, block(_select(packed, j, n), j < count, carry)
+
+    return jax.lax.while_loop(more, next_pass, (jnp.int32(1), carry))[1]
+
+
 def _event_rows(s, idx, count, topo, w):
     """Adds the ELL row of every spike, scaled by the spike's value (unbatched)."""
     scalar = jnp.ndim(w) == 0
@@ -247,8 +294,17 @@ def event(
             raise ValueError("event: give max_events or events")
         events = compact(s, min(int(max_events), s.shape[-1]))
     idx, count = events
+    return batched(_event, s, idx, count, topo, w)
+
+
+def batched(kernel, s: jax.Array, idx: jax.Array, count: jax.Array, topo: Topology, w: jax.Array) -> jax.Array:
+    """Apply an unbatched ``kernel(s (n,), idx, count, topo, w) -> (n_post,)`` over the leading batch axes of
+    ``s (*batch, n)``; ``w`` is shared (scalar or ``(K,)``) or one per batch element (``(*batch, K)``, e.g.
+    plastic weights)."""
     if s.ndim == 1:
-        return _event(s, idx, count, topo, w)
+        return kernel(s, idx, count, topo, w)
+    per_batch = jnp.ndim(w) > 1
     flat = (s.reshape(-1, s.shape[-1]), idx.reshape(-1, idx.shape[-1]), count.reshape(-1))
-    out = jax.vmap(_event, in_axes=(0, 0, 0, None, None))(*flat, topo, w)
+    wf = jnp.broadcast_to(w, (*s.shape[:-1], w.shape[-1])).reshape(-1, w.shape[-1]) if per_batch else w
+    out = jax.vmap(kernel, in_axes=(0, 0, 0, None, 0 if per_batch else None))(*flat, topo, wf)
     return out.reshape(*s.shape[:-1], topo.n_post)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any
 
 import jax
@@ -12,50 +11,30 @@ import numpy as np
 from flax import struct
 from jax.typing import ArrayLike
 
-from snnjax import _checks, jitconn, ops
+from snnjax import _checks, jitconn, ops, propagators
 from snnjax import conn as _conn
-from snnjax.delays import DelayBuffer, delay_lag, lag_of
+from snnjax.delays import check_lag, device_lag, lag_steps
 from snnjax.outputs import CUBA
+from snnjax.propagators.base import DEFAULT_ACTIVITY, ProjectionInfo, default_max_events
 from snnjax.synapses import Delta
 from snnjax.synapses import stp as _stp
 
-METHODS = ("auto", "dense", "sparse", "event", "jit")
+METHODS = ("auto", *propagators.names())  # the registered names at import (``propagators.names()`` for now)
 
-
-DEFAULT_ACTIVITY = 0.01  # fraction of a presynaptic group assumed to spike per step when no hint is given
 JIT_ABOVE_SYNAPSES = 2**28  # 'auto' regenerates FixedProb connectivity on the fly above this many synapses
 
-# Cost model of one propagation step on CPU, ns, fitted to `python benchmarks/kernels.py` (2-core x86-64 VM,
-# jax 0.10.2; table in benchmarks/README.md). Only the ratios matter: they place the crossovers.
-_DENSE_NS = (0.1, 0.15)  # per matrix entry, matrix <= 2**20 entries (in cache) / larger
-_SPARSE_NS = 1.5  # per synapse (gather + scatter-add of every synapse)
-_EVENT_NS = (4000.0, 1.0, 1.5, 350.0)  # fixed, per presynaptic neuron (compaction), per synaptic event, per spike
-_DENSE_MAX = 2**24  # largest n_pre * n_post that 'auto' turns into a dense matrix (64 MB of float32)
-
-
-def default_max_events(n_pre: int, activity: float | None = None) -> int:
-    """Default event bound: twice the expected spikes per step (``activity`` x ``n_pre``, ``activity``
-    default :data:`DEFAULT_ACTIVITY`), at least 32, at most ``n_pre``. Steps with more spikes are still
-    exact, only slower (the spikes beyond the list are found one by one: :func:`snnjax.ops.spike_rows`)."""
-    a = DEFAULT_ACTIVITY if activity is None else float(activity)
-    return int(min(n_pre, max(32, math.ceil(2.0 * n_pre * a))))
+__all__ = ["DEFAULT_ACTIVITY", "JIT_ABOVE_SYNAPSES", "Projection", "ProjectionState", "choose_method",
+           "default_max_events", "kernel_costs"]  # fmt: skip
 
 
 def kernel_costs(
-    n_pre: int, n_post: int, n_syn: int, activity: float | None = None, align: str = "post"
+    n_pre: int, n_post: int, n_syn: int, activity: float | None = None, align: str = "post", backend: str = "cpu"
 ) -> dict[str, float]:
-    """Estimated CPU cost (ns per step) of each kernel that can run this projection (see
-    :func:`choose_method`): ``dense`` only when the matrix has at most 2**24 entries, ``event`` only for
-    post-aligned kinetics (pre-aligned ones send a value from every presynaptic neuron every step)."""
-    a = DEFAULT_ACTIVITY if activity is None else float(activity)
-    costs = {"sparse": 2000.0 + _SPARSE_NS * n_syn}
-    entries = n_pre * n_post
-    if entries <= _DENSE_MAX:
-        costs["dense"] = 1000.0 + _DENSE_NS[entries > 2**20] * entries
-    if align == "post":
-        fixed, per_neuron, per_event, per_spike = _EVENT_NS
-        costs["event"] = fixed + per_neuron * n_pre + per_event * a * n_syn + per_spike * a * n_pre
-    return costs
+    """Estimated cost (ns per step) on ``backend`` of each registered propagator that can run a projection
+    with a stored synapse list of these sizes (see :func:`snnjax.propagators.costs`); infinite costs (e.g.
+    ``dense`` above 2**24 entries on CPU) are left out."""
+    info = ProjectionInfo(n_pre, n_post, n_syn, DEFAULT_ACTIVITY if activity is None else float(activity), align)
+    return {k: v for k, v in propagators.costs(info, backend).items() if np.isfinite(v)}
 
 
 def choose_method(
@@ -65,8 +44,10 @@ def choose_method(
     activity: float | None = None,
     align: str = "post",
     per_synapse_delay: bool = False,
+    backend: str = "cpu",
 ) -> str:
-    """The kernel ``method="auto"`` picks for a stored synapse list: the cheapest by :func:`kernel_costs`.
+    """The name of the propagator ``method="auto"`` picks for a stored synapse list: the cheapest registered one
+    by its cost model (:func:`snnjax.propagators.choose`).
 
     Args:
       n_pre, n_post: group sizes.
@@ -74,25 +55,17 @@ def choose_method(
       activity: expected fraction of the presynaptic group spiking in one step (rate in Hz x dt in ms /
         1000; e.g. 20 Hz at dt = 0.1 ms is 0.002); default :data:`DEFAULT_ACTIVITY` (0.01).
       align: ``"post"`` or ``"pre"`` (the synapse's ``align``).
-      per_synapse_delay: per-synapse delays read one value per synapse: always ``"sparse"``.
+      per_synapse_delay: per-synapse delays read one value per synapse: ``"sparse"``.
+      backend: ``"cpu"`` (the model fitted with ``benchmarks/kernels.py``), ``"gpu"`` or ``"tpu"``.
 
     Returns:
-      ``"dense"``, ``"sparse"`` or ``"event"``. The model was fitted on CPU (``benchmarks/kernels.py``):
-      event-driven below about 10-20% activity, dense for small dense matrices at high activity, sparse
-      for large, very active projections. (Just-in-time connectivity is chosen in :meth:`Projection.bind`,
-      from memory, not speed: see :data:`JIT_ABOVE_SYNAPSES`.)
+      A registered name. On CPU: event-driven below about 10-20% activity, dense for small dense matrices
+      at high activity, sparse for large, very active projections; on GPU/TPU ``vector_event`` replaces
+      the per-spike loop of ``event``.
     """
-    if per_synapse_delay:
-        return "sparse"
-    costs = kernel_costs(n_pre, n_post, n_syn, activity, align)
-    return min(costs, key=costs.get)
-
-
-def _take(values: Any, order: np.ndarray) -> Any:
-    """``values[order]`` on the host for concrete values (no device op), on the device for traced ones."""
-    if isinstance(values, jax.core.Tracer):
-        return jnp.asarray(values)[order]
-    return np.asarray(values)[order]
+    a = DEFAULT_ACTIVITY if activity is None else float(activity)
+    info = ProjectionInfo(n_pre, n_post, n_syn, a, align, per_synapse_delay)
+    return propagators.choose(info, backend).name
 
 
 def _leaves(part: Any) -> list[tuple[str, Any]]:
@@ -120,53 +93,109 @@ def _as_connector(conn: Any) -> _conn.Connector:
     )
 
 
+_PARTS = ("kinetics", "stp", "plasticity")
+
+
+@struct.dataclass
+class ProjectionState:
+    """The state of one projection: its synapse kinetics, short-term plasticity and plasticity.
+
+    Every field of the parts reads as an attribute of the whole (``state.g``, ``state.u``, ``state.w``), and
+    ``'<projection>.<field>'`` is a monitor path.
+
+    Attributes:
+      kinetics: the synapse model's state (e.g. ``g``: ``(*batch, *post_shape)``, or ``(*batch, n_pre)`` /
+        ``(*batch, K)`` for pre-aligned kinetics).
+      stp: :class:`snnjax.synapses.STPState` (``u``, ``x``: ``(*batch, n_pre)`` or ``(*batch, K)``), or None.
+      plasticity: the rule's state (``w`` ``(*batch, K)`` in the connector's order, and its traces), or None.
+    """
+
+    kinetics: Any
+    stp: Any = None
+    plasticity: Any = None
+
+    def __getattr__(self, name: str):
+        if name.startswith("_") or name in _PARTS:
+            raise AttributeError(name)
+        for part in (self.kinetics, self.stp, self.plasticity):
+            if part is not None and name in _field_names(part):
+                return getattr(part, name)
+        raise AttributeError(f"{type(self).__name__} has no field {name!r}; fields are {list(self.fields())}")
+
+    def fields(self) -> dict[str, Any]:
+        """Field name -> value, over the kinetics, STP and plasticity states (None-valued fields left out)."""
+        out = {}
+        for part in (self.kinetics, self.stp, self.plasticity):
+            if part is not None:
+                out.update({f: getattr(part, f) for f in _field_names(part) if getattr(part, f) is not None})
+        return out
+
+
+def _field_names(part: Any) -> tuple[str, ...]:
+    if dataclasses.is_dataclass(part):
+        return tuple(f.name for f in dataclasses.fields(part))
+    return tuple(getattr(part, "_fields", ()))
+
+
 @struct.dataclass
 class Projection:
     """A projection from population ``pre`` to population ``post`` (names in the :class:`Network`).
 
     Each step, the spikes that ``pre`` emitted ``delay`` ms earlier (see :mod:`snnjax.delays`) are
-    multiplied by ``weight`` and summed per postsynaptic neuron; the ``synapse`` kinetics integrate that
-    sum into ``g``; the ``output`` turns ``g`` into a current (or a voltage jump) for ``post``.
+    multiplied by ``weight`` and summed per postsynaptic neuron by the propagator (``method``); the
+    ``synapse`` kinetics integrate that sum into ``g``; the ``output`` turns ``g`` into a current (or a
+    voltage jump) for ``post``; an optional ``plasticity`` rule then updates the weights.
 
     Args:
       pre: name of the presynaptic population.
       post: name of the postsynaptic population.
-      conn: an ``snnjax.conn`` connector, a ``(pre_idx, post_idx)`` tuple of int arrays, a dense
-        ``(n_pre, n_post)`` 0/1 matrix, or ``snnjax.jitconn.JitFixedProb(p, seed)`` (connectivity regenerated
-        in every step, never stored: for networks whose synapse lists would not fit in memory).
+      conn: an ``snnjax.conn`` connector, a ``(pre_idx, post_idx)`` tuple of int arrays (kept in the given
+        order: synapse ``k`` is ``pre_idx[k] -> post_idx[k]``), a dense ``(n_pre, n_post)`` 0/1 matrix, or
+        ``snnjax.jitconn.JitFixedProb(p, seed)`` (connectivity regenerated in every step, never stored).
       weight: synaptic weight, in the unit of the output (nA for CUBA currents, mV for
         ``CUBA(target="v")``, conductance for COBA): a scalar, one per synapse ``(K,)`` in the
         connector's order, or a dense ``(n_pre, n_post)`` matrix read at the connected pairs.
-      delay: transmission delay, ms, >= 0: a scalar, or one per synapse ``(K,)``. A spike emitted at
-        step ``s`` acts at step ``s + max(1, round(delay / dt))`` (see :mod:`snnjax.delays`).
+      delay: transmission delay, ms, >= 0: a scalar, or one per synapse ``(K,)``. A spike emitted at step
+        ``s`` acts at step ``s + lag`` with ``lag = max(1, floor(delay / dt + 1/2))`` decided on the host
+        (:func:`snnjax.delays.lag_steps`).
       synapse: kinetics (``snnjax.synapses``), default ``Delta()``. Post-aligned (linear) kinetics
         integrate the summed weighted input per postsynaptic neuron; pre-aligned ones (``align = "pre"``:
         ``AMPA``, ``GABAa``, ``NMDA``) keep one state per presynaptic neuron (per synapse with per-synapse
         delays), driven by its delayed spikes, and the projection sends ``sum_j w_ij g_j`` every step
-        (dense or sparse kernel; ``method="event"`` is refused for them).
+        (dense or sparse propagators).
       output: ``snnjax.outputs.CUBA()`` (default), ``COBA(E)`` or ``MgBlock(...)``.
       stp: optional short-term plasticity, ``snnjax.synapses.STP(U, tau_f, tau_d)``: its ``u`` and ``x``
         (one per presynaptic neuron, or per synapse with per-synapse delays) are updated by the delayed
-        spikes and each spike's weight is multiplied by its efficacy (see :class:`snnjax.synapses.STP`).
-        They are stored as fields ``u`` and ``x`` of the projection's synapse state (monitor ``'EE.u'``).
-      method: propagation kernel: ``"dense"``, ``"sparse"``, ``"event"`` (see :mod:`snnjax.ops`), ``"jit"``
-        (just-in-time connectivity, for ``conn=snnjax.jitconn.JitFixedProb``), or ``"auto"`` (default): the
-        cheapest of dense / sparse / event by a CPU cost model of the sizes and the expected ``activity``
-        (:func:`choose_method`); ``"jit"`` for ``JitFixedProb``; and, for a ``FixedProb`` whose expected
-        synapse count exceeds :data:`JIT_ABOVE_SYNAPSES` (2**28, several GB of index arrays), a
+        spikes and each spike's weight is multiplied by its efficacy (monitor ``'EE.u'``).
+      plasticity: optional rule of :mod:`snnjax.plasticity` (``STDP``, ``TripletSTDP``): the weights then
+        live in the state (``state.synapses[name].w``, ``(*batch, K)`` in the connector's order, monitor
+        ``'<name>.w'``) and the rule updates them after every step from the spikes arriving at each synapse
+        (after its delay) and the postsynaptic spikes. Runs on the ``sparse`` propagator (every synapse
+        every step) and the event-driven ones (``event``, ``vector_event``: only the synapses of the
+        arriving and the postsynaptic spikes, through a transposed index).
+      method: the propagator: ``"auto"`` (default), a registered name (``"dense"``, ``"sparse"``,
+        ``"event"``, ``"vector_event"``, ``"jit"``; :mod:`snnjax.propagators`) or a propagator object.
+        ``"auto"`` takes the cheapest registered propagator for ``jax.default_backend()`` by its cost model
+        of the sizes and the expected ``activity``; ``"jit"`` for ``conn=JitFixedProb``; and, for a
+        ``FixedProb`` whose expected synapse count exceeds :data:`JIT_ABOVE_SYNAPSES` (2**28), a
         ``JitFixedProb`` with the same ``p``, ``seed`` and ``include_self`` (a different draw of the same
         random graph; give ``method="event"`` to keep the stored one). ``repr(network)`` shows the choice.
-        The model prices one unbatched forward step on CPU: for batched (``batch_shape``, ``vmap``) or
-        trained dense layers with more than ~0.5% activity, ``"dense"`` is faster (``benchmarks/README.md``).
-      max_events: with ``"event"`` or ``"jit"``, how many presynaptic spikes per step the compaction lists
-        (the rest are found one by one: exact, slower; default :func:`default_max_events`: twice the expected
-        spikes per step, at least 32). The presynaptic group is compacted once per step for all its event
-        projections, with the largest of their bounds.
+        After binding, ``method`` is the propagator's name and ``propagator`` the configured object.
+      max_events: with event-driven propagators, how many presynaptic spikes per step the compacted index
+        lists (steps with more are exact, only slower; default: twice the expected spikes per step, at
+        least 32). A performance hint: never part of the state.
       activity: expected fraction of the presynaptic group that spikes in one step (rate in Hz x dt in ms
         / 1000: 20 Hz at dt = 0.1 ms is 0.002), in (0, 1]; a hint for ``"auto"`` and the default
         ``max_events`` only (results never depend on it). Default ``None``: 0.01.
       max_delay: longest delay (ms) the buffer must hold, needed only when ``delay`` is traced (e.g.
-        built inside ``vmap``); otherwise taken from ``delay``.
+        built inside ``vmap``, or learned); otherwise taken from ``delay``. A traced delay beyond it is a
+        runtime error.
+      delay_interp: ``"step"`` (default: whole-step lags by the rule above) or ``"linear"``: learnable,
+        continuous delays. A spike is read ``q = max(delay / dt, 1)`` steps late, split between the whole lags
+        ``floor(q)`` and ``floor(q) + 1`` in proportion (``1 - frac(q)``, ``frac(q)``), so what arrives is
+        piecewise linear in ``delay`` and ``jax.grad`` reaches the delays (Inferno's
+        ``current_interp_mode="linear"``). Needs ``max_delay``; whole-step delays arrive exactly as with
+        ``"step"``. Not with a plasticity rule.
     """
 
     pre: str = struct.field(pytree_node=False)
@@ -176,12 +205,15 @@ class Projection:
     delay: ArrayLike = 0.0
     synapse: Any = Delta()
     output: Any = CUBA()
-    method: str = struct.field(pytree_node=False, default="auto")
+    method: Any = struct.field(pytree_node=False, default="auto")
     max_events: int | None = struct.field(pytree_node=False, default=None)
     max_delay: float | None = struct.field(pytree_node=False, default=None)
     activity: float | None = struct.field(pytree_node=False, default=None)
     topology: ops.Topology | None = None
     stp: Any = None
+    plasticity: Any = None
+    propagator: Any = struct.field(pytree_node=False, default=None)
+    delay_interp: str = struct.field(pytree_node=False, default="step")
 
     _FIELDS = dict(weight=None, delay="nonnegative")
 
@@ -189,8 +221,16 @@ class Projection:
         for name in ("pre", "post"):
             if not isinstance(getattr(self, name), str):
                 raise TypeError(f"Projection: {name} must be a population name (str), got {getattr(self, name)!r}")
-        if self.method not in METHODS:
-            raise ValueError(f"Projection: method must be one of {METHODS}, got {self.method!r}")
+        if self.propagator is not None:
+            pass  # bound: method is the configured propagator's name
+        elif isinstance(self.method, str):
+            if self.method != "auto" and self.method not in propagators.names():
+                raise ValueError(
+                    f"Projection: method must be one of {('auto', *propagators.names())} or a propagator object, "
+                    f"got {self.method!r}"
+                )
+        else:
+            propagators.check_protocol(self.method, "Projection: method")
         if self.max_events is not None and (
             isinstance(self.max_events, bool) or not isinstance(self.max_events, int) or self.max_events < 1
         ):
@@ -220,51 +260,104 @@ class Projection:
             )
         if self.topology is None and self.conn is None:
             raise TypeError("Projection: conn is required (e.g. snnjax.conn.All2All())")
+        _checks.check_choice("Projection", "delay_interp", self.delay_interp, ("step", "linear"))
+        if self.delay_interp == "linear" and self.max_delay is None:
+            raise ValueError("Projection: delay_interp='linear' (learnable delays) needs max_delay=<ms>")
+        if self.delay_interp == "linear" and self.plasticity is not None:
+            raise ValueError("Projection: delay_interp='linear' cannot be combined with a plasticity rule")
         if self.stp is not None and not isinstance(self.stp, _stp.STP):
             raise TypeError(f"Projection: stp must be None or snnjax.synapses.STP(...), got {type(self.stp).__name__}")
+        if self.plasticity is not None and not all(
+            callable(getattr(self.plasticity, a, None)) for a in ("init", "step_sparse", "step_event")
+        ):
+            raise TypeError(
+                "Projection: plasticity must be None or a rule of snnjax.plasticity (STDP(...), TripletSTDP(...)), "
+                f"got {type(self.plasticity).__name__}"
+            )
 
     @property
     def align(self) -> str:
         """``"pre"`` when the kinetics keep one state per presynaptic neuron, else ``"post"``."""
         return getattr(self.synapse, "align", "post")
 
+    @property
+    def per_synapse_delay(self) -> bool:
+        """Whether the delays are one per synapse."""
+        return jnp.ndim(self.delay) == 1
+
     # -- binding -------------------------------------------------------------------------------
     def bind(self, n_pre: int, n_post: int, post_shape: tuple[int, ...] | None = None) -> Projection:
-        """Build the synapse list for groups of ``n_pre`` and ``n_post`` neurons (done by ``Network``).
+        """Build the synapse list and the propagator for groups of ``n_pre`` and ``n_post`` neurons (done by
+        ``Network``).
 
         Every check runs on the host before the synapse list is moved to the device, so a bad projection
         fails before anything is compiled. ``post_shape`` (default ``(n_post,)``) is the postsynaptic
-        group's shape, against which the synapse's and output's parameter shapes are checked.
+        group's shape, against which the synapse's and output's parameter shapes are checked. A projection
+        bound already is checked against the sizes (a group of another size is an error, not ignored).
         """
         if self.topology is not None:
+            if (self.topology.n_pre, self.topology.n_post) != (n_pre, n_post):
+                raise ValueError(
+                    f"Projection {self.pre}->{self.post}: it was built for groups of {self.topology.n_pre} -> "
+                    f"{self.topology.n_post} neurons, but the network's are {n_pre} -> {n_post}; make a new "
+                    "Projection with the connector (conn=...) instead of reusing a bound one"
+                )
             return self
         if isinstance(self.conn, jitconn.JitFixedProb):
-            return self._bind_jit(n_pre, n_post, post_shape)
-        connector = _as_connector(self.conn)
-        jit_conn = self._auto_jit(connector, n_pre, n_post)
-        if jit_conn is not None:
-            return self.replace(conn=jit_conn)._bind_jit(n_pre, n_post, post_shape)
-        pre, post = connector.build(n_pre, n_post)
-        weight, delay = self.weight, self.delay
-        if isinstance(connector, _conn.FromIndices):  # per-synapse values follow the user's order
-            order = connector.order(n_pre, n_post)
-            k = order.size
-            weight = _take(weight, order) if np.ndim(weight) == 1 and np.shape(weight)[0] == k else weight
-            delay = _take(delay, order) if np.ndim(delay) == 1 and np.shape(delay)[0] == k else delay
-        topo = ops.Topology.from_lists(pre, post, n_pre, n_post, on_device=False)
-        method = self.method
-        if method == "auto":
-            method = choose_method(
-                n_pre, n_post, pre.size, self.activity, align=self.align, per_synapse_delay=np.ndim(delay) == 1
-            )
-        if method == "jit":
-            raise ValueError(
-                f"Projection {self.pre}->{self.post}: method='jit' needs conn=snnjax.jitconn.JitFixedProb(p, seed), "
-                f"got {type(connector).__name__}"
-            )
-        bound = self.replace(conn=None, topology=topo, weight=weight, delay=delay, method=method)
+            connector, pre, post = self.conn, np.zeros(0, np.int32), np.zeros(0, np.int32)
+        else:
+            connector = _as_connector(self.conn)
+            jit_conn = self._auto_jit(connector, n_pre, n_post)
+            if jit_conn is not None:
+                return self.replace(conn=jit_conn).bind(n_pre, n_post, post_shape)
+            if isinstance(connector, _conn.FromIndices):  # checked, kept in the user's order
+                connector.order(n_pre, n_post)
+                pre, post = (np.asarray(a, np.int32) for a in (connector.pre, connector.post))
+            else:
+                pre, post = connector.build(n_pre, n_post)
+        info = self.info(n_pre, n_post, pre.size, connector)
+        prop = self._resolve(info)
+        topo = prop.build(np.asarray(pre, np.int32), np.asarray(post, np.int32), info)
+        if self.plasticity is not None and getattr(prop, "event_driven", False):
+            topo = ops.Topology.from_lists(pre, post, n_pre, n_post, on_device=False, ell=True, transposed=True)
+        conn = connector if isinstance(connector, jitconn.JitFixedProb) else None
+        bound = self.replace(conn=conn, topology=topo, method=prop.name, propagator=prop)
         bound._validate(post_shape)
         return bound.replace(topology=jax.tree.map(jnp.asarray, topo))
+
+    def info(self, n_pre: int, n_post: int, n_syn: int, connector: Any = None) -> ProjectionInfo:
+        """The :class:`~snnjax.propagators.ProjectionInfo` propagators are told about this projection."""
+        if isinstance(connector, jitconn.JitFixedProb):
+            n_syn = int(round(connector.p * n_pre * n_post))
+        return ProjectionInfo(
+            n_pre=int(n_pre),
+            n_post=int(n_post),
+            n_syn=int(n_syn),
+            activity=DEFAULT_ACTIVITY if self.activity is None else float(self.activity),
+            align=self.align,
+            per_synapse_delay=bool(np.ndim(self.delay) == 1),
+            weight_ndim=int(np.ndim(self.weight)),
+            plastic=self.plasticity is not None,
+            connector=connector,
+            max_events=self.max_events,
+        )
+
+    def _resolve(self, info: ProjectionInfo) -> Any:
+        """The configured propagator: the registry's pick for 'auto', the named one, or the user's object."""
+        where = f"Projection {self.pre}->{self.post}"
+        if isinstance(self.method, str) and self.method == "auto":
+            try:
+                prop = propagators.choose(info)
+            except ValueError as err:
+                raise ValueError(f"{where}: {err}") from None
+        else:
+            prop = propagators.get(self.method) if isinstance(self.method, str) else self.method
+            why = prop.supports(info)
+            if why is not None:
+                raise ValueError(f"{where}: method={prop.name!r} cannot run this projection: {why}")
+        bound = prop.bind(info)
+        propagators.check_protocol(bound, f"{where}: {type(prop).__name__}.bind(...)")
+        return bound
 
     def _auto_jit(self, connector: _conn.Connector, n_pre: int, n_post: int) -> jitconn.JitFixedProb | None:
         """For ``method="auto"``, the ``JitFixedProb`` (same ``p``, ``seed`` and ``include_self``) that replaces a
@@ -274,72 +367,48 @@ class Projection:
             return None
         if connector.p * n_pre * n_post <= JIT_ABOVE_SYNAPSES:
             return None
-        if np.ndim(self.weight) != 0 or np.ndim(self.delay) != 0 or self.align != "post":
-            return None
         conn = jitconn.JitFixedProb(float(connector.p), connector.seed, connector.include_self)
+        if propagators.get("jit").supports(self.info(n_pre, n_post, 0, conn)) is not None:
+            return None
         try:
             jitconn.check_sizes("", conn, n_post)
         except ValueError:
             return None
         return conn
 
-    def _bind_jit(self, n_pre: int, n_post: int, post_shape: tuple[int, ...] | None) -> Projection:
-        """Just-in-time connectivity: no synapse list is stored (an empty topology carries the sizes)."""
-        if self.method not in ("auto", "jit"):
-            raise ValueError(
-                f"Projection {self.pre}->{self.post}: conn=JitFixedProb propagates with method='jit' (or 'auto'), "
-                f"got {self.method!r}"
-            )
-        jitconn.check_sizes(f"Projection {self.pre}->{self.post}", self.conn, n_post)
-        empty = np.zeros(0, np.int32)
-        topo = ops.Topology.from_lists(empty, empty, n_pre, n_post, on_device=False)
-        bound = self.replace(topology=topo, method="jit")
-        bound._validate(post_shape)
-        return bound.replace(topology=jax.tree.map(jnp.asarray, topo))
-
     def _validate(self, post_shape: tuple[int, ...] | None = None) -> None:
         """Complete checks on a bound projection (concrete values)."""
         topo, k = self.topology, self.topology.n_syn
         n_pre, n_post = topo.n_pre, topo.n_post
+        where = f"Projection {self.pre}->{self.post}"
+        jit = isinstance(self.conn, jitconn.JitFixedProb)
         wshape = tuple(np.shape(self.weight))
-        if self.method != "jit" and wshape not in ((), (k,), (n_pre, n_post)):
+        if not jit and wshape not in ((), (k,), (n_pre, n_post)):
             raise ValueError(
-                f"Projection {self.pre}->{self.post}: weight must be a scalar, one per synapse ({k},) or dense "
-                f"({n_pre}, {n_post}); got shape {wshape}"
+                f"{where}: weight must be a scalar, one per synapse ({k},) or dense ({n_pre}, {n_post}); got shape "
+                f"{wshape}"
             )
         dshape = tuple(np.shape(self.delay))
-        if self.method != "jit" and dshape not in ((), (k,)):
-            raise ValueError(
-                f"Projection {self.pre}->{self.post}: delay must be a scalar or one per synapse ({k},) in ms; "
-                f"got shape {dshape}"
-            )
-        if dshape == (k,) and self.method in ("dense", "event"):
-            raise ValueError(
-                f"Projection {self.pre}->{self.post}: per-synapse delay values need method='sparse' or 'auto', "
-                f"got {self.method!r}"
-            )
-        if self.method == "jit" and (
-            wshape != () or dshape != () or self.align == "pre" or not isinstance(self.conn, jitconn.JitFixedProb)
-        ):
-            raise ValueError(
-                f"Projection {self.pre}->{self.post}: just-in-time connectivity (conn=JitFixedProb) takes a scalar "
-                f"weight and delay and a post-aligned synapse (Delta, Exponential, Alpha, DualExponential); got weight "
-                f"shape {wshape}, delay shape {dshape}, synapse {type(self.synapse).__name__}"
-            )
-        if self.align == "pre" and self.method == "event":
-            raise ValueError(
-                f"Projection {self.pre}->{self.post}: method='event' cannot drive the pre-aligned synapse "
-                f"{type(self.synapse).__name__} (its g is nonzero between spikes); use 'dense', 'sparse' or 'auto'"
-            )
+        if not jit and dshape not in ((), (k,)):
+            raise ValueError(f"{where}: delay must be a scalar or one per synapse ({k},) in ms; got shape {dshape}")
+        if self.max_delay is not None and not isinstance(self.delay, jax.core.Tracer) and np.size(self.delay):
+            longest = float(np.max(np.asarray(self.delay, np.float64)))
+            if longest > float(self.max_delay) * (1 + 1e-9):
+                raise ValueError(
+                    f"{where}: delay (up to {longest} ms) exceeds max_delay={self.max_delay} ms, the buffer it asks "
+                    "for; raise max_delay (a delay is never wrapped around the buffer)"
+                )
         if self.stp is not None:
             n = self._presyn_shape()
             for name in ("U", "tau_f", "tau_d"):
                 got = tuple(np.shape(getattr(self.stp, name)))
                 if got not in ((), n):
                     raise ValueError(
-                        f"Projection {self.pre}->{self.post}: stp.{name} must be a scalar or have shape {n} "
+                        f"{where}: stp.{name} must be a scalar or have shape {n} "
                         f"(one per presynaptic neuron, or per synapse with per-synapse delays); got shape {got}"
                     )
+        if self.plasticity is not None:
+            self.plasticity._validate(where, (k,), self.weight if wshape != (n_pre, n_post) else None)
         _checks.check_fields(self, self._FIELDS, strict=True)
         for part in (self.synapse, self.output, self.stp):
             if hasattr(part, "_validate"):
@@ -351,82 +420,101 @@ class Projection:
                 got = tuple(np.shape(value))
                 if len(got) > len(shape) or any(a not in (1, b) for a, b in zip(got[::-1], shape[::-1])):
                     raise ValueError(
-                        f"Projection {self.pre}->{self.post}: {what}.{name} must be a scalar or broadcast to the "
+                        f"{where}: {what}.{name} must be a scalar or broadcast to the "
                         f"shape {shape} of the state it acts on; got shape {got}"
                     )
 
     # -- simulation ----------------------------------------------------------------------------
-    def max_lag(self, dt: float) -> int | None:
-        """Longest lag (steps) this projection reads at ``dt``, from ``max_delay`` or the concrete
-        ``delay``; ``None`` when ``delay`` is traced and no ``max_delay`` was given."""
-        if self.max_delay is not None:
-            return lag_of(self.max_delay, dt)
-        if isinstance(self.delay, jax.core.Tracer):
+    def lags(self, dt: float) -> int | np.ndarray | None:
+        """The lag(s) in steps at ``dt``, decided on the host (:func:`snnjax.delays.lag_steps`): a Python int
+        for a scalar delay, an int32 ``(K,)`` array for per-synapse delays, ``None`` when ``delay`` is traced
+        (then the device computes them from ``delay``, bounded by ``max_delay``)."""
+        if isinstance(self.delay, jax.core.Tracer) or self.delay_interp == "linear":
             return None
-        d = np.asarray(self.delay)
-        return lag_of(d.max(), dt) if d.size else 1
+        lag = lag_steps(np.asarray(self.delay), dt)
+        return int(lag) if lag.ndim == 0 else lag.astype(np.int32)
+
+    def max_lag(self, dt: float) -> int | None:
+        """Longest lag (steps) this projection reads at ``dt``: from ``max_delay`` when given, else from the
+        concrete ``delay``; ``None`` when ``delay`` is traced and no ``max_delay`` was given."""
+        if self.max_delay is not None:
+            lag = self.lags(dt)
+            bound = int(lag_steps(float(self.max_delay), dt)) + (self.delay_interp == "linear")
+            return bound if lag is None else max(bound, int(np.max(lag)) if np.size(lag) else 1)
+        lag = self.lags(dt)
+        if lag is None:
+            return None
+        return int(np.max(lag)) if np.size(lag) else 1
 
     def synapse_weights(self) -> jax.Array:
         """Weights as a scalar or per synapse ``(K,)`` (a dense matrix is read at the connected pairs)."""
-        w = jnp.asarray(self.weight)
-        if w.ndim == 2:
-            return w[self.topology.pre, self.topology.post]
-        return w
+        return propagators.base.synapse_weights(self.topology, self.weight)
 
-    def prepare(self, dt: float) -> dict:
-        """Arrays the kernel uses every step, computed once per run (differentiable in weight)."""
-        topo = self.topology
-        w = self.synapse_weights()
-        lag = delay_lag(self.delay, dt)
-        if isinstance(self.delay, jax.core.Tracer) and self.max_delay is not None:
-            # traced delays cannot be checked before the run: they are bounded by the declared max_delay
-            lag = jnp.minimum(lag, lag_of(self.max_delay, dt))
-        prep = {"lag": lag}
-        if self.method == "dense":
-            if jnp.ndim(self.weight) == 2 and topo.n_syn == topo.n_pre * topo.n_post:
-                prep["w"] = jnp.asarray(self.weight)
-            else:
-                wk = jnp.broadcast_to(w, (topo.n_syn,))
-                prep["w"] = jnp.zeros((topo.n_pre, topo.n_post), wk.dtype).at[topo.pre, topo.post].add(wk)
-        else:
-            prep["w"] = w
-        return prep
+    def prepare(self, dt: float, lag: Any = None, depth: int | None = None) -> dict:
+        """Arrays used every step, computed once per run: ``{"lag", "w"}``.
+
+        Args:
+          dt: step, ms.
+          lag: the host lags (:meth:`lags`); ``None``: computed here, on the device if ``delay`` is traced.
+          depth: the presynaptic delay buffer's depth (steps), against which device lags are checked.
+        """
+        if lag is None:
+            lag = self.lags(dt)
+        if lag is None and self.delay_interp == "linear":  # continuous lags q >= 1 (float), read in between
+            lag = jnp.maximum(jnp.asarray(self.delay, jnp.result_type(float)) / dt, 1.0)
+            if depth is not None:
+                check_lag(jnp.floor(lag).astype(jnp.int32) + 1, depth)  # an effect: kept although unused
+        elif lag is None:  # traced delay: the device applies the rule, and a lag beyond the buffer raises
+            lag = device_lag(self.delay, dt)
+            if depth is not None:
+                lag = check_lag(lag, depth)
+        w = None if self.plasticity is not None else self.propagator.prepare(self.topology, self.weight)
+        return {"lag": lag, "w": w}
 
     def _presyn_shape(self) -> tuple[int]:
         """Shape of presynaptic-side states: ``(K,)`` with per-synapse delays, else ``(n_pre,)``."""
         return (self.topology.n_syn,) if jnp.ndim(self.delay) == 1 else (self.topology.n_pre,)
 
-    def init_state(self, post_shape: tuple[int, ...], batch_shape: tuple[int, ...] = ()) -> Any:
-        """The synapse state: the kinetics' state (postsynaptic ``(*batch, *post_shape)``, or presynaptic
-        ``(*batch, n_pre)`` / ``(*batch, K)`` when pre-aligned), with ``u`` and ``x`` ``(*batch, n_pre)`` (or
-        ``(*batch, K)``) added when ``stp`` is set."""
+    def init_state(self, post_shape: tuple[int, ...], batch_shape: tuple[int, ...] = ()) -> ProjectionState:
+        """The projection's state: the kinetics' state (postsynaptic ``(*batch, *post_shape)``, or presynaptic
+        ``(*batch, n_pre)`` / ``(*batch, K)`` when pre-aligned), the STP variables ``u``, ``x`` ``(*batch, n_pre)``
+        (or ``(*batch, K)``) when ``stp`` is set, and the plasticity rule's weights and traces when set."""
         shape = self._presyn_shape() if self.align == "pre" else tuple(post_shape)
         kinetics = self.synapse.init(shape, batch_shape)
-        if self.stp is None:
-            return kinetics
-        return _stp.attach(kinetics, self.stp.init(self._presyn_shape(), batch_shape))
+        stp = None if self.stp is None else self.stp.init(self._presyn_shape(), batch_shape)
+        plastic = None
+        if self.plasticity is not None:
+            w = jnp.broadcast_to(self.synapse_weights(), (self.topology.n_syn,))
+            plastic = self.plasticity.init(w, self._presyn_shape(), self.topology.n_post, batch_shape)
+        names = [set(_field_names(p)) for p in (kinetics, stp, plastic) if p is not None]
+        clash = set.intersection(*names) if len(names) > 1 else set()
+        for a, b in ((0, 1), (0, 2), (1, 2)):
+            if a < len(names) and b < len(names):
+                clash |= names[a] & names[b]
+        if clash:
+            raise TypeError(
+                f"Projection {self.pre}->{self.post}: the synapse, STP and plasticity states share field(s) "
+                f"{sorted(clash)}; monitor paths would be ambiguous"
+            )
+        return ProjectionState(kinetics=kinetics, stp=stp, plasticity=plastic)
 
-    def _kernel(self, prep: dict, values: jax.Array, per_synapse: bool, events) -> jax.Array:
-        topo, w = self.topology, prep["w"]
-        if per_synapse:
-            return ops.delayed(values, topo, w)
-        if self.method == "dense":
-            return ops.dense(values, w)
-        if self.method == "jit":
-            return jitconn.event_jit(values, w, self.conn, topo.n_post, self.event_bound(), events=events)
-        if self.method == "sparse" or self.align == "pre":
-            return ops.sparse(values, topo, w)
-        return ops.event(values, topo, w, self.event_bound(), events=events)
+    def field_ndim(self, field: str, post_ndim: int) -> int:
+        """Trailing neuron/synapse axes of the state field ``field`` (after the batch axes)."""
+        if self.align == "post" and field in _field_names(jax.eval_shape(lambda: self.synapse.init((1,), ()))):
+            return post_ndim
+        return 1
 
     def transmit(
-        self, prep: dict, state: Any, buffer: DelayBuffer, *, dt: float, post_shape: tuple[int, ...]
-    ) -> tuple[Any, jax.Array]:
-        """One step of the projection: delayed spikes -> (STP) -> kernel and kinetics.
+        self, prep: dict, state: ProjectionState, spikes: jax.Array, index: Any, *, dt: float, post_shape
+    ) -> tuple[ProjectionState, jax.Array]:
+        """One step of the projection: delayed spikes -> (STP) -> propagator and kinetics.
 
         Args:
           prep: ``self.prepare(dt)``.
-          state: the synapse state (:meth:`init_state`).
-          buffer: the presynaptic population's delay buffer.
+          state: the projection state (:meth:`init_state`).
+          spikes: the delayed presynaptic spikes, float ``(*batch, n_pre)``, or ``(*batch, K)`` (each synapse's
+            own delayed spike) with per-synapse delays.
+          index: the compacted spikes (``snnjax.ops.compact``) when the propagator takes an index, else None.
           dt: step, ms.
           post_shape: shape of the postsynaptic group.
 
@@ -434,30 +522,54 @@ class Projection:
           ``(new_state, g)``: ``g`` ``(*batch, *post_shape)`` is what the output turns into a current.
         """
         per_synapse = jnp.ndim(prep["lag"]) == 1
-        kinetics, plastic = _stp.detach(state) if self.stp is not None else (state, None)
-        if per_synapse:
-            spikes, events = buffer.read_at(prep["lag"], self.topology.pre), None
-        else:
-            spikes = buffer.read(prep["lag"])
-            events = buffer.read_events(prep["lag"]) if self.method in ("event", "jit") else None
+        prop, topo = self.propagator, self.topology
+        w = prep["w"] if self.plasticity is None else state.plasticity.w
+        kinetics, plastic = state.kinetics, state.stp
+
+        def send(values, idx):
+            if per_synapse:
+                return prop.propagate_synapses(topo, w, values)
+            return prop.propagate(topo, w, values, idx)
+
         if self.align == "pre":
             if plastic is not None:
                 plastic, _ = self.stp.update(plastic, spikes, dt=dt)
             kinetics = self.synapse.update(kinetics, spikes, dt=dt)
             values = kinetics.g if plastic is None else kinetics.g * plastic.u * plastic.x
-            inp = self._kernel(prep, values, per_synapse, None)
+            inp = send(values, None)
             g = inp.reshape(*inp.shape[:-1], *post_shape)
         else:
             if plastic is not None:
                 plastic, spikes = self.stp.update(plastic, spikes, dt=dt)  # spikes now carry their efficacy
-            inp = self._kernel(prep, spikes, per_synapse, events)
+            inp = send(spikes, index)
             kinetics = self.synapse.update(kinetics, inp.reshape(*inp.shape[:-1], *post_shape), dt=dt)
             g = kinetics.g
-        return (kinetics if plastic is None else _stp.attach(kinetics, plastic)), g
+        return state.replace(kinetics=kinetics, stp=plastic), g
+
+    def learn(
+        self, state: ProjectionState, arrivals: jax.Array, index: Any, post_spikes: jax.Array, *, dt: float
+    ) -> ProjectionState:
+        """The plasticity rule's update after a step (weights and traces; no-op without a rule).
+
+        Args:
+          state: the projection state after :meth:`transmit`.
+          arrivals: the spikes that reached the synapses this step (as given to :meth:`transmit`).
+          index: their compacted index, or None.
+          post_spikes: the postsynaptic spikes of this step, ``(*batch, n_post)``.
+          dt: step, ms.
+        """
+        if self.plasticity is None:
+            return state
+        if getattr(self.propagator, "event_driven", False) and not self.per_synapse_delay and index is not None:
+            new = self.plasticity.step_event(state.plasticity, self.topology, arrivals, index, post_spikes, dt=dt)
+        else:
+            new = self.plasticity.step_sparse(
+                state.plasticity, self.topology, arrivals, post_spikes, dt=dt, per_synapse=self.per_synapse_delay
+            )
+        return state.replace(plasticity=new)
 
     def event_bound(self) -> int | None:
-        """Spikes per step the event-driven path takes (``max_events`` or its default); None if not 'event'."""
-        if self.method not in ("event", "jit") or jnp.ndim(self.delay) == 1 or self.align == "pre":
+        """Spikes per step the propagator's compacted index lists, or None if it takes no index."""
+        if self.per_synapse_delay or self.propagator is None:
             return None
-        n_pre = self.topology.n_pre
-        return min(self.max_events, n_pre) if self.max_events else default_max_events(n_pre, self.activity)
+        return self.propagator.index_bound

@@ -195,16 +195,19 @@ def _normalize_monitors(net, monitors, state) -> tuple:
 
 
 def _field_ndim(net: Network, path: str) -> int:
-    name = path.split(".")[0]
-    pop = net.populations[name] if name in net.populations else net.populations[net.projections[name].post]
-    return len(pop.shape)
+    """Trailing neuron (or synapse) axes of the state field at ``path``, after the batch axes."""
+    name, field = path.split(".", 1)
+    if name in net.populations:
+        return len(net.populations[name].shape)
+    proj = net.projections[name]
+    return proj.field_ndim(field, len(net.populations[proj.post].shape))
 
 
 def _check_state(net: Network, state: NetworkState, dt: float) -> None:
     if not isinstance(state, NetworkState):
         raise TypeError(f"simulate: state must be a NetworkState from net.init(), got {type(state).__name__}")
-    for pop, need in net.delay_depths(dt).items():
-        have = state.delays[pop].max_lag if pop in state.delays else 0
+    for pop, need in net.delay_depths(dt).items():  # traced delays (need None) are checked on the device
+        have = state.delays[pop].max_lag if pop in state.delays else 1
         if need is not None and need > have:
             raise ValueError(
                 f"simulate: projections from {pop!r} need a delay of {need} steps at dt={dt} ms, but the state's "
@@ -248,7 +251,7 @@ def simulate(
     spec, state = _prepare(net, state, duration, dt, inputs, monitors, every, check_finite=False, owner="simulate")
     values = [None if mode == "func" else v for _, mode, v in spec.inputs_full]
     acc = _init_reducers(spec, state)
-    state, acc, rec = _run_chunk(net, state, acc, values, spec=spec.static)
+    state, acc, rec = _run_chunk(net, state, acc, values, spec.lag_arrays, spec=spec.static)
     rec.update(_finish_reducers(spec, acc, spec.static.n_steps))
     return state, rec
 
@@ -264,12 +267,15 @@ class _Static:
     records: tuple  # (name, kind, payload)
     finite_fields: tuple  # ('E.v', ...) checked every step when check_finite, else ()
     field_ndim: tuple  # (name, n trailing neuron axes) for index subsets
+    lags: tuple = ()  # (projection, lag in steps) decided on the host for scalar delays: static ints
+    depths: tuple = ()  # (population, delay buffer depth) against which traced lags are checked
 
 
 @dataclasses.dataclass
 class _Spec:
     static: _Static
     inputs_full: list  # (population, mode, value)
+    lag_arrays: dict = dataclasses.field(default_factory=dict)  # per-synapse host lags, int32 (K,)
 
 
 def _prepare(net, state, duration, dt, inputs, monitors, every, check_finite, owner):
@@ -284,6 +290,7 @@ def _prepare(net, state, duration, dt, inputs, monitors, every, check_finite, ow
         raise TypeError(f"{owner}: net must be an snnjax.Network, got {type(net).__name__}")
     net._validate(dt)
     _check_state(net, state, dt)
+    lags = net.lags(dt)
     specs = _normalize_inputs(net, inputs, n_steps, _batch_shape(net, state))
     records = _normalize_monitors(net, monitors, state)
     finite = ()
@@ -302,8 +309,11 @@ def _prepare(net, state, duration, dt, inputs, monitors, every, check_finite, ow
         records=records,
         finite_fields=finite,
         field_ndim=ndim,
+        lags=tuple((n, v) for n, v in lags.items() if isinstance(v, int)),
+        depths=tuple((n, b.max_lag) for n, b in state.delays.items()),
     )
-    return _Spec(static=static, inputs_full=specs), state
+    lag_arrays = {n: jnp.asarray(v) for n, v in lags.items() if isinstance(v, np.ndarray)}
+    return _Spec(static=static, inputs_full=specs, lag_arrays=lag_arrays), state
 
 
 def _init_reducers(spec: _Spec, state) -> dict:
@@ -318,7 +328,7 @@ def _finish_reducers(spec: _Spec, acc: dict, n_steps: int) -> dict:
     }
 
 
-def _run_chunk(net, state, acc, values, *, spec: _Static):
+def _run_chunk(net, state, acc, values, lag_arrays=None, *, spec: _Static):
     """``spec.n_steps`` steps as one scan: returns ``(state, reducer accumulators, records)``.
 
     ``values`` is aligned with ``spec.inputs``: an array ``(n_steps, ...)`` for 'iter' inputs, the
@@ -326,7 +336,7 @@ def _run_chunk(net, state, acc, values, *, spec: _Static):
     """
     dt, every = spec.dt, spec.every
     n_rec = spec.n_steps // every
-    prep = net.prepare(dt)
+    prep = net.prepare(dt, lags={**dict(spec.lags), **(lag_arrays or {})}, depths=dict(spec.depths))
     xs = [
         jnp.asarray(v).reshape(n_rec, every, *jnp.shape(v)[1:])
         for (_, mode, _), v in zip(spec.inputs, values)
@@ -386,8 +396,8 @@ def _run_chunk(net, state, acc, values, *, spec: _Static):
 def _compiled_chunk(spec: _Static, jit: bool):
     """One compiled program per spec, shared by every Runner (same network structure, same chunk length)."""
 
-    def run(net, state, acc, values):
-        state, acc, rec = _run_chunk(net, state, acc, values, spec=spec)
+    def run(net, state, acc, values, lag_arrays):
+        state, acc, rec = _run_chunk(net, state, acc, values, lag_arrays, spec=spec)
         # spikes as bool for the host: a quarter of the transfer of float32
         rec = {k: v.astype(bool) if k.endswith(".spike") else v for k, v in rec.items()}
         return state, acc, rec
@@ -568,7 +578,7 @@ class Runner:
                 ]
                 t0 = time.perf_counter()
                 fn = _compiled_chunk(static, self.jit)
-                state, acc, rec = fn(self.net, self.state, acc, values)
+                state, acc, rec = fn(self.net, self.state, acc, values, spec.lag_arrays)
                 rec = jax.device_get(rec)
                 self.state = state
                 if self.check_finite:

@@ -1,5 +1,6 @@
 """Connectivity builders: counts, distributions and invariants."""
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -80,7 +81,7 @@ def test_explicit_lists_and_matrices():
 
 
 def test_per_synapse_weights_follow_the_users_order():
-    # weights given with an unsorted list must stay attached to their synapses after sorting
+    # weights given with an unsorted list stay attached to their synapses: the list keeps the user's order
     net = sj.Network(
         a=sj.neurons.LIF(3),
         b=sj.neurons.LIF(2),
@@ -89,5 +90,8 @@ def test_per_synapse_weights_follow_the_users_order():
         ),
     )
     proj = net.projections["p"]
-    np.testing.assert_array_equal(proj.topology.pre, [0, 2])
-    np.testing.assert_array_equal(proj.weight, [3.0, 7.0])
+    np.testing.assert_array_equal(proj.topology.pre, [2, 0])
+    np.testing.assert_array_equal(proj.topology.post, [0, 1])
+    np.testing.assert_array_equal(proj.weight, [7.0, 3.0])
+    s = jnp.array([0.0, 0.0, 1.0])  # only neuron 2 spikes: its synapse onto 0 has weight 7
+    np.testing.assert_allclose(proj.propagator.propagate(proj.topology, proj.synapse_weights(), s, None), [7.0, 0.0])

@@ -61,16 +61,19 @@ def test_per_synapse_delays_arrive_separately():
 
 
 def test_ring_buffer_matches_a_python_history():
+    # the buffer holds whether each neuron spiked (bool), whatever the spikes' dtype
+    rng = np.random.default_rng(0)
     buf = sj.DelayBuffer.create(5, jnp.zeros(3))
     history = []
-    for i in range(12):
-        x = jnp.full(3, float(i))
-        buf = buf.write(x)
-        history.append(float(i))
+    for _ in range(12):
+        x = rng.random(3) < 0.5
+        buf = buf.write(jnp.asarray(x, jnp.float32))
+        history.append(x)
+        assert buf.data.dtype == jnp.bool_
         for lag in range(1, min(len(history), 5) + 1):
-            assert float(buf.read(lag)[0]) == history[-lag]
+            np.testing.assert_array_equal(buf.read(lag), history[-lag])
     got = buf.read_at(jnp.array([1, 5, 3]), jnp.array([0, 2, 1]))
-    np.testing.assert_array_equal(got, [11.0, 7.0, 9.0])
+    np.testing.assert_array_equal(got, [history[-1][0], history[-5][2], history[-3][1]])
 
 
 def test_delay_beyond_buffer_is_an_error():

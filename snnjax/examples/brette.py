@@ -26,10 +26,19 @@ COBA_INPUTS = [("E.input", 20.0), ("I.input", 20.0)]
 COBAHH_INPUTS = [("E.input", 5.0), ("I.input", 5.0)]  # uA/cm^2
 
 
-def build(n: int, kind: str = "coba", method: str = "auto", seed: int = 0) -> sj.Network:
+def stdp_rule(w_exc: float) -> sj.plasticity.STDP:
+    """The STDP rule of the plastic benchmark (``--plasticity stdp``) for an excitatory weight ``w_exc``: Brian2's
+    canonical synapse with ``a_plus = 0.01 w_exc``, ``a_minus = 0.0105 w_exc``, 20 ms windows, weights in
+    ``[0, 2 w_exc]`` (as ``benchmarks/peers/brian2_coba_stdp.py``)."""
+    return sj.plasticity.STDP(a_plus=0.01 * w_exc, a_minus=0.0105 * w_exc, tau_plus=20.0, tau_minus=20.0,
+                              w_min=0.0, w_max=2.0 * w_exc)  # fmt: skip
+
+
+def build(n: int, kind: str = "coba", method: str = "auto", seed: int = 0, plasticity: str = "none") -> sj.Network:
     """The E/I network of ``n`` neurons (populations ``E`` and ``I``, projections ``EE``, ``EI``, ``IE``,
     ``II``); ``kind`` is ``"coba"``, ``"cuba"`` or ``"cobahh"``; drive it with :data:`COBA_INPUTS` for COBA and
-    :data:`COBAHH_INPUTS` for COBAHH.
+    :data:`COBAHH_INPUTS` for COBAHH. ``plasticity="stdp"`` puts :func:`stdp_rule` on ``EE`` (its weights then
+    live in the state, ``state.synapses["EE"].w``).
 
     ``"cobahh"`` is benchmark 3's structure (Hodgkin-Huxley neurons, exponential COBA synapses, tau 5 / 10 ms,
     E = 0 / -80 mV) with snnjax's ``HH`` (the classic squid-axon kinetics of BrainPy's ``HH``, per cm^2, not
@@ -37,6 +46,8 @@ def build(n: int, kind: str = "coba", method: str = "auto", seed: int = 0) -> sj
     5 uA/cm^2; it fires asynchronously at about 9 Hz."""
     if not isinstance(n, int) or n < 5:
         raise ValueError(f"build: n must be an int >= 5, got {n!r}")
+    if plasticity not in ("none", "stdp"):
+        raise ValueError(f"build: plasticity must be 'none' or 'stdp', got {plasticity!r}")
     n_e = int(n * 0.8)
     n_i = n - n_e
     p = min(1.0, 80.0 / n)
@@ -48,23 +59,24 @@ def build(n: int, kind: str = "coba", method: str = "auto", seed: int = 0) -> sj
         hh = dict(v_init=sj.init.Normal(-65.0, 5.0))
         exc = dict(synapse=sj.synapses.Exponential(tau=5.0), output=sj.outputs.COBA(E=0.0), weight=0.1)
         inh = dict(synapse=sj.synapses.Exponential(tau=10.0), output=sj.outputs.COBA(E=-80.0), weight=1.0)
-        return _ei(sj.neurons.HH(n_e, **hh), sj.neurons.HH(n_i, **hh), p, exc, inh, method, seed)
+        return _ei(sj.neurons.HH(n_e, **hh), sj.neurons.HH(n_i, **hh), p, exc, inh, method, seed, plasticity)
     elif kind == "cuba":
         lif = dict(v_rest=-49.0, v_th=-50.0, v_reset=-60.0, tau=20.0, tau_ref=5.0, v_init=sj.init.Normal(-55.0, 5.0))
         exc = dict(synapse=sj.synapses.Exponential(tau=5.0), output=sj.outputs.CUBA(), weight=1.62)
         inh = dict(synapse=sj.synapses.Exponential(tau=10.0), output=sj.outputs.CUBA(), weight=-9.0)
     else:
         raise ValueError(f"build: kind must be 'coba', 'cuba' or 'cobahh', got {kind!r}")
-    return _ei(sj.neurons.LIF(n_e, **lif), sj.neurons.LIF(n_i, **lif), p, exc, inh, method, seed)
+    return _ei(sj.neurons.LIF(n_e, **lif), sj.neurons.LIF(n_i, **lif), p, exc, inh, method, seed, plasticity)
 
 
-def _ei(e, i, p, exc, inh, method, seed):
+def _ei(e, i, p, exc, inh, method, seed, plasticity="none"):
     # method "jit": the same Bernoulli(p) connectivity regenerated in every step, never stored
     fixed = sj.jitconn.JitFixedProb if method == "jit" else sj.conn.FixedProb
+    rule = stdp_rule(exc["weight"]) if plasticity == "stdp" else None
     return sj.Network(
         E=e,
         I=i,
-        EE=sj.Projection("E", "E", conn=fixed(p, seed=seed + 1), method=method, **exc),
+        EE=sj.Projection("E", "E", conn=fixed(p, seed=seed + 1), method=method, plasticity=rule, **exc),
         EI=sj.Projection("E", "I", conn=fixed(p, seed=seed + 2), method=method, **exc),
         IE=sj.Projection("I", "E", conn=fixed(p, seed=seed + 3), method=method, **inh),
         II=sj.Projection("I", "I", conn=fixed(p, seed=seed + 4), method=method, **inh),
@@ -79,10 +91,11 @@ def main(kind: str) -> None:
     ap.add_argument("--dt", type=float, default=0.1, help="time step, ms")
     ap.add_argument("--method", default="auto", choices=sj.projection.METHODS, help="propagation kernel")
     ap.add_argument("--repeat", type=int, default=3, help="compiled runs timed; steady_s is the fastest")
+    ap.add_argument("--plasticity", default="none", choices=("none", "stdp"), help="STDP on E->E (stdp_rule)")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
-    net = build(args.n, kind, args.method)
+    net = build(args.n, kind, args.method, plasticity=args.plasticity)
     build_s = time.perf_counter() - t0
     inputs = {"coba": COBA_INPUTS, "cobahh": COBAHH_INPUTS}.get(kind, [])
     count = ("spikes", lambda s: s.neurons["E"].spike.sum() + s.neurons["I"].spike.sum())
@@ -94,6 +107,7 @@ def main(kind: str) -> None:
     state = net.init(key=jax.random.key(0), dt=args.dt)
     t0 = time.perf_counter()
     out_state, rec = jax.block_until_ready(run(net, state))
+    first_state = out_state
     first_s = time.perf_counter() - t0
     times = []
     for _ in range(max(1, args.repeat)):  # the machine is shared: the fastest run is the least disturbed
@@ -121,6 +135,12 @@ def main(kind: str) -> None:
                 "steady_s": round(steady_s, 3),
                 "steady_median_s": round(sorted(times)[len(times) // 2], 3),
                 "rate_hz": round(rate, 2),
+                "plasticity": args.plasticity,
+                **(
+                    {"mean_w_final": round(float(jnp.mean(first_state.synapses["EE"].w)), 6)}
+                    if args.plasticity == "stdp"
+                    else {}
+                ),
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 "jax": jax.__version__,
                 "backend": jax.default_backend(),

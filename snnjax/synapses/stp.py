@@ -2,15 +2,12 @@
 
 ``Projection(..., synapse=..., stp=STP(U=0.2, tau_f=500., tau_d=100.))`` gives every presynaptic neuron
 (every synapse when delays are per synapse) a release variable ``u`` and a resource variable ``x``, driven
-by its delayed spikes (they act at the presynaptic terminal). The projection's synapse state then carries
-``u`` and ``x`` beside the kinetics' own fields, so ``'EE.u'`` and ``'EE.x'`` are monitor paths and the
-variables are checkpointed with the rest of the state.
+by its delayed spikes (they act at the presynaptic terminal). They are the ``stp`` part of the projection's
+:class:`~snnjax.projection.ProjectionState`, whose fields read through (``state.synapses["EE"].u``), so
+``'EE.u'`` and ``'EE.x'`` are monitor paths and the variables are checkpointed with the rest of the state.
 """
 
 from __future__ import annotations
-
-import dataclasses
-import functools
 
 import jax
 import jax.numpy as jnp
@@ -97,40 +94,3 @@ class STP:
         x_new = x - s * u_new * x
         eff = u_new * (x_new if self.variant == "brainpy" else x)
         return STPState(u=u_new, x=x_new), s * eff
-
-
-# -- a synapse state with the STP variables as extra fields (flat, so monitors read 'proj.u') ----------
-
-
-@functools.cache
-def _with_stp_class(base: type) -> type:
-    names = {f.name for f in dataclasses.fields(base)}
-    if names & {"u", "x"}:
-        raise TypeError(f"STP: the synapse state {base.__name__} already has a field 'u' or 'x'")
-    ns = {
-        "__annotations__": {"u": "jax.Array | None", "x": "jax.Array | None"},
-        "u": None,
-        "x": None,
-        "__module__": __name__,
-        "__qualname__": f"{base.__name__}STP",
-        "__doc__": f"{base.__name__} plus the STP variables ``u`` and ``x`` (see :class:`STP`).",
-    }
-    return struct.dataclass(type(f"{base.__name__}STP", (base,), ns))
-
-
-def attach(kinetics_state, stp_state: STPState):
-    """The kinetics state with ``u`` and ``x`` added (a subclass of its class)."""
-    base = type(kinetics_state)
-    if getattr(base, "_stp_base", None) is not None:
-        base = base._stp_base
-    cls = _with_stp_class(base)
-    cls._stp_base = base
-    fields = {f.name: getattr(kinetics_state, f.name) for f in dataclasses.fields(base)}
-    return cls(**fields, u=stp_state.u, x=stp_state.x)
-
-
-def detach(state):
-    """Inverse of :func:`attach`: ``(kinetics_state, STPState)``."""
-    base = type(state)._stp_base
-    fields = {f.name: getattr(state, f.name) for f in dataclasses.fields(base)}
-    return base(**fields), STPState(u=state.u, x=state.x)

@@ -1,0 +1,294 @@
+"""Spike-timing-dependent plasticity on a Projection's own synapse list (weights in the network state).
+
+``Projection(..., plasticity=STDP(...))`` makes the projection's weights part of its state
+(``state.synapses[name].w``, ``(*batch, K)`` in the connector's order; monitor path ``'<name>.w'``) and
+updates them after every step. The semantics are Brian2's canonical STDP synapse (exact exponential traces):
+
+* ``apre`` (one per presynaptic neuron, or per synapse with per-synapse delays) jumps by 1 when a presynaptic
+  spike *arrives at the synapse*, i.e. after its delay, at the step it acts on the postsynaptic neuron
+  (a spike emitted at step ``s`` arrives at ``s + lag``); it decays with ``tau_plus``;
+* ``apost`` (one per postsynaptic neuron) jumps by 1 at each postsynaptic spike, decaying with ``tau_minus``;
+* at an arrival: ``w <- clip(w - a_minus apost, w_min, w_max)``; at a postsynaptic spike:
+  ``w <- clip(w + a_plus apre, w_min, w_max)``; within a step, arrivals are processed before postsynaptic
+  spikes (Brian2's ``on_pre`` before ``on_post``), so an arrival and a postsynaptic spike in the same step
+  count as ``t_post - t_pre = 0`` and potentiate.
+
+The equivalent Brian2 synapse has ``on_pre`` delayed by the same ``delay`` (ms), traces ``event-driven``;
+``tests/data/make_brian2_stdp.py`` builds it and ``tests/test_plasticity_network.py`` compares synapse by
+synapse. ``pairing="nearest"`` sets a trace to 1 instead of adding 1; ``bounds="soft"`` makes the updates
+multiplicative (``w - (w - w_min) a_minus apost`` and ``w + (w_max - w) a_plus apre``).
+:class:`TripletSTDP` adds the triplet terms of Pfister & Gerstner (2006).
+
+Cost per step: with the sparse propagator, a pass over every synapse; with the event-driven ones
+(``event``, ``vector_event``), only the synapses of the arriving spikes (row table) and of the
+postsynaptic spikes (transposed table), in vectorized blocks, plus ``O(n_pre + n_post)`` for the traces.
+The weights used to transmit a step's spikes are those after the previous step's updates.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+from jax.typing import ArrayLike
+
+from snnjax import _checks, ops
+from snnjax.propagators.base import default_max_events
+
+PAIRINGS = ("all-to-all", "nearest")
+BOUNDS = ("hard", "soft")
+
+
+@struct.dataclass
+class STDPState:
+    """Weights and traces of an STDP projection (traces dimensionless).
+
+    Attributes:
+      w: weights, ``(*batch, K)`` in the connector's order, in the weight's unit.
+      apre: presynaptic trace, ``(*batch, n_pre)`` (``(*batch, K)`` with per-synapse delays).
+      apost: postsynaptic trace, ``(*batch, n_post)``.
+      apre2: the slow presynaptic trace of :class:`TripletSTDP` (``tau_x``), else None.
+      apost2: the slow postsynaptic trace of :class:`TripletSTDP` (``tau_y``), else None.
+    """
+
+    w: jax.Array
+    apre: jax.Array
+    apost: jax.Array
+    apre2: jax.Array | None = None
+    apost2: jax.Array | None = None
+
+
+class _TraceRule:
+    """The shared algorithm of pair and triplet STDP (subclasses give :meth:`_params`)."""
+
+    _TIMES = ()
+    _AMPS = ()
+
+    def _params(self) -> dict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def triplet(self) -> bool:
+        return False
+
+    def _check(self, owner: str, strict: bool) -> None:
+        _checks.check_choice(owner, "pairing", self.pairing, PAIRINGS)
+        _checks.check_choice(owner, "bounds", self.bounds, BOUNDS)
+        for name in self._TIMES:
+            _checks.check_real(owner, name, getattr(self, name), positive=True, strict=strict)
+        for name in self._AMPS:
+            _checks.check_real(owner, name, getattr(self, name), nonnegative=True, strict=strict)
+        lo, hi = self.w_min, self.w_max
+        if all(_checks.is_concrete_float(v, strict) for v in (lo, hi)):
+            if np.isnan(np.asarray(lo)).any() or np.isnan(np.asarray(hi)).any():
+                raise ValueError(f"{owner}: w_min and w_max must not be NaN, got {lo!r}, {hi!r}")
+            if not np.all(np.asarray(lo) < np.asarray(hi)):
+                raise ValueError(f"{owner}: w_min must be < w_max, got w_min={lo!r}, w_max={hi!r}")
+            if self.bounds == "soft" and not np.all(np.isfinite([np.max(lo), np.max(hi)])):
+                raise ValueError(f"{owner}: bounds='soft' needs finite w_min and w_max, got {lo!r}, {hi!r}")
+
+    def _validate(self, where: str, wshape: tuple[int, ...], weight=None) -> None:
+        """Complete checks (concrete values) for a projection with ``K = wshape[0]`` synapses."""
+        owner = f"{where}: {type(self).__name__}"
+        self._check(owner, strict=True)
+        for name in (*self._TIMES, *self._AMPS, "w_min", "w_max"):
+            if np.ndim(getattr(self, name)) != 0:
+                raise ValueError(f"{owner}: {name} must be a scalar, got shape {np.shape(getattr(self, name))}")
+        if weight is not None and not isinstance(weight, jax.core.Tracer):
+            w = np.asarray(weight, np.float64)
+            if w.size and (w.min() < float(self.w_min) or w.max() > float(self.w_max)):
+                raise ValueError(
+                    f"{owner}: the initial weight must lie in [w_min, w_max] = [{self.w_min}, {self.w_max}], "
+                    f"got values in [{w.min()}, {w.max()}]"
+                )
+
+    # -- state ----------------------------------------------------------------------------------
+    def init(self, w: jax.Array, pre_shape: tuple[int, ...], n_post: int, batch_shape=()) -> STDPState:
+        """Weights ``w (K,)`` copied per batch element, traces at 0."""
+        batch_shape = tuple(batch_shape)
+        dtype = jnp.result_type(float)
+        w = jnp.broadcast_to(jnp.asarray(w, dtype), (*batch_shape, w.shape[-1]))
+        pre = jnp.zeros((*batch_shape, *pre_shape), dtype)
+        post = jnp.zeros((*batch_shape, n_post), dtype)
+        two = self.triplet
+        return STDPState(w=w, apre=pre, apost=post, apre2=pre if two else None, apost2=post if two else None)
+
+    # -- pieces ---------------------------------------------------------------------------------
+    def _decay(self, st: STDPState, dt: float) -> STDPState:
+        p = self._params()
+        k = lambda tau: jnp.exp(-dt / jnp.asarray(tau, st.apre.dtype))  # noqa: E731
+        return STDPState(
+            w=st.w,
+            apre=st.apre * k(p["tau_plus"]),
+            apost=st.apost * k(p["tau_minus"]),
+            apre2=None if st.apre2 is None else st.apre2 * k(p["tau_x"]),
+            apost2=None if st.apost2 is None else st.apost2 * k(p["tau_y"]),
+        )
+
+    def _bump(self, trace, spiking):
+        if trace is None:
+            return None
+        return jnp.where(spiking, 1.0, trace).astype(trace.dtype) if self.pairing == "nearest" else trace + spiking
+
+    def _depress(self, w, apost, apre2):
+        p = self._params()
+        dep = apost * p["a2_minus"] if apre2 is None else apost * (p["a2_minus"] + p["a3_minus"] * apre2)
+        dep = dep.astype(w.dtype)
+        if self.bounds == "soft":
+            return w - (w - self.w_min) * dep
+        return jnp.clip(w - dep, self.w_min, self.w_max)
+
+    def _potentiate(self, w, apre, apost2):
+        p = self._params()
+        pot = apre * p["a2_plus"] if apost2 is None else apre * (p["a2_plus"] + p["a3_plus"] * apost2)
+        pot = pot.astype(w.dtype)
+        if self.bounds == "soft":
+            return w + (self.w_max - w) * pot
+        return jnp.clip(w + pot, self.w_min, self.w_max)
+
+    # -- one step, every synapse ------------------------------------------------------------------
+    def step_sparse(
+        self, st: STDPState, topo: ops.Topology, arrivals, post_spikes, *, dt: float, per_synapse: bool = False
+    ) -> STDPState:
+        """One step over every synapse. ``arrivals``: ``(*batch, n_pre)`` (``(*batch, K)`` per synapse), nonzero
+        where a spike arrives; ``post_spikes``: ``(*batch, n_post)``."""
+        st = self._decay(st, dt)
+        a = arrivals != 0
+        pre, post = topo.pre, topo.post
+        at_syn = (lambda x: x) if per_synapse else (lambda x: x[..., pre])  # noqa: E731
+        apre2 = None if st.apre2 is None else at_syn(st.apre2)
+        w = jnp.where(at_syn(a), self._depress(st.w, st.apost[..., post], apre2), st.w)
+        apre, apre2 = self._bump(st.apre, a), self._bump(st.apre2, a)
+        p = post_spikes != 0
+        apost2 = None if st.apost2 is None else st.apost2[..., post]
+        w = jnp.where(p[..., post], self._potentiate(w, at_syn(apre), apost2), w)
+        return STDPState(w=w, apre=apre, apost=self._bump(st.apost, p), apre2=apre2, apost2=self._bump(st.apost2, p))
+
+    # -- one step, event-driven -------------------------------------------------------------------
+    def step_event(
+        self, st: STDPState, topo: ops.Topology, arrivals, index, post_spikes, *, dt: float, post_bound=None
+    ) -> STDPState:
+        """One step visiting only the synapses of the arriving spikes (row table, their compacted ``index``)
+        and of the postsynaptic spikes (transposed table). Same result as :meth:`step_sparse`."""
+        st = self._decay(st, dt)
+        m_post = post_bound or default_max_events(topo.n_post)
+        idx, count = index
+
+        def one(st, s, idx, count, p):
+            k = st.w.shape[0]
+            w = jnp.concatenate([st.w, jnp.zeros((1,), st.w.dtype)])  # slot K: padding target
+            apost = jnp.concatenate([st.apost, jnp.zeros((1,), st.apost.dtype)])
+            apre2 = None if st.apre2 is None else jnp.concatenate([st.apre2, jnp.zeros((1,), st.apre2.dtype)])
+
+            def arrive(rows, valid, w):
+                r = jnp.where(valid, rows, topo.n_pre)
+                syn = topo.ell_syn[r]
+                slow = None if apre2 is None else apre2[r][:, None]
+                return w.at[syn].set(self._depress(w[syn], apost[topo.ell_post[r]], slow))
+
+            w = ops.row_passes(s, idx, count, arrive, w)
+            a = s != 0
+            apre = self._bump(st.apre, a)
+            apre_ext = jnp.concatenate([apre, jnp.zeros((1,), apre.dtype)])
+            apost2 = None if st.apost2 is None else jnp.concatenate([st.apost2, jnp.zeros((1,), st.apost2.dtype)])
+
+            def fire(cols, valid, w):
+                c = jnp.where(valid, cols, topo.n_post)
+                syn = topo.in_syn[c]
+                slow = None if apost2 is None else apost2[c][:, None]
+                return w.at[syn].set(self._potentiate(w[syn], apre_ext[topo.in_pre[c]], slow))
+
+            pidx, pcount = ops.compact(p, min(m_post, p.shape[-1]))
+            w = ops.row_passes(p, pidx, pcount, fire, w)
+            q = p != 0
+            return STDPState(
+                w=w[:k],
+                apre=apre,
+                apost=self._bump(st.apost, q),
+                apre2=self._bump(st.apre2, a),
+                apost2=self._bump(st.apost2, q),
+            )
+
+        batch = st.w.shape[:-1]
+        if not batch:
+            return one(st, arrivals, idx, count, post_spikes)
+        flat = lambda x: None if x is None else x.reshape(-1, *x.shape[len(batch) :])  # noqa: E731
+        out = jax.vmap(one)(jax.tree.map(flat, st), flat(arrivals), flat(idx), count.reshape(-1), flat(post_spikes))
+        return jax.tree.map(lambda x: x.reshape(*batch, *x.shape[1:]), out)
+
+
+@struct.dataclass
+class STDP(_TraceRule):
+    """Pair-based STDP on a projection (Brian2's canonical STDP synapse; see the module docstring).
+
+    Args:
+      a_plus: potentiation per pair, weight units, >= 0 (``w += a_plus apre`` at a postsynaptic spike).
+      a_minus: depression per pair, weight units, >= 0 (``w -= a_minus apost`` at an arrival).
+      tau_plus: decay of ``apre`` (potentiation window), ms, > 0.
+      tau_minus: decay of ``apost`` (depression window), ms, > 0.
+      w_min, w_max: weight bounds (weight units), ``w_min < w_max``; default unbounded.
+      pairing: ``"all-to-all"`` (traces add 1 per spike) or ``"nearest"`` (a spike sets its trace to 1).
+      bounds: ``"hard"`` (clip to ``[w_min, w_max]``) or ``"soft"`` (multiplicative; finite bounds).
+    """
+
+    a_plus: ArrayLike = 0.01
+    a_minus: ArrayLike = 0.0105
+    tau_plus: ArrayLike = 20.0
+    tau_minus: ArrayLike = 20.0
+    w_min: ArrayLike = -float("inf")
+    w_max: ArrayLike = float("inf")
+    pairing: str = struct.field(pytree_node=False, default="all-to-all")
+    bounds: str = struct.field(pytree_node=False, default="hard")
+
+    _TIMES = ("tau_plus", "tau_minus")
+    _AMPS = ("a_plus", "a_minus")
+
+    def __post_init__(self):
+        self._check("STDP", strict=False)
+
+    def _params(self):
+        return dict(a2_plus=self.a_plus, a2_minus=self.a_minus, tau_plus=self.tau_plus, tau_minus=self.tau_minus)
+
+
+@struct.dataclass
+class TripletSTDP(_TraceRule):
+    """Triplet STDP (Pfister & Gerstner 2006, all-to-all or nearest) on a projection.
+
+    At an arrival: ``w -= apost (a2_minus + a3_minus apre2)`` (``apre2`` before this arrival's jump); at a
+    postsynaptic spike: ``w += apre (a2_plus + a3_plus apost2)`` (``apost2`` before this spike's jump); the
+    traces ``apre`` (``tau_plus``), ``apre2`` (``tau_x``), ``apost`` (``tau_minus``), ``apost2`` (``tau_y``)
+    jump at the spikes as in :class:`STDP`.
+
+    Args:
+      a2_plus, a3_plus, a2_minus, a3_minus: amplitudes, weight units, >= 0.
+      tau_plus, tau_minus, tau_x, tau_y: trace time constants, ms, > 0.
+      w_min, w_max, pairing, bounds: as :class:`STDP`.
+    """
+
+    a2_plus: ArrayLike = 5e-3
+    a3_plus: ArrayLike = 6.2e-3
+    a2_minus: ArrayLike = 7e-3
+    a3_minus: ArrayLike = 2.3e-4
+    tau_plus: ArrayLike = 16.8
+    tau_minus: ArrayLike = 33.7
+    tau_x: ArrayLike = 101.0
+    tau_y: ArrayLike = 125.0
+    w_min: ArrayLike = -float("inf")
+    w_max: ArrayLike = float("inf")
+    pairing: str = struct.field(pytree_node=False, default="all-to-all")
+    bounds: str = struct.field(pytree_node=False, default="hard")
+
+    _TIMES = ("tau_plus", "tau_minus", "tau_x", "tau_y")
+    _AMPS = ("a2_plus", "a3_plus", "a2_minus", "a3_minus")
+
+    def __post_init__(self):
+        self._check("TripletSTDP", strict=False)
+
+    @property
+    def triplet(self) -> bool:
+        return True
+
+    def _params(self):
+        names = (*self._AMPS, *self._TIMES)
+        return {n: getattr(self, n) for n in names}

@@ -1,0 +1,65 @@
+"""Event-driven propagation: one loop iteration per spiking presynaptic neuron, adding its row of targets."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from snnjax import ops
+from snnjax.propagators.base import (
+    ProjectionInfo,
+    Propagator,
+    default_max_events,
+    is_accelerator,
+    register,
+)
+
+_CPU_NS = (4000.0, 1.0, 1.5, 350.0)  # fixed, per presynaptic neuron (compaction), per synaptic event, per spike
+
+
+@dataclasses.dataclass(frozen=True)
+class Event(Propagator):
+    """``O(spikes x fan-out)`` per step: the rows of the spiking neurons of a padded row table, one loop
+    iteration per spike (:func:`snnjax.ops.event`). Exact whatever the activity: spikes beyond the compacted
+    index (``max_events``) are found one by one. Post-aligned kinetics only (pre-aligned ones send a value
+    from every presynaptic neuron every step). On CPU the cheapest below ~10-20% activity; on accelerators
+    each iteration is a kernel launch, so ``auto`` prefers ``vector_event`` there.
+
+    Attributes:
+      max_events: compacted spikes per step (set by ``bind`` from ``Projection(max_events=, activity=)``).
+    """
+
+    name = "event"
+    max_events: int | None = None
+    event_driven = True
+
+    @property
+    def index_bound(self) -> int | None:
+        return self.max_events
+
+    def supports(self, info: ProjectionInfo) -> str | None:
+        why = super().supports(info)
+        if why is None and info.align == "pre":
+            why = "pre-aligned kinetics send a value from every presynaptic neuron every step"
+        return why
+
+    def cost(self, info: ProjectionInfo, backend: str) -> float:
+        fixed, per_neuron, per_event, per_spike = _CPU_NS
+        a = info.activity
+        if is_accelerator(backend):
+            per_spike = 5000.0  # a loop iteration is a kernel launch
+        return fixed + per_neuron * info.n_pre + per_event * a * info.n_syn + per_spike * a * info.n_pre
+
+    def bind(self, info: ProjectionInfo) -> Event:
+        m = min(info.max_events, info.n_pre) if info.max_events else default_max_events(info.n_pre, info.activity)
+        return dataclasses.replace(self, max_events=int(m))
+
+    def build(self, pre: np.ndarray, post: np.ndarray, info: ProjectionInfo) -> ops.Topology:
+        return ops.Topology.from_lists(pre, post, info.n_pre, info.n_post, on_device=False, ell=True)
+
+    def propagate(self, topo, w, spikes, index):
+        return ops.event(spikes, topo, w, self.max_events, events=index)
+
+
+EVENT = register(Event())
