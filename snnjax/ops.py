@@ -235,10 +235,10 @@ def row_passes(s: jax.Array, idx: jax.Array, count: jax.Array, block, carry):
 def _event_rows(s, idx, count, topo, w):
     """Adds the ELL row of every spike, scaled by the spike's value (unbatched)."""
     scalar = jnp.ndim(w) == 0
-    w_ext = w if scalar else jnp.concatenate([w, jnp.zeros((1,), w.dtype)])
 
     def add_row(row, amp, out):
-        wr = w_ext if scalar else w_ext[topo.ell_syn[row]]
+        # padding slots hold synapse index K: read as 0 (no copy of w with a zero appended: O(K) per step)
+        wr = w if scalar else w.at[topo.ell_syn[row]].get(mode="fill", fill_value=0)
         return out.at[topo.ell_post[row]].add((amp * wr).astype(out.dtype), mode="promise_in_bounds")
 
     out = spike_rows(s, idx, count, add_row, jnp.zeros((topo.n_post + 1,), s.dtype))

@@ -561,7 +561,16 @@ class Projection:
         if self.plasticity is None:
             return state
         if getattr(self.propagator, "event_driven", False) and not self.per_synapse_delay and index is not None:
-            new = self.plasticity.step_event(state.plasticity, self.topology, arrivals, index, post_spikes, dt=dt)
+            new = self.plasticity.step_event(
+                state.plasticity,
+                self.topology,
+                arrivals,
+                index,
+                post_spikes,
+                dt=dt,
+                post_bound=default_max_events(self.topology.n_post, self.activity),
+                blocks=getattr(self.propagator, "vectorized", False),
+            )
         else:
             new = self.plasticity.step_sparse(
                 state.plasticity, self.topology, arrivals, post_spikes, dt=dt, per_synapse=self.per_synapse_delay

@@ -167,43 +167,68 @@ class _TraceRule:
 
     # -- one step, event-driven -------------------------------------------------------------------
     def step_event(
-        self, st: STDPState, topo: ops.Topology, arrivals, index, post_spikes, *, dt: float, post_bound=None
+        self,
+        st: STDPState,
+        topo: ops.Topology,
+        arrivals,
+        index,
+        post_spikes,
+        *,
+        dt: float,
+        post_bound: int | None = None,
+        blocks: bool = False,
     ) -> STDPState:
         """One step visiting only the synapses of the arriving spikes (row table, their compacted ``index``)
-        and of the postsynaptic spikes (transposed table). Same result as :meth:`step_sparse`."""
+        and of the postsynaptic spikes (transposed table); the same result as :meth:`step_sparse`.
+
+        ``blocks=False``: one loop iteration per spike (CPU; :func:`snnjax.ops.spike_rows`); ``True``: the rows
+        of up to ``len(idx)`` spikes at once (accelerators; :func:`snnjax.ops.row_passes`).
+        """
         st = self._decay(st, dt)
         m_post = post_bound or default_max_events(topo.n_post)
         idx, count = index
 
+        def get(a, i):  # padding indices (== len(a)) read as 0
+            return a.at[i].get(mode="fill", fill_value=0)
+
         def one(st, s, idx, count, p):
-            k = st.w.shape[0]
-            w = jnp.concatenate([st.w, jnp.zeros((1,), st.w.dtype)])  # slot K: padding target
-            apost = jnp.concatenate([st.apost, jnp.zeros((1,), st.apost.dtype)])
-            apre2 = None if st.apre2 is None else jnp.concatenate([st.apre2, jnp.zeros((1,), st.apre2.dtype)])
+            apost, apre2 = st.apost, st.apre2
 
-            def arrive(rows, valid, w):
-                r = jnp.where(valid, rows, topo.n_pre)
-                syn = topo.ell_syn[r]
-                slow = None if apre2 is None else apre2[r][:, None]
-                return w.at[syn].set(self._depress(w[syn], apost[topo.ell_post[r]], slow))
+            def arrive(row, syn, w):  # row: () or (M, 1); syn: (F,) or (M, F)
+                slow = None if apre2 is None else get(apre2, row)
+                new = self._depress(
+                    get(w, syn), get(apost, topo.ell_post[jnp.squeeze(row, -1) if jnp.ndim(row) else row]), slow
+                )
+                return w.at[syn].set(new, mode="drop")
 
-            w = ops.row_passes(s, idx, count, arrive, w)
             a = s != 0
             apre = self._bump(st.apre, a)
-            apre_ext = jnp.concatenate([apre, jnp.zeros((1,), apre.dtype)])
-            apost2 = None if st.apost2 is None else jnp.concatenate([st.apost2, jnp.zeros((1,), st.apost2.dtype)])
+            apost2 = st.apost2
 
-            def fire(cols, valid, w):
-                c = jnp.where(valid, cols, topo.n_post)
-                syn = topo.in_syn[c]
-                slow = None if apost2 is None else apost2[c][:, None]
-                return w.at[syn].set(self._potentiate(w[syn], apre_ext[topo.in_pre[c]], slow))
+            def fire(col, syn, w):  # col: () or (M, 1); syn: (F_in,) or (M, F_in)
+                slow = None if apost2 is None else get(apost2, col)
+                src = topo.in_pre[jnp.squeeze(col, -1) if jnp.ndim(col) else col]
+                return w.at[syn].set(self._potentiate(get(w, syn), get(apre, src), slow), mode="drop")
 
             pidx, pcount = ops.compact(p, min(m_post, p.shape[-1]))
-            w = ops.row_passes(p, pidx, pcount, fire, w)
+            if blocks:
+
+                def arrive_block(rows, valid, w):
+                    r = jnp.where(valid, rows, topo.n_pre)
+                    return arrive(r[:, None], topo.ell_syn[r], w)
+
+                def fire_block(cols, valid, w):
+                    c = jnp.where(valid, cols, topo.n_post)
+                    return fire(c[:, None], topo.in_syn[c], w)
+
+                w = ops.row_passes(s, idx, count, arrive_block, st.w)
+                w = ops.row_passes(p, pidx, pcount, fire_block, w)
+            else:  # one loop iteration per spike; w is the loops' carry, updated in place
+                w = ops.spike_rows(s, idx, count, lambda i, _, w: arrive(i, topo.ell_syn[i], w), st.w)
+                w = ops.spike_rows(p, pidx, pcount, lambda j, _, w: fire(j, topo.in_syn[j], w), w)
             q = p != 0
             return STDPState(
-                w=w[:k],
+                w=w,
                 apre=apre,
                 apost=self._bump(st.apost, q),
                 apre2=self._bump(st.apre2, a),

@@ -21,6 +21,7 @@ import numpy as np
 
 from snnjax import ops
 from snnjax.propagators.base import ProjectionInfo, Propagator, default_max_events, is_accelerator, register
+from snnjax.propagators.event import Event
 
 
 def _block(s, rows, valid, topo, w_ext, scalar, out):
@@ -28,14 +29,14 @@ def _block(s, rows, valid, topo, w_ext, scalar, out):
     r = jnp.where(valid, rows, topo.n_pre)  # row n_pre of the table is all padding
     targets = topo.ell_post[r]  # (M, F)
     amp = jnp.where(valid, s[rows], 0).astype(out.dtype)
-    wv = w_ext if scalar else w_ext[topo.ell_syn[r]]
+    wv = w_ext if scalar else w_ext.at[topo.ell_syn[r]].get(mode="fill", fill_value=0)
     vals = (amp[:, None] * wv).astype(out.dtype)
     return out.at[targets.reshape(-1)].add(jnp.broadcast_to(vals, targets.shape).reshape(-1), mode="promise_in_bounds")
 
 
 def _forward(s, idx, count, topo, w):
     scalar = jnp.ndim(w) == 0
-    w_ext = w if scalar else jnp.concatenate([w, jnp.zeros((1,), w.dtype)])
+    w_ext = w  # padding slots (synapse index K) read as 0
 
     def block(rows, valid, out):
         return _block(s, rows, valid, topo, w_ext, scalar, out)
@@ -94,6 +95,7 @@ class VectorEvent(Propagator):
     name = "vector_event"
     max_events: int | None = None
     event_driven = True
+    vectorized = True  # plasticity visits the rows of its spikes in blocks too
 
     @property
     def index_bound(self) -> int | None:
@@ -110,7 +112,9 @@ class VectorEvent(Propagator):
         fan = 1.5 * info.n_syn / max(info.n_pre, 1)  # rows are padded to the largest fan-out
         if is_accelerator(backend):
             return 10000.0 + 0.02 * info.n_pre + 0.05 * m * fan
-        return 4000.0 + 1.0 * info.n_pre + 6.0 * m * fan  # CPU: a first estimate, larger than 'event'
+        # CPU: every pass adds all max_events x fan_out slots, padding included, and one scatter element costs
+        # more than a loop iteration saves (benchmarks/README.md): priced above 'event', never auto's pick there
+        return Event().cost(info, backend) + 6.0 * m * fan
 
     def bind(self, info: ProjectionInfo) -> VectorEvent:
         m = min(info.max_events, info.n_pre) if info.max_events else default_max_events(info.n_pre, info.activity)
