@@ -4,6 +4,7 @@ from snnjax import (
     conn,
     connections,
     delay_learning,
+    delays,
     encoders,
     init,
     inputs,
@@ -13,6 +14,7 @@ from snnjax import (
     ops,
     outputs,
     plasticity,
+    propagators,
     surrogate,
     sweeps,
     synapses,
@@ -21,7 +23,7 @@ from snnjax import (
 from snnjax.checkpoint import load_state, read_metadata, save_state
 from snnjax.delays import DelayBuffer
 from snnjax.network import Network, NetworkState
-from snnjax.projection import Projection
+from snnjax.projection import Projection, ProjectionState
 from snnjax.runner import Monitors, Runner, simulate
 from snnjax.sweeps import SweepResult, sweep
 from snnjax.training import trainable
@@ -34,11 +36,13 @@ __all__ = [
     "Network",
     "NetworkState",
     "Projection",
+    "ProjectionState",
     "Runner",
     "SweepResult",
     "conn",
     "connections",
     "delay_learning",
+    "delays",
     "encoders",
     "init",
     "inputs",
@@ -49,6 +53,7 @@ __all__ = [
     "ops",
     "outputs",
     "plasticity",
+    "propagators",
     "read_metadata",
     "save_state",
     "simulate",

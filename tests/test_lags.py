@@ -110,13 +110,13 @@ def test_every_delay_with_x64():
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-3000:]
 
 
-def test_delay_beyond_max_delay_is_an_error_before_the_run():
+def test_r01_delay_beyond_max_delay_is_an_error_before_the_run():
     with pytest.raises(ValueError, match="exceeds max_delay"):
         sj.Network(a=sj.neurons.LIF(1), b=sj.neurons.LIF(1),
                    p=sj.Projection("a", "b", conn=sj.conn.All2All(), delay=2.0, max_delay=1.0))  # fmt: skip
 
 
-def test_traced_delay_beyond_the_buffer_raises_instead_of_wrapping():
+def test_r01_traced_delay_beyond_the_buffer_raises_instead_of_wrapping():
     # vmap over delays [0.5, 1, 2, 3] with max_delay=1: the old code delivered 2 and 3 ms after 1 ms
     def run(d):
         net = sj.Network(

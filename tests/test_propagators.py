@@ -153,3 +153,15 @@ def test_the_spike_index_is_not_state_checkpoints_ignore_max_events(tmp_path):
     end_small, rec_small = sj.simulate(small, mid, duration=30.0, dt=0.1, inputs=drive, monitors=["E.spike"])
     np.testing.assert_array_equal(rec_large["E.spike"], rec_small["E.spike"])
     assert np.asarray(rec_small["E.spike"]).sum() > 0
+
+
+def test_r12_row_tables_only_for_propagators_that_need_them():
+    # a 2,000-neuron network with one hub neuron once held 32 MB of unused event tables for every method
+    n = 2000
+    pre = np.concatenate([np.zeros(n, np.int32), np.arange(1, n, dtype=np.int32)])
+    post = np.concatenate([np.arange(n, dtype=np.int32), np.zeros(n - 1, np.int32)])
+    for method, has_rows in (("sparse", False), ("dense", False), ("event", True), ("vector_event", True)):
+        net = sj.Network(a=sj.neurons.LIF(n), p=sj.Projection("a", "a", conn=(pre, post), method=method))
+        topo = net.projections["p"].topology
+        assert (topo.ell_post is not None) == has_rows, method
+        assert topo.in_pre is None  # transposed tables only for event-driven plasticity
