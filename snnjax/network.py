@@ -104,7 +104,7 @@ class Network:
         pops = ", ".join(f"{k}={type(v).__name__}({v.count})" for k, v in self.populations.items())
         projs = ", ".join(
             f"{k}={p.pre}->{p.post}[{p.method}, "
-            + (f"p={p.conn.p}]" if p.method == "jit" else f"{p.topology.n_syn} syn]")
+            + (f"p={p.conn.p}]" if p.conn is not None else f"{p.topology.n_syn} syn]")  # jit: nothing stored
             for k, p in self.projections.items()
         )
         return f"Network({pops}; {projs})"

@@ -116,7 +116,7 @@ def main(kind: str) -> None:
         times.append(time.perf_counter() - t0)
     steady_s = min(times)
     n_syn = sum(  # expected count for just-in-time connectivity (nothing stored)
-        round(p.conn.p * p.topology.n_pre * p.topology.n_post) if p.method == "jit" else p.topology.n_syn
+        round(p.conn.p * p.topology.n_pre * p.topology.n_post) if p.conn is not None else p.topology.n_syn
         for p in net.projections.values()
     )
     rate = float(jnp.sum(rec["spikes"])) / args.n / (args.duration / 1000.0)
