@@ -245,6 +245,28 @@ def _event_rows(s, idx, count, topo, w):
     return out[: topo.n_post]
 
 
+def event_update(s, idx, count, topo: Topology, w, update) -> tuple[jax.Array, jax.Array]:
+    """Event-driven propagation that also rewrites the weights of every row it reads (unbatched).
+
+    For each spiking row ``i`` (as :func:`spike_rows`): ``out[ell_post[i]] += s[i] * w[ell_syn[i]]``, then
+    ``w[ell_syn[i]] = update(i, ell_post[i], w[ell_syn[i]])`` (plasticity at the arrival of a spike). One pass,
+    and the weights are the loop's carry, updated in place. Not differentiable (a data-dependent loop).
+
+    Returns:
+      ``(out (n_post,), w (K,))``.
+    """
+
+    def add_row(row, amp, carry):
+        out, w = carry
+        syn, tgt = topo.ell_syn[row], topo.ell_post[row]
+        wr = w.at[syn].get(mode="fill", fill_value=0)
+        out = out.at[tgt].add((amp * wr).astype(out.dtype), mode="promise_in_bounds")
+        return out, w.at[syn].set(update(row, tgt, wr), mode="drop")
+
+    out, w = spike_rows(s, idx, count, add_row, (jnp.zeros((topo.n_post + 1,), s.dtype), w))
+    return out[: topo.n_post], w
+
+
 @jax.custom_vjp
 def _event(s, idx, count, topo, w):
     return _event_rows(s, idx, count, topo, w)

@@ -525,6 +525,16 @@ class Projection:
         prop, topo = self.propagator, self.topology
         w = prep["w"] if self.plasticity is None else state.plasticity.w
         kinetics, plastic = state.kinetics, state.stp
+        if self._fused(index):  # plasticity's depression at the arrivals runs inside the transmission loop
+            rule = self.plasticity
+            st = rule.begin(state.plasticity, dt)
+            arrivals = spikes
+            if plastic is not None:
+                plastic, spikes = self.stp.update(plastic, spikes, dt=dt)
+            inp, w = prop.propagate_plastic(topo, spikes, index, st, rule.depression)
+            kinetics = self.synapse.update(kinetics, inp.reshape(*inp.shape[:-1], *post_shape), dt=dt)
+            st = rule.arrived(st.replace(w=w), arrivals)
+            return state.replace(kinetics=kinetics, stp=plastic, plasticity=st), kinetics.g
 
         def send(values, idx):
             if per_synapse:
@@ -560,6 +570,14 @@ class Projection:
         """
         if self.plasticity is None:
             return state
+        post_bound = default_max_events(self.topology.n_post, self.activity)
+        blocks = getattr(self.propagator, "vectorized", False)
+        if self._fused(index):  # the arrivals were handled in transmit
+            return state.replace(
+                plasticity=self.plasticity.potentiation(
+                    state.plasticity, self.topology, post_spikes, post_bound=post_bound, blocks=blocks
+                )
+            )
         if getattr(self.propagator, "event_driven", False) and not self.per_synapse_delay and index is not None:
             new = self.plasticity.step_event(
                 state.plasticity,
@@ -568,14 +586,24 @@ class Projection:
                 index,
                 post_spikes,
                 dt=dt,
-                post_bound=default_max_events(self.topology.n_post, self.activity),
-                blocks=getattr(self.propagator, "vectorized", False),
+                post_bound=post_bound,
+                blocks=blocks,
             )
         else:
             new = self.plasticity.step_sparse(
                 state.plasticity, self.topology, arrivals, post_spikes, dt=dt, per_synapse=self.per_synapse_delay
             )
         return state.replace(plasticity=new)
+
+    def _fused(self, index) -> bool:
+        """Whether the plasticity's arrival phase runs inside the propagator's transmission loop."""
+        return (
+            self.plasticity is not None
+            and index is not None
+            and not self.per_synapse_delay
+            and self.align == "post"
+            and callable(getattr(self.propagator, "propagate_plastic", None))
+        )
 
     def event_bound(self) -> int | None:
         """Spikes per step the propagator's compacted index lists, or None if it takes no index."""

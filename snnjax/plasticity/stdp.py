@@ -34,7 +34,7 @@ from flax import struct
 from jax.typing import ArrayLike
 
 from snnjax import _checks, ops
-from snnjax.propagators.base import default_max_events
+from snnjax.propagators.base import default_max_events, per_batch
 
 PAIRINGS = ("all-to-all", "nearest")
 BOUNDS = ("hard", "soft")
@@ -165,7 +165,60 @@ class _TraceRule:
         w = jnp.where(p[..., post], self._potentiate(w, at_syn(apre), apost2), w)
         return STDPState(w=w, apre=apre, apost=self._bump(st.apost, p), apre2=apre2, apost2=self._bump(st.apost2, p))
 
-    # -- one step, event-driven -------------------------------------------------------------------
+    # -- event-driven, in two phases ------------------------------------------------------------
+    # A propagator with ``propagate_plastic`` (event, vector_event) applies the depression of each arriving row
+    # in the same loop that transmits it (one pass, and no read of the weights before their in-place update,
+    # which would make XLA copy all K weights every step); the potentiation runs after the neuron update.
+
+    def begin(self, st: STDPState, dt: float) -> STDPState:
+        """Traces decayed to this step (the first thing a step does)."""
+        return self._decay(st, dt)
+
+    def depression(self, st: STDPState):
+        """For one batch element's (decayed) state: ``f(row, targets, w_row) -> new w_row``, the depression of the
+        synapses of an arriving presynaptic row (``row`` an index, or ``(M, 1)`` for blocks; ``targets`` their
+        postsynaptic indices, padding ``n_post``)."""
+
+        def f(row, targets, wv):
+            slow = None if st.apre2 is None else _get(st.apre2, row)
+            return self._depress(wv, _get(st.apost, targets), slow)
+
+        return f
+
+    def arrived(self, st: STDPState, arrivals) -> STDPState:
+        """The presynaptic traces after this step's arrivals (``(*batch, n_pre)``, nonzero = arrived)."""
+        a = arrivals != 0
+        return st.replace(apre=self._bump(st.apre, a), apre2=self._bump(st.apre2, a))
+
+    def potentiation(
+        self, st: STDPState, topo: ops.Topology, post_spikes, *, post_bound: int | None = None, blocks: bool = False
+    ) -> STDPState:
+        """Potentiation at this step's postsynaptic spikes ``(*batch, n_post)`` through the transposed table, then
+        the postsynaptic traces' jumps (the last phase of a step)."""
+        m_post = post_bound or default_max_events(topo.n_post)
+
+        def one(st, p):
+            pidx, pcount = ops.compact(p, min(m_post, p.shape[-1]))
+
+            def fire(col, syn, w):  # col: () or (M, 1); syn: (F_in,) or (M, F_in)
+                slow = None if st.apost2 is None else _get(st.apost2, col)
+                src = topo.in_pre[jnp.squeeze(col, -1) if jnp.ndim(col) else col]
+                return w.at[syn].set(self._potentiate(_get(w, syn), _get(st.apre, src), slow), mode="drop")
+
+            if blocks:
+
+                def fire_block(cols, valid, w):
+                    c = jnp.where(valid, cols, topo.n_post)
+                    return fire(c[:, None], topo.in_syn[c], w)
+
+                w = ops.row_passes(p, pidx, pcount, fire_block, st.w)
+            else:  # one loop iteration per spike; w is the loop's carry, updated in place
+                w = ops.spike_rows(p, pidx, pcount, lambda j, _, w: fire(j, topo.in_syn[j], w), st.w)
+            q = p != 0
+            return st.replace(w=w, apost=self._bump(st.apost, q), apost2=self._bump(st.apost2, q))
+
+        return per_batch(one, st, post_spikes)
+
     def step_event(
         self,
         st: STDPState,
@@ -179,68 +232,39 @@ class _TraceRule:
         blocks: bool = False,
     ) -> STDPState:
         """One step visiting only the synapses of the arriving spikes (row table, their compacted ``index``)
-        and of the postsynaptic spikes (transposed table); the same result as :meth:`step_sparse`.
+        and of the postsynaptic spikes (transposed table); the same result as :meth:`step_sparse`. (The
+        propagators with ``propagate_plastic`` run the depression inside their transmission loop instead.)
 
         ``blocks=False``: one loop iteration per spike (CPU; :func:`snnjax.ops.spike_rows`); ``True``: the rows
         of up to ``len(idx)`` spikes at once (accelerators; :func:`snnjax.ops.row_passes`).
         """
-        st = self._decay(st, dt)
-        m_post = post_bound or default_max_events(topo.n_post)
+        st = self.begin(st, dt)
         idx, count = index
 
-        def get(a, i):  # padding indices (== len(a)) read as 0
-            return a.at[i].get(mode="fill", fill_value=0)
+        def depress_all(st, s, idx, count):
+            dep = self.depression(st)
 
-        def one(st, s, idx, count, p):
-            apost, apre2 = st.apost, st.apre2
+            def arrive(row, syn, w):
+                tgt = topo.ell_post[jnp.squeeze(row, -1) if jnp.ndim(row) else row]
+                return w.at[syn].set(dep(row, tgt, _get(w, syn)), mode="drop")
 
-            def arrive(row, syn, w):  # row: () or (M, 1); syn: (F,) or (M, F)
-                slow = None if apre2 is None else get(apre2, row)
-                new = self._depress(
-                    get(w, syn), get(apost, topo.ell_post[jnp.squeeze(row, -1) if jnp.ndim(row) else row]), slow
-                )
-                return w.at[syn].set(new, mode="drop")
-
-            a = s != 0
-            apre = self._bump(st.apre, a)
-            apost2 = st.apost2
-
-            def fire(col, syn, w):  # col: () or (M, 1); syn: (F_in,) or (M, F_in)
-                slow = None if apost2 is None else get(apost2, col)
-                src = topo.in_pre[jnp.squeeze(col, -1) if jnp.ndim(col) else col]
-                return w.at[syn].set(self._potentiate(get(w, syn), get(apre, src), slow), mode="drop")
-
-            pidx, pcount = ops.compact(p, min(m_post, p.shape[-1]))
             if blocks:
 
                 def arrive_block(rows, valid, w):
                     r = jnp.where(valid, rows, topo.n_pre)
                     return arrive(r[:, None], topo.ell_syn[r], w)
 
-                def fire_block(cols, valid, w):
-                    c = jnp.where(valid, cols, topo.n_post)
-                    return fire(c[:, None], topo.in_syn[c], w)
+                return st.replace(w=ops.row_passes(s, idx, count, arrive_block, st.w))
+            return st.replace(w=ops.spike_rows(s, idx, count, lambda i, _, w: arrive(i, topo.ell_syn[i], w), st.w))
 
-                w = ops.row_passes(s, idx, count, arrive_block, st.w)
-                w = ops.row_passes(p, pidx, pcount, fire_block, w)
-            else:  # one loop iteration per spike; w is the loops' carry, updated in place
-                w = ops.spike_rows(s, idx, count, lambda i, _, w: arrive(i, topo.ell_syn[i], w), st.w)
-                w = ops.spike_rows(p, pidx, pcount, lambda j, _, w: fire(j, topo.in_syn[j], w), w)
-            q = p != 0
-            return STDPState(
-                w=w,
-                apre=apre,
-                apost=self._bump(st.apost, q),
-                apre2=self._bump(st.apre2, a),
-                apost2=self._bump(st.apost2, q),
-            )
+        st = per_batch(depress_all, st, arrivals, idx, count)
+        st = self.arrived(st, arrivals)
+        return self.potentiation(st, topo, post_spikes, post_bound=post_bound, blocks=blocks)
 
-        batch = st.w.shape[:-1]
-        if not batch:
-            return one(st, arrivals, idx, count, post_spikes)
-        flat = lambda x: None if x is None else x.reshape(-1, *x.shape[len(batch) :])  # noqa: E731
-        out = jax.vmap(one)(jax.tree.map(flat, st), flat(arrivals), flat(idx), count.reshape(-1), flat(post_spikes))
-        return jax.tree.map(lambda x: x.reshape(*batch, *x.shape[1:]), out)
+
+def _get(a, i):
+    """``a[i]`` with out-of-range (padding) indices read as 0."""
+    return a.at[i].get(mode="fill", fill_value=0)
 
 
 @struct.dataclass

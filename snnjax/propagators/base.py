@@ -29,9 +29,13 @@ any object that has them works (``Projection(method=obj)``; :func:`check_protoco
     and lag for all its projections (with the largest bound); the index is a temporary, never state.
 
 Optional: ``propagate_synapses(topo, w, values) -> (*batch, n_post)`` for per-synapse values
-``(*batch, K)`` (per-synapse delays; :class:`~snnjax.propagators.sparse.Sparse` has it), and
+``(*batch, K)`` (per-synapse delays; :class:`~snnjax.propagators.sparse.Sparse` has it);
 ``event_driven = True`` when plasticity on the projection should visit only the synapses of the spiking
-neurons (row and transposed tables) instead of every synapse.
+neurons (row and transposed tables) instead of every synapse; and
+``propagate_plastic(topo, spikes, index, rule_state, depression) -> (out, w)``, which transmits with the
+plastic weights ``rule_state.w`` ``(*batch, K)`` and rewrites each transmitted row's weights with
+``depression(rule_state_of_one_batch_element)(row, targets, w_row)`` in the same pass (``event`` and
+``vector_event`` have it).
 
 Costs are estimates in ns per step; only their ratios matter. The CPU constants were fitted with
 ``python benchmarks/kernels.py`` (``benchmarks/README.md``); those of accelerators are first guesses
@@ -134,6 +138,18 @@ class Propagator:
     def propagate(self, topo, w, spikes, index):  # pragma: no cover - abstract
         """``(*batch, n_post)`` summed input from ``spikes (*batch, n_pre)``."""
         raise NotImplementedError
+
+
+def per_batch(fn, tree, *arrays):
+    """``fn(tree, *arrays)`` on unbatched data, vmapped over the flattened leading batch axes (those of
+    ``arrays[0]`` beyond its last axis) otherwise; outputs are reshaped back."""
+    batch = arrays[0].shape[:-1]
+    if not batch:
+        return fn(tree, *arrays)
+    flat = lambda x: None if x is None else x.reshape(-1, *x.shape[len(batch) :])  # noqa: E731
+    fl = lambda x: x.reshape(-1) if x.shape == batch else flat(x)  # noqa: E731
+    out = jax.vmap(fn)(jax.tree.map(flat, tree), *(fl(a) for a in arrays))
+    return jax.tree.map(lambda x: x.reshape(*batch, *x.shape[1:]), out)
 
 
 def synapse_weights(topo: ops.Topology, weight: jax.Array) -> jax.Array:

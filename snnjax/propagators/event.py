@@ -12,6 +12,7 @@ from snnjax.propagators.base import (
     Propagator,
     default_max_events,
     is_accelerator,
+    per_batch,
     register,
 )
 
@@ -60,6 +61,14 @@ class Event(Propagator):
 
     def propagate(self, topo, w, spikes, index):
         return ops.event(spikes, topo, w, self.max_events, events=index)
+
+    def propagate_plastic(self, topo, spikes, index, rule_state, depression):
+        """Transmission with the plastic weights and the depression of each transmitted row, in one loop."""
+
+        def one(st, s, idx, count):
+            return ops.event_update(s, idx, count, topo, st.w, depression(st))
+
+        return per_batch(one, rule_state, spikes, *index)
 
 
 EVENT = register(Event())

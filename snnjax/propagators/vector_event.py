@@ -20,7 +20,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from snnjax import ops
-from snnjax.propagators.base import ProjectionInfo, Propagator, default_max_events, is_accelerator, register
+from snnjax.propagators.base import (
+    ProjectionInfo,
+    Propagator,
+    default_max_events,
+    is_accelerator,
+    per_batch,
+    register,
+)
 from snnjax.propagators.event import Event
 
 
@@ -125,6 +132,26 @@ class VectorEvent(Propagator):
 
     def propagate(self, topo, w, spikes, index):
         return vector_event(spikes, topo, w, index)
+
+    def propagate_plastic(self, topo, spikes, index, rule_state, depression):
+        """Transmission with the plastic weights and the depression of the transmitted rows, block by block."""
+
+        def one(st, s, idx, count):
+            update = depression(st)
+
+            def block(rows, valid, carry):
+                out, w = carry
+                r = jnp.where(valid, rows, topo.n_pre)
+                syn, tgt = topo.ell_syn[r], topo.ell_post[r]
+                wv = w.at[syn].get(mode="fill", fill_value=0)
+                amp = jnp.where(valid, s[rows], 0).astype(out.dtype)
+                out = out.at[tgt.reshape(-1)].add((amp[:, None] * wv).reshape(-1), mode="promise_in_bounds")
+                return out, w.at[syn].set(update(r[:, None], tgt, wv), mode="drop")
+
+            out, w = ops.row_passes(s, idx, count, block, (jnp.zeros((topo.n_post + 1,), s.dtype), st.w))
+            return out[: topo.n_post], w
+
+        return per_batch(one, rule_state, spikes, *index)
 
 
 VECTOR_EVENT = register(VectorEvent())
