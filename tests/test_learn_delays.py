@@ -1,5 +1,8 @@
 """Learnable delays: gradients w.r.t. a connection's delays (ms) against central finite differences, the
-interpolated first-spike time, and the delay-learning example reaching <= 20% of its initial timing error."""
+interpolated first-spike time, and the delay-learning example (a Network with delay_interp="linear") reaching
+<= 20% of its initial timing error."""
+
+import json
 
 import jax
 import jax.numpy as jnp
@@ -115,21 +118,13 @@ def test_crossing_times_by_hand():
 
 
 def test_crossing_is_the_first_spike_of_the_lif_with_that_threshold():
-    net = ex.build(0)
-    conn, free, inputs = net["conn"], net["readout"], net["inputs"]
-    v = ex.membrane(conn, free, inputs)
-    t, fired = crossing_times(v, ex.THRESHOLD, dt=ex.DT, t0=ex.DT)
-    lif = free.replace(v_th=ex.THRESHOLD)
-
-    def step(carry, x):
-        syn, neu = carry
-        syn, cur = conn.update(syn, x)
-        neu = lif.update(neu, cur, dt=ex.DT)
-        return (syn, neu), neu.spike
-
-    spikes = jax.lax.scan(step, (conn.init(), lif.init((1,))), inputs)[1]
-    assert bool(fired.all())
-    first = (np.argmax(np.asarray(spikes) > 0, axis=0) + 1) * ex.DT  # time of the step of the first spike
+    setup = ex.build(0)
+    t, fired = ex.first_spike_times(setup["delay"], setup["weight"])
+    net = ex.network(setup["delay"], setup["weight"], v_th=ex.THRESHOLD)  # the same readouts, with a threshold
+    _, rec = sj.simulate(net, net.init(dt=ex.DT), duration=ex.DURATION, dt=ex.DT, monitors=["out.spike"])
+    spikes = np.asarray(rec["out.spike"])
+    assert bool(fired.all()) and spikes.any(axis=0).all()
+    first = np.argmax(spikes > 0, axis=0) * ex.DT  # the record of step k (stamped k DT) shows its spike
     # the interpolated crossing lies within the step the real LIF fires in
     assert np.all(first - ex.DT <= np.asarray(t) + 1e-5) and np.all(np.asarray(t) <= first + 1e-5)
 
@@ -138,9 +133,23 @@ def test_short_training_run_reaches_20_percent():
     out = ex.train(steps=80)
     assert out["final_error_ms"] <= 0.2 * out["initial_error_ms"], (out["initial_error_ms"], out["final_error_ms"])
     assert out["initial_error_ms"] > 0.5  # the task was not solved before training
-    d = np.asarray(out["conn"].delay)
-    assert d.min() >= 0.0 and d.max() <= ex.MAX_DELAY  # clipped to the record after every step
-    np.testing.assert_array_equal(out["conn"].weight, ex.build(0)["conn"].weight)  # only delays are trained
+    d = np.asarray(out["delay"])
+    assert d.shape == (ex.N_OUT * ex.N_IN,)
+    assert d.min() >= 0.0 and d.max() <= ex.MAX_DELAY  # clipped to the delay buffer after every step
+    proj = out["net"].projections["syn"]
+    np.testing.assert_array_equal(proj.delay, d)
+    assert proj.delay_interp == "linear" and proj.max_delay == ex.MAX_DELAY
+    np.testing.assert_array_equal(proj.weight, ex.build(0)["weight"])  # only delays are trained
+
+
+def test_example_cli_prints_one_json_line(capsys):
+    summary = ex.main(["--steps", "2"])
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    printed = json.loads(lines[0])
+    assert printed == summary
+    assert {"initial_error_ms", "final_error_ms"} <= set(printed)
+    assert printed["steps"] == 2
 
 
 def test_clip_delays():
@@ -148,7 +157,7 @@ def test_clip_delays():
     clipped = clip_delays(conn.replace(delay=jnp.asarray([-1.0, 4.0, 9.5])))
     np.testing.assert_array_equal(clipped.delay, [0.0, 4.0, 8.0])
     with pytest.raises(ValueError, match="delay"):
-        clip_delays(LinearDirect.create(3, DT, synapse=ex.SingleExponentialCurrent.partialconstructor(
+        clip_delays(LinearDirect.create(3, DT, synapse=SingleExponentialCurrent.partialconstructor(
             spike_charge=1.0, time_constant=5.0), weight=jnp.ones(3)))  # fmt: skip
 
 
