@@ -228,13 +228,25 @@ class FromIndices(Connector):
 
 
 def from_matrix(matrix) -> FromIndices:
-    """Connectivity from a dense ``(n_pre, n_post)`` boolean (or 0/1) matrix: nonzero means connected."""
+    """Connectivity from a dense ``(n_pre, n_post)`` matrix of 0/1 or True/False: 1 (True) means connected.
+
+    Any other value is refused: a real-valued matrix passed as ``conn`` is almost always a weight matrix,
+    which would otherwise silently become all-ones weights on its nonzero pattern.
+    """
     m = np.asarray(matrix)
     if m.ndim != 2:
         raise ValueError(f"conn: a connectivity matrix must be 2-D (n_pre, n_post), got shape {m.shape}")
     if not (m.dtype == bool or np.issubdtype(m.dtype, np.integer) or np.issubdtype(m.dtype, np.floating)):
         raise TypeError(f"conn: a connectivity matrix must hold bools or 0/1 numbers, got dtype {m.dtype}")
-    if np.issubdtype(m.dtype, np.floating) and not np.all(np.isfinite(m)):
-        raise ValueError("conn: a connectivity matrix must be finite (0/1 or bool), got NaN or inf entries")
+    if m.dtype != bool:
+        bad = m[(m != 0) & (m != 1)]  # NaN compares unequal to both, so it lands here too
+        if bad.size:
+            shown = ", ".join(f"{v:g}" for v in np.unique(bad)[:4])
+            raise ValueError(
+                f"conn: a connectivity matrix must hold only 0/1 or True/False, got other values ({shown}"
+                f"{', ...' if np.unique(bad).size > 4 else ''}). To give weights, pass the matrix as weight= "
+                "with conn=snnjax.conn.All2All() (every pair a synapse, zeros included), or with its 0/1 mask "
+                "conn=(W != 0) (the nonzero pairs only)"
+            )
     pre, post = np.nonzero(m)
     return FromIndices(pre, post, shape=m.shape)

@@ -69,7 +69,9 @@ def poisson(key: jax.Array, rate_hz: ArrayLike, n_steps: int, dt: float) -> jax.
 
     A step holds a spike with probability ``1 - exp(-rate_hz * dt / 1000)``, the probability that a
     Poisson process has at least one event in the bin; so the train is the exact binning of a Poisson
-    process (several events in one bin count as one spike).
+    process (several events in one bin count as one spike), as :class:`snnjax.inputs.PoissonGroup`'s.
+    The mean rate is therefore ``(1 - exp(-rate_hz dt / 1000)) 1000 / dt`` Hz, slightly below ``rate_hz``
+    (by about ``rate_hz dt / 2000`` relative); Brian2's and BrainPy's ``rate dt / 1000`` is its first order.
 
     Args:
       key: JAX random key.

@@ -97,11 +97,16 @@ class PoissonState:
 class PoissonGroup:
     """Independent Poisson spike trains (BrainPy's ``PoissonGroup``, Brian2's ``PoissonGroup``).
 
-    In each step of ``dt`` ms a neuron fires with probability ``rate * dt / 1000`` (a Bernoulli draw,
-    as Brian2 and BrainPy do), so its mean rate is ``rate`` Hz and at most one spike falls in a step.
-    That needs ``rate * dt <= 1000`` (Hz x ms): :meth:`check_dt` raises otherwise, and ``update``
-    calls it when it can see the values (concrete rates, e.g. ``simulate`` outside ``jit``); inside
-    ``jit`` the rates are traced and only a dt-aware validation before tracing can catch it.
+    In each step of ``dt`` ms a neuron fires with probability ``p = 1 - exp(-rate * dt / 1000)``, the
+    probability that a Poisson process of rate ``rate`` Hz has at least one event in the step: the train is
+    the exact binning of a Poisson process, at most one spike per step (the convention of
+    :func:`snnjax.encoders.poisson` too). It is defined for every rate, and it equals Brian2's and BrainPy's
+    ``rate * dt / 1000`` to first order: the mean rate is ``p * 1000 / dt`` Hz, below ``rate`` by a fraction
+    of about ``rate * dt / 2000`` (0.1 % at 20 Hz and ``dt = 0.1`` ms), the events that share a step.
+    Beyond one expected event per step (``rate * dt > 1000``, Hz x ms) the binning would drop over a third
+    of the events: :meth:`check_dt` raises there, and ``update`` calls it when it can see the values
+    (concrete rates, e.g. ``simulate`` outside ``jit``); inside ``jit`` the rates are traced and only a
+    dt-aware validation before tracing (``Network`` and ``Runner`` do it) can catch it.
 
     The draws come from the key in the state (split every step), so the same key gives the same
     trains and a run resumed from a returned state continues the same stream; in a
@@ -132,15 +137,15 @@ class PoissonGroup:
         _checks.check_real("PoissonGroup", "rate", rate, nonnegative=True, shape=self.shape)
 
     def check_dt(self, dt: float) -> None:
-        """Raise ``ValueError`` if some ``rate * dt / 1000 > 1`` (the per-step probability; rates concrete)."""
+        """Raise ``ValueError`` if some ``rate * dt / 1000 > 1`` (over one expected event per step; rates concrete)."""
         dt = _checks.check_time("PoissonGroup", "dt", dt)
         if isinstance(self.rate, jax.core.Tracer):
             return
         top = float(np.max(np.asarray(self.rate, dtype=float)))
         if top * dt / 1000.0 > 1.0:
             raise ValueError(
-                f"PoissonGroup: rate must be <= 1000 / dt = {1000.0 / dt:g} Hz at dt={dt:g} ms (at most one spike "
-                f"per step), got a maximum rate of {top:g} Hz; use a smaller dt"
+                f"PoissonGroup: rate must be <= 1000 / dt = {1000.0 / dt:g} Hz at dt={dt:g} ms (at most one expected "
+                f"event per step: a step holds one spike), got a maximum rate of {top:g} Hz; use a smaller dt"
             )
 
     @property
@@ -160,17 +165,61 @@ class PoissonGroup:
         return PoissonState(spike=jnp.zeros(shape, jnp.result_type(float)), key=_key("PoissonGroup", key))
 
     def update(self, state: PoissonState, current: ArrayLike = 0.0, *, dt: float) -> PoissonState:
-        """One step of ``dt`` ms: fresh Bernoulli(``rate dt / 1000``) spikes. ``current`` must be 0 (none)."""
+        """One step of ``dt`` ms: fresh Bernoulli(``1 - exp(-rate dt / 1000)``) spikes. ``current`` must be 0."""
         _check_no_current("PoissonGroup", current)
         if _checks.is_concrete_float(self.rate) or isinstance(self.rate, numbers.Real):
             self.check_dt(dt)
         key, sub = jax.random.split(state.key)
-        p = jnp.asarray(self.rate, state.spike.dtype) * (dt / 1000.0)
+        p = -jnp.expm1(-jnp.asarray(self.rate, state.spike.dtype) * (dt / 1000.0))
         spike = (jax.random.uniform(sub, state.spike.shape, state.spike.dtype) < p).astype(state.spike.dtype)
         return PoissonState(spike=spike, key=key)
 
 
 # -- given spike times ----------------------------------------------------------------------------------
+
+_STEP_TOL = 1e-3  # steps: a time this close after a step start counts as on it (decimal times in binary)
+_LAST_STEP = 2**30  # events at or beyond this step never fire (int32 step counters, and no overflow below)
+
+
+def _split12(x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """float32 ``x`` as ``head + tail`` exactly, each with at most 12 significant bits (bit mask: no rounding)."""
+    bits = jax.lax.bitcast_convert_type(x, jnp.int32)
+    head = jax.lax.bitcast_convert_type(bits & jnp.int32(-4096), jnp.float32)  # clear the low 12 mantissa bits
+    return head, x - head
+
+
+def _pieces12(c: float, n: int) -> list[float]:
+    """A positive float as ``n`` terms of at most 12 significant bits each (exact in float32), largest first."""
+    out = []
+    for _ in range(n):
+        m, e = math.frexp(c)
+        out.append(math.ldexp(math.trunc(m * 4096.0), e - 12))
+        c -= out[-1]
+    return out
+
+
+def _exact_steps(hi: jax.Array, lo: jax.Array, dt: float) -> jax.Array:
+    """``max(0, ceil((hi + lo) / dt - 1e-3))`` as int32, in float32 arithmetic without rounding error that matters.
+
+    ``hi + lo`` (float32 value and residual of a time) and ``1 / dt`` (from the host) are cut into 12-bit
+    pieces, so every partial product is exact in float32; their whole parts are summed as ints and only the
+    fractional parts (ten numbers in [0, 1)) are summed in float32. Products below ``2**-48`` of the total are
+    dropped: the result is that of exact arithmetic unless ``times / dt - 1e-3`` lies within ``2e-5`` of an
+    integer (at ``2**30`` steps; closer for earlier times).
+    """
+    far = hi * jnp.float32(1.0 / dt) >= _LAST_STEP
+    xs = (*_split12(jnp.where(far, 0.0, hi)), *_split12(jnp.where(far, 0.0, lo)))
+    cs = _pieces12(1.0 / dt, len(xs))
+    whole = jnp.zeros(hi.shape, jnp.int32)
+    frac = jnp.zeros(hi.shape, jnp.float32)
+    for i, x in enumerate(xs):
+        for c in cs[: len(xs) - i]:  # terms of relative size >= 2**-36
+            p = x * jnp.float32(c)
+            f = jnp.floor(p)
+            whole = whole + f.astype(jnp.int32)
+            frac = frac + (p - f)
+    steps = whole + jnp.ceil(frac - _STEP_TOL).astype(jnp.int32)
+    return jnp.where(far, -1, jnp.maximum(steps, 0))
 
 
 @struct.dataclass
@@ -192,10 +241,21 @@ class SpikeTimeGroup:
 
     Neuron ``indices[k]`` fires at ``times[k]`` ms: during the first step whose start time ``i dt`` is
     ``>= times[k]`` (as BrainPy), so a time on the step grid fires in its own step and a monitor
-    stamps it with exactly that time. Times within a small tolerance of a step start (``1e-3`` step
-    plus two float32 epsilons of ``times / dt``, its rounding error) count as on it. Events are kept
-    in any order; several at one step and neuron give one spike. Each step compares all ``K`` events
-    (O(K) work per step).
+    stamps it with exactly that time. The rule, with ``times / dt`` in exact arithmetic:
+
+        step[k] = max(0, ceil(times[k] / dt - 1e-3)),
+
+    i.e. a time within a thousandth of a step after a step start counts as on it (``0.3`` ms at
+    ``dt = 0.1`` is step 3, though ``0.3 / 0.1 = 2.9999999999999996`` in float64). :meth:`event_steps`
+    evaluates it on the host in float64. On the device the times are float32, too coarse at late times
+    (``250000.05`` ms is ``250000.046875``, and ``times / dt`` in float32 is off by whole steps), so the
+    group keeps, next to each time, the float32 residual of its float64 value, and ``update`` evaluates
+    the rule from the pair with exact 12-bit partial products: the same integer steps as
+    :meth:`event_steps`, to within ``2e-5`` step of a boundary, at any time up to ``2**30`` steps (later
+    events never fire). Times given in float32 are taken as their float32 values.
+
+    Events are kept in any order; several at one step and neuron give one spike. Each step compares all
+    ``K`` event steps with the step counter (O(K) work per step).
 
     Args:
       size: number of neurons (int) or the group's shape (tuple; ``indices`` then index the flattened
@@ -207,6 +267,9 @@ class SpikeTimeGroup:
     size: Any = struct.field(pytree_node=False)
     indices: ArrayLike = struct.field(default_factory=lambda: np.zeros(0, np.int32))
     times: ArrayLike = struct.field(default_factory=lambda: np.zeros(0))
+    # (K, 2) float32: each float64 time as float32 value and float32 residual (set from float64 NumPy times);
+    # a leaf, so the exact times survive jit, where the Runner traces the network and times become float32
+    _times_split: ArrayLike | None = struct.field(default=None, repr=False)
 
     def __post_init__(self):
         # user-typed sequences become arrays (a list would be a pytree of many leaves); arrays pass untouched
@@ -214,6 +277,10 @@ class SpikeTimeGroup:
             object.__setattr__(self, "indices", np.asarray(self.indices, dtype=np.int32).reshape(-1))
         if isinstance(self.times, (list, tuple)):
             object.__setattr__(self, "times", np.asarray(self.times, dtype=float).reshape(-1))
+        t = self.times
+        if isinstance(t, np.ndarray) and np.issubdtype(t.dtype, np.floating) and t.dtype.itemsize > 4:
+            hi = t.astype(np.float32)
+            object.__setattr__(self, "_times_split", np.stack([hi, (t - hi).astype(np.float32)], axis=-1))
         self._check(strict=False)
 
     def _check(self, strict: bool) -> None:
@@ -244,6 +311,27 @@ class SpikeTimeGroup:
         """Complete checks on concrete values (run by ``Network``, ``Runner`` and ``simulate``)."""
         self._check(strict=True)
 
+    def event_steps(self, dt: float) -> np.ndarray:
+        """The step of each event at ``dt`` ms, on the host in float64 (concrete times): int64 ``(K,)``,
+        ``max(0, ceil(times / dt - 1e-3))``, the step during which ``indices[k]`` fires."""
+        dt = _checks.check_time("SpikeTimeGroup", "dt", dt)
+        q = np.asarray(self.times).astype(np.float64) / dt
+        return np.maximum(0, np.ceil(q - _STEP_TOL)).astype(np.int64)
+
+    def _device_steps(self, dt: float) -> jax.Array:
+        """:meth:`event_steps` on the device (int32 ``(K,)``; -1 for events beyond ``2**30`` steps)."""
+        t = jnp.asarray(self.times)
+        t = t if jnp.issubdtype(t.dtype, jnp.floating) else t.astype(jnp.result_type(float))
+        hi = t.astype(jnp.float32)
+        if t.dtype.itemsize > 4:  # jax_enable_x64: the times themselves are exact
+            lo = (t - hi.astype(t.dtype)).astype(jnp.float32)
+        elif self._times_split is not None:
+            split = jnp.asarray(self._times_split, jnp.float32)
+            lo = jnp.where(split[..., 0] == hi, split[..., 1], 0.0)  # a residual of other times is ignored
+        else:
+            lo = jnp.zeros_like(hi)
+        return _exact_steps(hi, lo, float(dt))
+
     @property
     def shape(self) -> tuple[int, ...]:
         """Shape of the group (without batch dimensions)."""
@@ -264,9 +352,7 @@ class SpikeTimeGroup:
         """One step of ``dt`` ms: the events due in it fire. ``current`` must be 0 (none)."""
         _check_no_current("SpikeTimeGroup", current)
         dtype = state.spike.dtype
-        x = jnp.asarray(self.times, dtype) / dt
-        tol = 1e-3 + 2 * jnp.finfo(dtype).eps * x  # float rounding of times, dt and times / dt: 3 roundings
-        due = jnp.ceil(x - tol).astype(jnp.int32) == state.step
+        due = self._device_steps(dt) == state.step
         flat = jnp.zeros(self.count, dtype).at[jnp.asarray(self.indices, jnp.int32)].max(due.astype(dtype))
         spike = jnp.broadcast_to(flat.reshape(self.shape), state.spike.shape)
         return SpikeTimeState(spike=spike, step=state.step + 1)

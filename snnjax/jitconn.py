@@ -44,8 +44,11 @@ class JitFixedProb:
     Args:
       p: connection probability, in (0, 1].
       seed: int >= 0; fixes the connectivity.
-      include_self: when False (default True) and the projection is recurrent, ``i -> i`` is skipped
-        (the synapse is drawn but carries no weight).
+      include_self: when False (default True), every pair with equal presynaptic and postsynaptic index
+        ``i -> i`` is skipped (drawn, but it carries no weight), whether or not the projection is
+        recurrent: in a recurrent projection these are the autapses; in a feed-forward one, the pairs
+        between neuron ``i`` of one group and neuron ``i`` of the other are dropped too. That is
+        :class:`snnjax.conn.FixedProb`'s ``include_self``, which ``method="auto"`` may replace by this class.
     """
 
     p: float = struct.field(pytree_node=False)
@@ -67,12 +70,13 @@ class JitFixedProb:
         p = float(self.p)
         k = self.k_max(n_post)
         if p >= 1.0:
-            return jnp.arange(k, dtype=jnp.int32)
-        u = _uniform(self.seed, i, k)
-        # gaps <= 1 + 88 / p (u >= float32 tiny), so the int32 sum stays below k_max * (1 + 88 / p) < 2**31
-        gaps = 1 + jnp.floor(jnp.log(u) / math.log1p(-p)).astype(jnp.int32)
-        pos = jnp.cumsum(gaps) - 1
-        pos = jnp.where(pos < n_post, pos, n_post)
+            pos = jnp.arange(k, dtype=jnp.int32)  # k == n_post: every target
+        else:
+            u = _uniform(self.seed, i, k)
+            # gaps <= 1 + 88 / p (u >= float32 tiny), so the int32 sum stays below k_max * (1 + 88 / p) < 2**31
+            gaps = 1 + jnp.floor(jnp.log(u) / math.log1p(-p)).astype(jnp.int32)
+            pos = jnp.cumsum(gaps) - 1
+            pos = jnp.where(pos < n_post, pos, n_post)
         if not self.include_self:
             pos = jnp.where(pos == i, n_post, pos)
         return pos

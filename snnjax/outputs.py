@@ -2,13 +2,18 @@
 
 ``contribution(g, post_state)`` returns what is added to the postsynaptic state field named by
 ``target``: ``"input"`` (the summed input current of the step, nA) or a state variable such as
-``"v"`` (a jump, in that variable's unit).
+``"v"`` (a jump, in that variable's unit; never ``"spike"``, which the group recomputes every step).
+
+The conductance outputs (:class:`COBA`, :class:`MgBlock`) have ``check_weight(weight)``, which raises
+``ValueError`` for a negative concrete weight (a negative conductance), for the projection to call on its
+weight before the run.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 from jax.typing import ArrayLike
 
@@ -25,10 +30,30 @@ class CUBA:
     def __post_init__(self):
         if not isinstance(self.target, str) or not self.target:
             raise TypeError(f"CUBA: target must be 'input' or a state field name such as 'v', got {self.target!r}")
+        if self.target == "spike":
+            # the jump lands before the neuron's update, which overwrites 'spike': it would do nothing at all
+            raise ValueError(
+                "CUBA: target must be 'input' or a state variable other than 'spike' (such as 'v'), got 'spike': "
+                "a group recomputes its spikes in every step, so a jump into 'spike' is lost"
+            )
 
     def contribution(self, g: jax.Array, post_state) -> jax.Array:
         """``g`` itself."""
         return g
+
+
+def _check_conductance(owner: str, weight) -> None:
+    """Raise ``ValueError`` if a concrete weight has a negative entry (tracers and ``None`` pass)."""
+    if weight is None or isinstance(weight, jax.core.Tracer):
+        return
+    w = np.asarray(weight)
+    if not (np.issubdtype(w.dtype, np.number) or w.dtype == bool):
+        return
+    if w.size and np.nanmin(w) < 0:
+        raise ValueError(
+            f"{owner}: weight is a conductance and must be >= 0, got a minimum of {float(np.nanmin(w)):g}; for an "
+            "inhibitory synapse keep the weight positive and give a reversal potential below rest (e.g. COBA(E=-80.))"
+        )
 
 
 @struct.dataclass
@@ -53,6 +78,14 @@ class COBA:
     def _validate(self) -> None:
         """Complete checks on concrete values."""
         _checks.check_fields(self, {"E": None}, strict=True)
+
+    def check_weight(self, weight: ArrayLike) -> None:
+        """Raise ``ValueError`` if a concrete ``weight`` (the conductance: scalar, ``(K,)`` or dense) is negative.
+
+        A negative conductance reverses the driving force (an excitatory reversal potential would then
+        hyperpolarise), which is never meant; traced weights are not checked.
+        """
+        _check_conductance("COBA", weight)
 
     def contribution(self, g: jax.Array, post_state) -> jax.Array:
         """``g (E - v_post)``, with ``v_post`` the postsynaptic potential at the start of the step."""
@@ -89,6 +122,10 @@ class MgBlock:
     def _validate(self) -> None:
         """Complete checks on concrete values."""
         _checks.check_fields(self, self._FIELDS, strict=True)
+
+    def check_weight(self, weight: ArrayLike) -> None:
+        """Raise ``ValueError`` if a concrete ``weight`` (the conductance) is negative, as :meth:`COBA.check_weight`."""
+        _check_conductance("MgBlock", weight)
 
     def unblocked(self, v: jax.Array) -> jax.Array:
         """Fraction of unblocked channels at potential ``v`` (mV), in (0, 1]."""

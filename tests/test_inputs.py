@@ -40,14 +40,15 @@ def run(net, duration, key=0, monitors=("P.spike",), batch_shape=()):
 
 
 def test_poisson_counts_match_the_rate_per_neuron():
-    # four rate classes of 250 neurons each, 500 ms: the count of a class is Binomial(250 * 5000, rate dt / 1000)
+    # four rate classes of 250 neurons each, 500 ms: the count of a class is Binomial(250 * 5000, p),
+    # p = 1 - exp(-rate dt / 1000), the probability of at least one Poisson event in a step
     rates = np.repeat([0.0, 5.0, 50.0, 200.0], 250)
     _, rec = run(one_pop_net(si.PoissonGroup(1000, rate=rates)), 500.0)
     counts = np.asarray(rec["P.spike"]).sum(axis=0)  # per neuron
     n_steps = 5000
     assert counts[:250].sum() == 0  # rate 0 never fires
     for k, rate in enumerate([5.0, 50.0, 200.0]):
-        p = rate * DT / 1000.0
+        p = -math.expm1(-rate * DT / 1000.0)
         trials = 250 * n_steps
         mean, sd = trials * p, math.sqrt(trials * p * (1 - p))
         got = counts[250 * (k + 1) : 250 * (k + 2)]
@@ -61,7 +62,7 @@ def test_poisson_counts_match_the_rate_per_neuron():
 def test_poisson_interspike_intervals_are_geometric():
     # Bernoulli trials: P(ISI = k steps) = (1 - p)^(k - 1) p, so the mean ISI is 1 / p steps and the ISI
     # coefficient of variation is sqrt(1 - p) (~1: Poisson), both checked within 5 sd of their estimators
-    p = 100.0 * DT / 1000.0
+    p = -math.expm1(-100.0 * DT / 1000.0)
     _, rec = run(one_pop_net(si.PoissonGroup(200, rate=100.0)), 1000.0)
     spikes = np.asarray(rec["P.spike"]).T
     isis = np.concatenate([np.diff(np.flatnonzero(row)) for row in spikes])
@@ -124,7 +125,7 @@ def test_poisson_rate_is_a_leaf_vmap_equals_loop():
 def test_poisson_drives_a_lif_with_the_campbell_mean():
     # 100 Poisson inputs (20 Hz) -> All2All CUBA exponential synapse (tau_s 5 ms, w 0.1 nA) -> one LIF neuron
     # that never fires (v_th far away). The synapse adds w per input spike and decays by a = exp(-dt / tau_s)
-    # per step, so its stationary mean is w N p / (1 - a) with p = rate dt / 1000; the LIF's exact
+    # per step, so its stationary mean is w N p / (1 - a) with p = 1 - exp(-rate dt / 1000); the LIF's exact
     # exponential update has unit DC gain, so <v> = v_rest + r <g> (Campbell's theorem).
     n_in, rate, w, tau_s = 100, 20.0, 0.1, 5.0
     net = sj.Network(
@@ -141,7 +142,7 @@ def test_poisson_drives_a_lif_with_the_campbell_mean():
     )
     _, rec = run(net, 1000.0, monitors=("E.v",), batch_shape=(40,))
     v = np.asarray(rec["E.v"])[2000:, :, 0]  # drop 200 ms (10 membrane time constants) of transient
-    expected = -60.0 + w * n_in * (rate * DT / 1000.0) / (1.0 - math.exp(-DT / tau_s))
+    expected = -60.0 + w * n_in * -math.expm1(-rate * DT / 1000.0) / (1.0 - math.exp(-DT / tau_s))
     copy_means = v.mean(axis=0)  # 40 independent copies (independent trains): iid estimates
     sem = copy_means.std(ddof=1) / math.sqrt(copy_means.size)
     assert abs(copy_means.mean() - expected) < 5 * sem, (copy_means.mean(), expected, sem)

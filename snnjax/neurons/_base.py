@@ -7,6 +7,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from snnjax import _checks
 from snnjax.init import Initializer
@@ -86,14 +87,54 @@ def exp_euler(x: jax.Array, f: jax.Array, jac: jax.Array, dt: float) -> jax.Arra
     return x + dt * exprel(jac * dt) * f
 
 
+def refractory_steps(tau_ref: Any, dt: float) -> Any:
+    """Whole steps a neuron is held after a spike: ``floor(q + 1/2)`` with ``q = tau_ref / dt`` first rounded
+    to 9 significant digits (6 when ``tau_ref`` is float32 or narrower), the rule of
+    :func:`snnjax.delays.lag_steps` without its minimum of one step (``tau_ref = 0`` is no refractoriness).
+
+    So half steps round up and whole steps stay whole: at ``dt = 0.1`` ms, 0.15 ms holds 2 steps, 0.25 ms 3,
+    0.35 ms 4 (``0.35 / 0.1 = 3.4999999999999996`` in float64), 0.75 ms 8. Concrete ``tau_ref`` (and ``dt``)
+    are decided on the host in float64 and reach the device as ints; a traced ``tau_ref`` (a sweep under
+    ``vmap``, a learned one) gets the same rule on the device in its own precision, as
+    :func:`snnjax.delays.device_lag` does for traced delays.
+    """
+    if not isinstance(tau_ref, jax.core.Tracer) and not isinstance(dt, jax.core.Tracer):
+        raw = np.asarray(tau_ref)
+        digits = 6 if np.issubdtype(raw.dtype, np.floating) and raw.dtype.itemsize < 8 else 9
+        q = raw.astype(np.float64) / float(dt)
+        mag = np.floor(np.log10(np.where(q > 0, q, 1.0)))
+        scale = 10.0 ** (digits - 1 - mag)
+        return np.floor(np.round(q * scale) / scale + 0.5).astype(np.int32)
+    t = jnp.asarray(tau_ref)
+    t = t if jnp.issubdtype(t.dtype, jnp.floating) else t.astype(jnp.result_type(float))
+    q = t / dt
+    digits = 9 if t.dtype == jnp.float64 else 6
+    scale = 10.0 ** (digits - 1 - jnp.floor(jnp.log10(jnp.where(q > 0, q, 1.0))))
+    return jnp.floor(jnp.round(q * scale) / scale + 0.5).astype(jnp.int32)
+
+
+def _steps_left(refrac: jax.Array, dt: float) -> jax.Array:
+    """Remaining refractory steps of a ``refrac`` state (ms, always a whole number of steps times ``dt``)."""
+    return jnp.floor(refrac / dt + 0.5)
+
+
 def refractory(refrac: jax.Array, dt: float) -> jax.Array:
-    """True where a neuron is still refractory: counts whole steps, ``round(tau_ref / dt)`` held steps."""
-    return refrac > 0.5 * dt
+    """True where a neuron is still refractory (at least one whole step left)."""
+    return _steps_left(refrac, dt) >= 1
 
 
 def next_refrac(spike: jax.Array, refrac: jax.Array, tau_ref: Any, dt: float, shape) -> jax.Array:
-    """Remaining refractory time (ms) after a step: ``tau_ref`` on a spike, else counted down by ``dt``."""
-    return jnp.broadcast_to(jnp.where(spike > 0, tau_ref, jnp.maximum(refrac - dt, 0.0)), shape)
+    """Remaining refractory time (ms) after a step: ``refractory_steps(tau_ref, dt) * dt`` on a spike, else one
+    step less (never below 0).
+
+    The state stays in ms but always holds a whole number ``k`` of steps times ``dt``, and ``k`` is recovered
+    by rounding each step: the count is exact for any length (a float32 countdown ``refrac - dt`` instead
+    drifts, so half-step periods held one step more or less depending on the rounding of ``tau_ref``).
+    """
+    steps = refractory_steps(tau_ref, dt)
+    left = jnp.maximum(_steps_left(refrac, dt) - 1.0, 0.0)
+    k = jnp.where(spike > 0, jnp.asarray(steps, refrac.dtype), left)
+    return jnp.broadcast_to(k * dt, shape).astype(refrac.dtype)
 
 
 def reset_v(v: jax.Array, spike: jax.Array, v_th: Any, v_reset: Any, mode: str) -> jax.Array:

@@ -22,7 +22,7 @@ class AdExState:
       v: membrane potential, mV.
       w: adaptation current, nA.
       spike: 1.0 where the neuron fired during the last step, else 0.0.
-      refrac: remaining refractory time, ms.
+      refrac: remaining refractory time, ms (whole steps times ``dt``; 0 when not refractory).
     """
 
     v: jax.Array
@@ -44,7 +44,7 @@ class AdEx(_base.NeuronGroup):
     ``tau_w dw/dt = a (v - v_rest) - w``.
 
     A spike when ``v >= v_th`` after the step; then ``v = v_reset``, ``w += b``, and ``v`` is held for
-    ``round(tau_ref / dt)`` steps (``w`` keeps evolving), as BrainPy's ``AdExIF``.
+    ``floor(tau_ref / dt + 1/2)`` steps (``w`` keeps evolving), as BrainPy's ``AdExIF``.
 
     Integration: exponential Euler per variable with the other variables at the start of the step,
     BrainPy's ``method='exp_auto'``: ``x <- x + dt exprel(J dt) f`` with ``J = df/dx`` (exact for ``w``

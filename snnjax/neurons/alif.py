@@ -22,7 +22,7 @@ class ALIFState:
       v: membrane potential, mV.
       a: threshold adaptation variable (dimensionless; the threshold is ``v_th + beta * a``).
       spike: 1.0 where the neuron fired during the last step, else 0.0.
-      refrac: remaining refractory time, ms.
+      refrac: remaining refractory time, ms (whole steps times ``dt``; 0 when not refractory).
     """
 
     v: jax.Array
@@ -43,7 +43,7 @@ class ALIF(_base.NeuronGroup):
     ``tau dv/dt = -(v - v_rest) + r I``, ``tau_a da/dt = -a``; a spike when ``v >= v_th + beta a``, then
     ``a += 1`` and ``v`` is reset as set by ``reset_mode``: ``'subtract'`` (default, as BrainPy/Bellec:
     ``v -= v_th - v_reset``, the *base* threshold; with ``v_reset = 0`` this is Bellec's ``v -= v_th``) or
-    ``'value'`` (``v = v_reset``). Then ``v`` is held for ``round(tau_ref / dt)`` steps (as :class:`LIF`).
+    ``'value'`` (``v = v_reset``). Then ``v`` is held for ``floor(tau_ref / dt + 1/2)`` steps (as :class:`LIF`).
 
     Integration: exact over each step (both equations are linear and uncoupled; ``I`` constant over the
     step); Brian2 ``method='exact'`` or ``'exponential_euler'`` give the same numbers. The threshold uses

@@ -21,7 +21,7 @@ class ExpIFState:
     Attributes:
       v: membrane potential, mV.
       spike: 1.0 where the neuron fired during the last step, else 0.0.
-      refrac: remaining refractory time, ms.
+      refrac: remaining refractory time, ms (whole steps times ``dt``; 0 when not refractory).
     """
 
     v: jax.Array
@@ -40,7 +40,7 @@ class ExpIF(_base.NeuronGroup):
 
     ``tau dv/dt = -(v - v_rest) + delta_t exp((v - v_t) / delta_t) + r I``.
 
-    A spike when ``v >= v_th`` after the step; then ``v = v_reset``, held for ``round(tau_ref / dt)`` steps
+    A spike when ``v >= v_th`` after the step; then ``v = v_reset``, held for ``floor(tau_ref / dt + 1/2)`` steps
     (as :class:`LIF`). ``v_th`` is the numerical cut-off of the upswing; it should lie a few ``delta_t``
     above ``v_t`` (the upswing then reaches it within a step or two).
 

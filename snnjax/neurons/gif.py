@@ -24,7 +24,7 @@ class GIFState:
       i2: second internal current, nA.
       v_th: moving threshold, mV.
       spike: 1.0 where the neuron fired during the last step, else 0.0.
-      refrac: remaining refractory time, ms.
+      refrac: remaining refractory time, ms (whole steps times ``dt``; 0 when not refractory).
     """
 
     v: jax.Array
@@ -49,7 +49,7 @@ class GIF(_base.NeuronGroup):
 
     A spike when ``v >= v_th`` (the moving threshold after the step); then ``v = v_reset``,
     ``i1 = r1 i1 + a1``, ``i2 = r2 i2 + a2``, ``v_th = max(v_th_reset, v_th)``, and ``v`` is held for
-    ``round(tau_ref / dt)`` steps (the other variables keep evolving).
+    ``floor(tau_ref / dt + 1/2)`` steps (the other variables keep evolving).
 
     Integration: exponential Euler per variable with the others at the start of the step (BrainPy's
     ``method='exp_auto'``, Brian2's ``method='exponential_euler'``; exact for ``i1`` and ``i2``).

@@ -22,7 +22,7 @@ class IzhikevichState:
       v: membrane potential, mV.
       u: recovery variable, mV/ms (enters ``dv/dt`` directly).
       spike: 1.0 where the neuron fired during the last step, else 0.0.
-      refrac: remaining refractory time, ms.
+      refrac: remaining refractory time, ms (whole steps times ``dt``; 0 when not refractory).
     """
 
     v: jax.Array
@@ -44,7 +44,7 @@ class Izhikevich(_base.NeuronGroup):
 
     The input ``I`` enters ``dv/dt`` directly: 1 nA raises ``v`` by 1 mV/ms (an implicit 1 nF membrane),
     as in Izhikevich (2003) and BrainPy. A spike when ``v >= v_th`` after the step; then ``v = c``,
-    ``u += d``, and ``v`` is held for ``round(tau_ref / dt)`` steps (default 0: no refractoriness).
+    ``u += d``, and ``v`` is held for ``floor(tau_ref / dt + 1/2)`` steps (default 0: no refractoriness).
 
     Integration: exponential Euler per variable with the other variable at the start of the step,
     BrainPy's ``method='exp_auto'``: ``x <- x + dt exprel(J dt) f``, ``J = df/dx`` (``2 p1 v + p2`` for ``v``,

@@ -21,7 +21,7 @@ class LIFState:
     Attributes:
       v: membrane potential, mV.
       spike: 1.0 where the neuron fired during the last step, else 0.0 (float so gradients flow).
-      refrac: remaining refractory time, ms (0 when not refractory).
+      refrac: remaining refractory time, ms: a whole number of steps times ``dt`` (0 when not refractory).
     """
 
     v: jax.Array
@@ -41,7 +41,9 @@ class LIF(_base.NeuronGroup):
     The ODE is integrated exactly over each step with the input current held constant:
     ``v <- v_inf + (v - v_inf) exp(-dt/tau)``, ``v_inf = v_rest + r I``. A neuron fires when
     ``v >= v_th`` after that update; it is then reset and held there (input ignored) for
-    ``tau_ref`` ms, i.e. for ``round(tau_ref / dt)`` steps, as BrainPy's LIF does.
+    ``tau_ref`` ms, i.e. for ``floor(tau_ref / dt + 1/2)`` steps (the rule of the delays, decided on the host
+    for concrete ``tau_ref``: half steps round up and whole steps stay whole, so 0.15 ms at ``dt = 0.1`` is
+    2 steps and 0.35 ms is 4; see ``neurons._base.refractory_steps``), as BrainPy's LIF does.
 
     Reset (``reset_mode``): ``'value'`` sets ``v = v_reset`` (BrainPy ``spk_reset='hard'``, Brian2
     ``reset='v = v_reset'``); ``'subtract'`` lowers ``v`` by ``v_th - v_reset`` and keeps the overshoot above

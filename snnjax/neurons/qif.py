@@ -21,7 +21,7 @@ class QIFState:
     Attributes:
       v: membrane potential, mV.
       spike: 1.0 where the neuron fired during the last step, else 0.0.
-      refrac: remaining refractory time, ms.
+      refrac: remaining refractory time, ms (whole steps times ``dt``; 0 when not refractory).
     """
 
     v: jax.Array
@@ -42,7 +42,7 @@ class QIF(_base.NeuronGroup):
 
     Without input ``v_rest`` is the stable and ``v_c`` the unstable fixed point (``v_c > v_rest``,
     ``c > 0``); the rheobase current is ``c (v_c - v_rest)^2 / (4 r)``. A spike when ``v >= v_th`` after
-    the step; then ``v = v_reset``, held for ``round(tau_ref / dt)`` steps (as :class:`LIF`).
+    the step; then ``v = v_reset``, held for ``floor(tau_ref / dt + 1/2)`` steps (as :class:`LIF`).
 
     Integration: exponential Euler with ``J = df/dv`` at the start of the step (BrainPy's
     ``method='exp_auto'``): ``v <- v + dt exprel(J dt) f(v)``; first order in ``dt``.

@@ -113,15 +113,33 @@ class Alpha:
         return SynapseState(g=g, h=state.h * decay + inp)
 
 
+def _exprel(x):
+    """``(exp(x) - 1) / x`` (1 at ``x = 0``) without cancellation: its series where ``|x| < 1e-4``, whose
+    truncation error (``x^3 / 24 < 5e-14``) is far below float32 rounding."""
+    small = jnp.abs(x) < 1e-4
+    xs = jnp.where(small, 1.0, x)
+    return jnp.where(small, 1.0 + 0.5 * x * (1.0 + x / 3.0), jnp.expm1(xs) / xs)
+
+
+def _log1p_ratio(u):
+    """``log(1 + u) / u`` (1 at ``u = 0``) without cancellation, for ``u > -1``: its series where ``|u| < 1e-4``."""
+    small = jnp.abs(u) < 1e-4
+    us = jnp.where(small, 1.0, u)
+    return jnp.where(small, 1.0 - 0.5 * u * (1.0 - 2.0 * u / 3.0), jnp.log1p(us) / us)
+
+
 def _dual_exp_a(tau_rise, tau_decay, A):
-    """BrainPy's jump coefficient ``a`` of ``h`` per unit input (``_dual_exp_a`` in brainpy.dyn)."""
+    """BrainPy's jump coefficient ``a`` of ``h`` per unit input (``_dual_exp_a`` in brainpy.dyn).
+
+    Peak-normalised (``A=None``): ``a = (1/tau_r) (tau_r/tau_d)^(tau_r/(tau_r - tau_d))``, evaluated as
+    ``exp(log1p(u) / u) / tau_r`` with ``u = (tau_d - tau_r) / tau_r``: the same number, but continuous
+    through ``tau_r == tau_d`` (where it is ``e / tau_r``) instead of cancelling near it. ``tau_d - tau_r``
+    is exact in floating point when the two are close (Sterbenz), so ``u`` keeps full relative precision.
+    """
     tau_rise, tau_decay = jnp.asarray(tau_rise), jnp.asarray(tau_decay)
     if A is not None:
         return (tau_decay - tau_rise) / (tau_rise * tau_decay) * jnp.asarray(A)
-    equal = tau_rise == tau_decay
-    exponent = tau_rise / jnp.where(equal, 1.0, tau_rise - tau_decay)
-    general = jnp.power(tau_rise / tau_decay, exponent) / tau_rise
-    return jnp.where(equal, jnp.e / tau_rise, general)
+    return jnp.exp(_log1p_ratio((tau_decay - tau_rise) / tau_rise)) / tau_rise
 
 
 @struct.dataclass
@@ -138,6 +156,9 @@ class DualExponential:
     makes the peak of ``g`` equal to the weight ``w`` (``a = e / tau`` in the limit ``tau_rise == tau_decay``,
     where ``g`` becomes the alpha function ``w (t/tau) e^{1 - t/tau}``). With an explicit ``A``,
     ``a = (tau_d - tau_r) / (tau_r tau_d) A``, i.e. ``g(t) = w A (exp(-t/tau_d) - exp(-t/tau_r))``.
+
+    Both the normalisation and the step are evaluated in forms that stay accurate (to float32 rounding)
+    as ``tau_decay - tau_rise`` goes to 0, and continuous through it.
 
     Integration: exact over each step (the system is linear), which BrainPy's ``exp_auto`` is not
     (it holds ``h`` constant within the step, an ``O(dt / tau_rise)`` relative error). An arriving
@@ -174,7 +195,11 @@ class DualExponential:
         """Exact step of the linear system, then ``h += a inp``."""
         tr, td = jnp.asarray(self.tau_rise), jnp.asarray(self.tau_decay)
         er, ed = jnp.exp(-dt / tr), jnp.exp(-dt / td)
-        close = jnp.abs(td - tr) <= 1e-6 * td  # the general coefficient cancels catastrophically there
-        coef = jnp.where(close, dt * ed, tr * td * (ed - er) / jnp.where(close, 1.0, td - tr))
+        # h's contribution to g over the step, tr td (ed - er) / (td - tr), written as
+        # dt max(ed, er) exprel(-|x|) with x = dt (td - tr) / (tr td): no difference of close numbers (the
+        # form above loses all digits as td -> tr in float32), equal to dt e^{-dt/tau} at td == tr, and no
+        # overflow when one time constant is much shorter than dt (exprel of a negative argument is in (0, 1])
+        x = dt * (td - tr) / (tr * td)
+        coef = dt * jnp.maximum(ed, er) * _exprel(-jnp.abs(x))
         g = state.g * ed + state.h * coef
         return SynapseState(g=g, h=state.h * er + _dual_exp_a(tr, td, self.A) * inp)
