@@ -3,12 +3,20 @@
 Time convention (BrainPy's): step ``i`` advances the state from ``t_i = i dt`` to ``t_i + dt``, and the
 state after it is recorded with the time stamp ``t_i``. So ``mon.ts`` of a fresh run starts at 0 and
 steps by ``dt`` (or by ``every * dt``), and ``mon['pre.v'][0]`` is the state after the first step.
+
+Time on the device (the ``t`` given to callable inputs, ``simulate``'s ``ts``) is computed from the
+integer step counter by :func:`_time`, never as ``float32(step) * dt``: it is the float nearest to
+``step * dt`` (float32, or float64 with ``jax_enable_x64``). A float32 ``t`` still has the resolution of
+float32, ``t * 2**-24``: consecutive steps stay distinct up to ``t = 2**23 dt`` (839 s of biological
+time at ``dt = 0.1`` ms); callables that need finer time on longer runs need ``jax_enable_x64`` (or an
+array input). ``Runner``'s ``mon.ts`` is float64, computed on the host.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import numbers
 import time
 from collections.abc import Sequence
@@ -28,8 +36,60 @@ INPUT_MODES = ("fix", "iter", "func")
 
 def _batch_shape(net: Network, state: NetworkState) -> tuple[int, ...]:
     name, pop = next(iter(net.populations.items()))
-    v = state.neurons[name].spike
-    return tuple(v.shape[: v.ndim - len(pop.shape)])
+    neurons = getattr(state, "neurons", None)
+    spike = getattr(neurons.get(name), "spike", None) if isinstance(neurons, dict) else None
+    shape = tuple(np.shape(spike)) if spike is not None else None
+    if shape is None or len(shape) < len(pop.shape) or shape[len(shape) - len(pop.shape) :] != tuple(pop.shape):
+        raise ValueError(
+            f"state does not match the network: state.neurons[{name!r}].spike has shape {shape}, expected "
+            f"(*batch_shape, {', '.join(map(str, pop.shape))}) for population {name!r}; make the state with net.init()"
+        )
+    return shape[: len(shape) - len(pop.shape)]
+
+
+def _split_bits(x: float, bits: int) -> list[float]:
+    """``x`` (a float64) as a sum of floats of at most ``bits`` significant bits each, largest first."""
+    pieces = []
+    while x != 0.0 and len(pieces) < 16:
+        quantum = 2.0 ** (math.floor(math.log2(abs(x))) - bits + 1)
+        piece = round(x / quantum) * quantum
+        pieces.append(piece)
+        x -= piece  # exact: piece is x rounded
+    return pieces
+
+
+def _time(step: jax.Array, dt: float) -> jax.Array:
+    """``step * dt`` (ms) from the integer step: the float nearest to the exact product (float32, or
+    float64 with ``jax_enable_x64``).
+
+    ``float32(step) * dt`` rounds ``dt`` (an error growing with the step: 1 ulp off at step 9 for dt = 0.1)
+    and, above 2**24 steps, the step itself. Here, with ``N`` the smallest power of ten (up to 1e6) making
+    ``N dt`` a whole number ``W`` (10 and 1 for dt = 0.1), ``step = q N + r`` and ``step dt = q W + r dt``,
+    written as a sum of products that are exact in float32 (12-bit pieces of ``q`` and ``W``; ``r`` times
+    pieces of ``dt`` short enough for the product to fit in 24 bits), added with TwoSum compensation so
+    that the result rounds once. Only multiplications and additions, which XLA rounds correctly (its
+    division on CPU is not); the products are exact, so fused multiply-adds change nothing. For a ``dt``
+    with no such ``N`` (e.g. 1/3), ``t = step * dt`` in floats.
+    """
+    dtype = jnp.result_type(float)
+    n = next((n for n in (10**k for k in range(7)) if abs(n * dt - round(n * dt)) <= 1e-9 * n * dt), None)
+    if n is None:
+        return step.astype(dtype) * dt
+    q, r = step // n, (step % n).astype(dtype)
+    terms = [
+        ((q >> shift) & 4095).astype(dtype) * (w * 2.0**shift)  # 12 bits x 12 bits: exact
+        for shift in (24, 12, 0)
+        for w in _split_bits(float(round(n * dt)), 12)
+    ]
+    bits_r = max(1, (n - 1).bit_length())
+    terms += [r * piece for piece in _split_bits(float(dt), 24 - bits_r)]  # bits_r + (24 - bits_r) bits: exact
+    total, comp = terms[0], jnp.zeros((), dtype)
+    for term in terms[1:]:  # TwoSum: total + comp is the exact sum up to eps**2
+        new = total + term
+        back = new - total
+        comp = comp + ((total - (new - back)) + (term - back))
+        total = new
+    return total + comp
 
 
 def _normalize_inputs(net, inputs, n_steps, batch_shape):
@@ -48,7 +108,7 @@ def _normalize_inputs(net, inputs, n_steps, batch_shape):
         if path not in valid:
             raise ValueError(f"inputs: unknown input path {path!r}; valid paths are {valid}")
         pop = path.split(".")[0]
-        shape = (*batch_shape, *net.populations[pop].shape)
+        shape = (*batch_shape, *net.input_shape(path))
         mode = spec[2] if len(spec) == 3 else ("func" if callable(value) else None)
         if mode is not None and mode not in INPUT_MODES:
             raise ValueError(f"inputs: mode for {path!r} must be one of {INPUT_MODES}, got {mode!r}")
@@ -137,7 +197,8 @@ def _broadcasts(src: tuple, dst: tuple) -> bool:
 
 
 def _normalize_monitors(net, monitors, state) -> tuple:
-    """-> tuple of (name, kind, payload) with kind 'path' (payload (path, index)), 'fn', 'probe' or 'reducer'."""
+    """-> tuple of (name, kind, payload) with kind 'path' (payload (path, index)), 'fn', 'probe' (bound to
+    ``net``: :meth:`snnjax.monitors.Probe.bind`) or 'reducer'."""
     if isinstance(monitors, (str, monitors_mod.Probe, monitors_mod.Reducer)):
         monitors = [monitors]
     valid = None
@@ -168,7 +229,7 @@ def _normalize_monitors(net, monitors, state) -> tuple:
                     f"monitors: {type(entry).__name__} {entry.name!r} refers to unknown population {target!r}; "
                     f"valid are {sorted(net.populations)}"
                 )
-            out.append((entry.name, "probe", entry))
+            out.append((entry.name, "probe", entry.bind(net)))
         elif isinstance(entry, monitors_mod.Reducer):
             for attr in ("path", "population"):
                 target = getattr(entry, attr, None)
@@ -203,9 +264,14 @@ def _field_ndim(net: Network, path: str) -> int:
     return proj.field_ndim(field, len(net.populations[proj.post].shape))
 
 
-def _check_state(net: Network, state: NetworkState, dt: float) -> None:
+def _check_state(net: Network, state: NetworkState, dt: float, owner: str = "simulate") -> None:
     if not isinstance(state, NetworkState):
-        raise TypeError(f"simulate: state must be a NetworkState from net.init(), got {type(state).__name__}")
+        raise TypeError(f"{owner}: state must be a NetworkState from net.init(), got {type(state).__name__}")
+    try:
+        batch = _batch_shape(net, state)
+    except ValueError as err:
+        raise ValueError(f"{owner}: {err}") from None
+    _check_state_shapes(net, state, batch, owner)
     for pop, need in net.delay_depths(dt).items():  # traced delays (need None) are checked on the device
         have = state.delays[pop].max_lag if pop in state.delays else 1
         if need is not None and need > have:
@@ -213,6 +279,75 @@ def _check_state(net: Network, state: NetworkState, dt: float) -> None:
                 f"simulate: projections from {pop!r} need a delay of {need} steps at dt={dt} ms, but the state's "
                 f"delay buffer holds {have}; make the state with net.init(..., dt={dt}) (or give the Projection "
                 "a larger max_delay)"
+            )
+
+
+def _leaf_matches(have: Any, want: jax.ShapeDtypeStruct) -> bool:
+    shape = tuple(np.shape(have))
+    if jax.dtypes.issubdtype(want.dtype, jax.dtypes.prng_key):  # a typed key, or its raw uint32 data
+        dtype = getattr(have, "dtype", None)
+        if dtype is not None and jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+            return shape == tuple(want.shape)
+        return len(shape) == len(want.shape) + 1 and shape[: len(want.shape)] == tuple(want.shape)
+    return shape == tuple(want.shape)
+
+
+def _check_state_shapes(net: Network, state: NetworkState, batch: tuple, owner: str) -> None:
+    """``state`` against ``net.init(key, batch)`` (shapes only, no computation): the same neuron and
+    synapse pytrees with the same leaf shapes, and delay buffers ``(depth, *batch, count)`` of the network's
+    populations (any depth: the lags are checked against it by :func:`_check_state`). ``ValueError`` names
+    the first path that differs, its shape and the expected one."""
+
+    def parts():  # net.init's neuron and synapse states (its delay buffers need concrete delays: checked below)
+        keys = jax.random.split(jax.random.key(0), len(net.populations))
+        return {
+            "neurons": {n: p.init(batch, key=k) for (n, p), k in zip(net.populations.items(), keys)},
+            "synapses": {n: p.init_state(net.populations[p.post].shape, batch) for n, p in net.projections.items()},
+        }
+
+    template = jax.eval_shape(parts)
+    where = f"(expected from net.init(batch_shape={batch}))"
+    for part in ("neurons", "synapses"):
+        have_leaves = jax.tree_util.tree_flatten_with_path(getattr(state, part))[0]
+        want_leaves = jax.tree_util.tree_flatten_with_path(template[part])[0]
+        have = {jax.tree_util.keystr(k): v for k, v in have_leaves}
+        want = {jax.tree_util.keystr(k): v for k, v in want_leaves}
+        for path, w in want.items():
+            if path not in have:
+                raise ValueError(
+                    f"{owner}: the state does not match the network: state.{part}{path} is missing {where}"
+                )
+            if not _leaf_matches(have[path], w):
+                raise ValueError(
+                    f"{owner}: the state does not match the network: state.{part}{path} has shape "
+                    f"{tuple(np.shape(have[path]))}, expected {tuple(w.shape)} {where}"
+                )
+        extra = [p for p in have if p not in want]
+        if extra:
+            raise ValueError(
+                f"{owner}: the state does not match the network: state.{part}{extra[0]} is not in the network's "
+                f"state {where}"
+            )
+        if jax.tree.structure(getattr(state, part)) != jax.tree.structure(template[part]):
+            raise ValueError(
+                f"{owner}: the state does not match the network: state.{part} has a different structure {where}"
+            )
+    if np.shape(state.step) != ():
+        raise ValueError(
+            f"{owner}: the state does not match the network: state.step has shape {np.shape(state.step)}, expected ()"
+        )
+    for pop, buf in state.delays.items():
+        if pop not in net.populations:
+            raise ValueError(
+                f"{owner}: the state does not match the network: state.delays[{pop!r}] is a delay buffer of a "
+                f"population the network does not have (populations: {sorted(net.populations)})"
+            )
+        want = (*batch, net.populations[pop].count)
+        shape = tuple(np.shape(getattr(buf, "data", None)))
+        if len(shape) != len(want) + 1 or shape[1:] != want or np.shape(getattr(buf, "head", None)) != ():
+            raise ValueError(
+                f"{owner}: the state does not match the network: state.delays[{pop!r}].data has shape {shape}, "
+                f"expected (depth, {', '.join(map(str, want))}) {where}"
             )
 
 
@@ -244,16 +379,44 @@ def simulate(
       every: record every ``every`` steps (the number of steps must be a multiple).
 
     Returns:
-      ``(final_state, record)``: ``record['ts']`` has shape ``(n_rec,)`` (ms, float32 computed on the
-      device; ``Runner`` gives exact float64 stamps) and ``record[path]`` shape ``(n_rec, *batch,
-      *field_shape)``, time on axis 0. ``record`` is a dict, so JAX returns its keys sorted.
+      ``(final_state, record)``: ``record['ts']`` has shape ``(n_rec,)`` (ms, computed on the device from
+      the integer step: the float32 nearest to ``step * dt``, or float64 with ``jax_enable_x64``; see the
+      module docstring; ``Runner`` gives float64 stamps computed on the host) and ``record[path]`` shape
+      ``(n_rec, *batch, *field_shape)``, time on axis 0, in the state's dtype: spikes stay float (0/1, so
+      gradients flow through their surrogate), where ``Runner`` stores them as bool. ``record`` is a dict,
+      so JAX returns its keys sorted.
+
+    Raises:
+      ValueError: before any tracing, if ``state`` is not a state of ``net`` (another network's, or another
+        batch shape's): the message names the first path whose structure or shape differs from
+        ``net.init(key, batch_shape, dt)``.
+
+    With concrete arguments and no callable inputs or function monitors, the compiled program is cached by the
+    run's structure (network shapes, duration, monitors, inputs) like ``Runner``'s chunks, so a second call
+    with the same structure does not compile again; otherwise (traced arguments inside ``jit``/``vmap``/``grad``,
+    or user callables, which may close over traced values) it is traced into the enclosing program: wrap such
+    calls in ``jax.jit`` to compile once.
     """
     spec, state = _prepare(net, state, duration, dt, inputs, monitors, every, check_finite=False, owner="simulate")
     values = [None if mode == "func" else v for _, mode, v in spec.inputs_full]
     acc = _init_reducers(spec, state)
-    state, acc, rec = _run_chunk(net, state, acc, values, spec.lag_arrays, spec=spec.static)
+    if _cacheable((net, state, values, spec.lag_arrays), spec.static):
+        fn = _compiled_chunk(spec.static, True, host=False)
+    else:
+        fn = functools.partial(_run_chunk, spec=spec.static)
+    state, acc, rec = fn(net, state, acc, values, spec.lag_arrays)
     rec.update(_finish_reducers(spec, acc, spec.static.n_steps))
     return state, rec
+
+
+def _cacheable(args: Any, static: _Static) -> bool:
+    """True when ``simulate`` may call a cached compiled program: no traced value among ``args`` and no user
+    callable in the spec (a callable input ``f(t)`` or a function monitor may close over values traced by an
+    enclosing ``jit``/``vmap``/``grad``, which a program compiled outside it must not capture). Otherwise
+    ``simulate`` traces into the enclosing program (wrap the call in ``jax.jit`` to compile it once)."""
+    if any(mode == "func" for _, mode, _ in static.inputs) or any(kind == "fn" for _, kind, _ in static.records):
+        return False
+    return not any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(args))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -267,6 +430,7 @@ class _Static:
     records: tuple  # (name, kind, payload)
     finite_fields: tuple  # ('E.v', ...) checked every step when check_finite, else ()
     field_ndim: tuple  # (name, n trailing neuron axes) for index subsets
+    spikes: tuple = ()  # names of the records of a population's spike state (bool on the host)
     lags: tuple = ()  # (projection, lag in steps) decided on the host for scalar delays: static ints
     depths: tuple = ()  # (population, delay buffer depth) against which traced lags are checked
 
@@ -289,7 +453,7 @@ def _prepare(net, state, duration, dt, inputs, monitors, every, check_finite, ow
     if not isinstance(net, Network):
         raise TypeError(f"{owner}: net must be an snnjax.Network, got {type(net).__name__}")
     net._validate(dt)
-    _check_state(net, state, dt)
+    _check_state(net, state, dt, owner)
     lags = net.lags(dt)
     specs = _normalize_inputs(net, inputs, n_steps, _batch_shape(net, state))
     records = _normalize_monitors(net, monitors, state)
@@ -309,6 +473,11 @@ def _prepare(net, state, duration, dt, inputs, monitors, every, check_finite, ow
         records=records,
         finite_fields=finite,
         field_ndim=ndim,
+        spikes=tuple(
+            name
+            for name, kind, payload in records
+            if kind == "path" and payload[0].split(".")[0] in net.populations and payload[0].endswith(".spike")
+        ),
         lags=tuple((n, v) for n, v in lags.items() if isinstance(v, int)),
         depths=tuple((n, b.max_lag) for n, b in state.delays.items()),
     )
@@ -347,7 +516,7 @@ def _run_chunk(net, state, acc, values, lag_arrays=None, *, spec: _Static):
 
     def step(carry, x):
         s, acc = carry
-        t = s.step.astype(jnp.result_type(float)) * dt
+        t = _time(s.step, dt)
         drive: dict[str, Any] = {}
         it = iter(x)
         for (pop, mode, fn), value in zip(spec.inputs, values):
@@ -373,17 +542,28 @@ def _run_chunk(net, state, acc, values, lag_arrays=None, *, spec: _Static):
                 rec[name] = payload(s, dt)
             elif payload.recorded:
                 rec[name] = payload.result(acc[name], 1, dt)
-        rec["ts"] = (s.step - 1).astype(jnp.result_type(float)) * dt
+        rec["ts"] = _time(s.step - 1, dt)
         return rec
 
     def block(carry, xb):
-        carry, finite = step(carry, [a[0] for a in xb])
-        rec = record(*carry)
-        if every > 1:
-            carry, more = jax.lax.scan(step, carry, [a[1:] for a in xb], length=every - 1)
-            finite = jnp.concatenate([finite[None], more])
+        """``every`` steps, recording the state after the first: the step is traced once (an inner scan
+        whose first iteration takes the record under ``lax.cond``), not once for the first step and once
+        for the rest."""
+        if every == 1:
+            carry, finite = step(carry, [a[0] for a in xb])
+            rec, finite = record(*carry), finite[None]
         else:
-            finite = finite[None]
+            shapes = jax.eval_shape(record, *carry)  # the record's shapes only: nothing runs twice
+
+            def inner(c, ix):
+                i, x = ix
+                c, snap = c
+                c, finite = step(c, x)
+                snap = jax.lax.cond(i == 0, lambda: record(*c), lambda: snap)
+                return (c, snap), finite
+
+            snap0 = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), shapes)
+            (carry, rec), finite = jax.lax.scan(inner, (carry, snap0), (jnp.arange(every), xb), length=every)
         if spec.finite_fields:
             rec["_finite"] = finite
         return carry, rec
@@ -393,13 +573,14 @@ def _run_chunk(net, state, acc, values, lag_arrays=None, *, spec: _Static):
 
 
 @functools.lru_cache(maxsize=128)
-def _compiled_chunk(spec: _Static, jit: bool):
-    """One compiled program per spec, shared by every Runner (same network structure, same chunk length)."""
+def _compiled_chunk(spec: _Static, jit: bool, host: bool = True):
+    """One compiled program per spec, shared by every Runner (same network structure, same chunk length) and
+    by ``simulate`` calls at top level (``host=False``: records in the state's dtypes)."""
 
     def run(net, state, acc, values, lag_arrays):
         state, acc, rec = _run_chunk(net, state, acc, values, lag_arrays, spec=spec)
-        # spikes as bool for the host: a quarter of the transfer of float32
-        rec = {k: v.astype(bool) if k.endswith(".spike") else v for k, v in rec.items()}
+        if host:  # spike states as bool for the host: a quarter of the transfer of float32
+            rec = {k: v.astype(bool) if k in spec.spikes else v for k, v in rec.items()}
         return state, acc, rec
 
     return jax.jit(run) if jit else run
@@ -466,7 +647,13 @@ class Runner:
     moved to the host before the next starts, so device memory is bounded by the chunk, not the run, and
     the progress bar advances. Compiled chunks are cached by structure (network shapes, chunk length,
     monitors, inputs), so repeated runs -- also by new Runners of the same network -- compile once. If
-    a run stops (exception, ``check_finite``, Ctrl-C), ``mon`` holds the chunks completed before it.
+    a run stops (exception, ``check_finite``, Ctrl-C), ``mon`` holds the chunks completed before it and
+    ``state`` the state at their end (the start of the chunk that failed), so ``run(rest)`` continues from
+    there.
+
+    ``mon.ts`` is float64 (host arithmetic on the integer step). Spike states are stored as bool; whole
+    spike monitors (``'E.spike'``) compactly, as :class:`~snnjax.monitors.SpikeEvents` whose ``.neuron`` is
+    the flat (C-order) neuron index also for N-D populations.
 
     Args:
       net: the network.
@@ -479,7 +666,8 @@ class Runner:
       chunk: chunk length, ms (default 1000 ms; rounded to a multiple of ``every`` steps).
       progress: show a tqdm progress bar (simulated time and speed in biological s per wall s).
       check_finite: after every chunk, stop with ``FloatingPointError`` naming the first step, population
-        and variable that became NaN or infinite (costs one reduction per state array per step).
+        and variable that became NaN or infinite (costs one reduction per state array per step);
+        ``runner.state`` is then the state at the start of the failing chunk, matching ``runner.mon``.
       jit: compile (default True); False runs op by op, for debugging.
     """
 
@@ -578,11 +766,11 @@ class Runner:
                 ]
                 t0 = time.perf_counter()
                 fn = _compiled_chunk(static, self.jit)
-                state, acc, rec = fn(self.net, self.state, acc, values, spec.lag_arrays)
+                state, new_acc, rec = fn(self.net, self.state, acc, values, spec.lag_arrays)
                 rec = jax.device_get(rec)
-                self.state = state
-                if self.check_finite:
+                if self.check_finite:  # raises before the state moves: it stays at the failing chunk's start
                     self._raise_if_nonfinite(rec.pop("_finite"), static, step0 + done)
+                self.state, acc = state, new_acc
                 parts.append(self._compact_spikes(rec, spec))  # the dense raster is dropped here
                 done += length
                 if bar is not None:
@@ -604,20 +792,24 @@ class Runner:
             raise FloatingPointError(
                 f"Runner: non-finite value (NaN or inf) first at step {k} (t = {k * self.dt:g} ms) in "
                 f"{static.finite_fields[int(field)]}; runner.mon holds the chunks completed before it and "
-                "runner.state the state at the end of the failing chunk"
+                f"runner.state the state at their end (step {first_step}, the start of the failing chunk)"
             )
 
     @staticmethod
-    def _is_spike_record(kind: str, payload: Any) -> bool:
-        return kind == "path" and payload[0].endswith(".spike") and payload[1] is None
+    def _is_spike_record(name: str, kind: str, payload: Any, static: _Static) -> bool:
+        """A whole population's spike state (not a subset, not a function monitor that happens to be named so)."""
+        return kind == "path" and name in static.spikes and payload[1] is None
 
     def _compact_spikes(self, rec: dict, spec: _Spec) -> dict:
-        """Replace each chunk's dense spike raster by ``(n_records, shape, nonzero indices)`` (host memory
-        then grows with the spikes, not with the steps)."""
+        """Replace each chunk's dense spike raster by ``(shape, nonzero indices)`` with the neuron axes
+        flattened (C order), so the last index is the flat neuron index (host memory then grows with the
+        spikes, not with the steps)."""
         for name, kind, payload in spec.static.records:
-            if self._is_spike_record(kind, payload) and name in rec:
+            if self._is_spike_record(name, kind, payload, spec.static) and name in rec:
                 c = np.asarray(rec[name])
-                rec[name] = (c.shape, tuple(a.astype(np.int32) for a in np.nonzero(c)))
+                n_neuron_axes = len(self.net.populations[payload[0].split(".")[0]].shape)
+                flat = c.reshape(*c.shape[: c.ndim - n_neuron_axes], -1)
+                rec[name] = (c.shape, tuple(a.astype(np.int32) for a in np.nonzero(flat)))
         return rec
 
     def _assemble(self, parts: list[dict], spec: _Spec, step0: int, done: int, acc: dict) -> Monitors:
@@ -630,7 +822,7 @@ class Runner:
             chunks = [p[name] for p in parts]
             if not chunks:
                 continue
-            if self._is_spike_record(kind, payload):
+            if self._is_spike_record(name, kind, payload, spec.static):
                 rec_index, index, offset = [], [], 0
                 for shape, nz in chunks:
                     rec_index.append(nz[0] + np.int32(offset))
@@ -638,7 +830,7 @@ class Runner:
                     offset += shape[0]
                 events[name] = monitors_mod.SpikeEvents(
                     rec_index=np.concatenate(rec_index),
-                    index=tuple(np.concatenate([ix[a] for ix in index]) for a in range(len(chunks[0][0]) - 1)),
+                    index=tuple(np.concatenate([ix[a] for ix in index]) for a in range(len(chunks[0][1]) - 1)),
                     shape=(offset, *chunks[0][0][1:]),
                     ts=ts[:offset],
                 )
