@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import keyword
+import zlib
 from typing import Any
 
 import jax
@@ -80,11 +81,11 @@ class Network:
             target = proj.output.target
             if target != "input":  # a jump into a state field: the field must exist (shapes only, no compile)
                 post_state = jax.eval_shape(lambda p=pops[proj.post]: p.init(key=jax.random.key(0)))
-                if not hasattr(post_state, target):
+                fields = [f.name for f in dataclasses.fields(post_state) if f.name != "spike"]
+                if target not in fields:  # a state *field* (not a property, not the spike output)
                     raise ValueError(
                         f"Network: projection {name!r} has output target={target!r}, but {proj.post}'s state has no "
-                        f"field {target!r}; use target='input' (a current) or one of "
-                        f"{[f.name for f in dataclasses.fields(post_state)]}"
+                        f"field {target!r} a synapse can jump; use target='input' (a current) or one of {fields}"
                     )
             projs[name] = proj.bind(pops[proj.pre].count, pops[proj.post].count, pops[proj.post].shape)
         self.populations = pops
@@ -122,8 +123,16 @@ class Network:
             proj._validate()
 
     def input_paths(self) -> list[str]:
-        """Valid input targets: ``'<population>.input'`` (current added to that population, nA)."""
-        return [f"{name}.input" for name in self.populations]
+        """Valid input targets: ``'<population>.input'`` (current added to that population, nA) and
+        ``'<projection>.reward'`` for projections with a reward-modulated rule (``MSTDPET``; dimensionless)."""
+        rewarded = [f"{n}.reward" for n, p in self.projections.items() if getattr(p.plasticity, "needs_reward", 0)]
+        return [f"{name}.input" for name in self.populations] + rewarded
+
+    def input_shape(self, path: str) -> tuple[int, ...]:
+        """Shape of one step of the input at ``path`` (without batch axes): the population's shape for
+        ``'<population>.input'``, ``()`` for a reward."""
+        name = path.split(".")[0]
+        return tuple(self.populations[name].shape) if name in self.populations else ()
 
     def monitor_paths(self, state: NetworkState | None = None) -> list[str]:
         """Valid monitor paths: ``population.field`` and ``projection.field`` of the state."""
@@ -170,10 +179,23 @@ class Network:
     def init(
         self, key: jax.Array | None = None, batch_shape: tuple[int, ...] = (), dt: float = DEFAULT_DT
     ) -> NetworkState:
-        """Initial state. ``dt`` (ms) sizes the delay buffers; ``key`` feeds random initial values;
-        ``batch_shape`` prefixes every state array (independent copies of the network)."""
-        batch_shape = tuple(batch_shape)
-        keys = dict(zip(self.populations, jax.random.split(key, len(self.populations)))) if key is not None else {}
+        """Initial state. ``dt`` (ms) sizes the delay buffers; ``key`` feeds random initial values (each population
+        gets ``fold_in(key, crc32(name))``, so its values do not depend on the other populations); ``batch_shape``
+        (a tuple of ints >= 1) prefixes every state array (independent copies of the network)."""
+        if isinstance(batch_shape, (int, np.integer)) or not all(
+            isinstance(b, (int, np.integer)) and not isinstance(b, bool) and b >= 1 for b in tuple(batch_shape)
+        ):
+            raise ValueError(
+                f"Network.init: batch_shape must be a tuple of ints >= 1 (e.g. () or (8,)), got {batch_shape!r}"
+            )
+        batch_shape = tuple(int(b) for b in batch_shape)
+        # each population's stream depends on its name only: adding, removing or reordering populations leaves
+        # the others' initial values as they were
+        keys = (
+            {n: jax.random.fold_in(key, zlib.crc32(n.encode()) & 0x7FFFFFFF) for n in self.populations}
+            if key is not None
+            else {}
+        )
         neurons = {n: p.init(batch_shape, key=keys.get(n)) for n, p in self.populations.items()}
         synapses = {n: p.init_state(self.populations[p.post].shape, batch_shape) for n, p in self.projections.items()}
         delays = {
@@ -243,12 +265,17 @@ class Network:
         Args:
           prep: ``self.prepare(dt)``.
           state: current state.
-          inputs: population name -> external current (nA) for this step, broadcastable to the state.
+          inputs: population name -> external current (nA) for this step, broadcastable to the state; projection
+            name -> reward (reward-modulated plasticity), scalar or ``(*batch,)``.
           dt: step, ms.
         """
         drive: dict[str, dict[str, jax.Array]] = {name: {} for name in self.populations}
+        rewards: dict[str, jax.Array] = {}
         for name, value in inputs.items():
-            drive[name]["input"] = value
+            if name in self.populations:
+                drive[name]["input"] = value
+            else:  # '<projection>.reward'
+                rewards[name] = value
         # which (group, lag) reads share one compacted index: static lags only (traced ones get their own)
         bounds: dict[Any, int] = {}
         keys: dict[str, Any] = {}
@@ -300,7 +327,9 @@ class Network:
             if proj.plasticity is not None:
                 spike = neurons[proj.post].spike
                 post_spikes = spike.reshape(*spike.shape[: spike.ndim - len(self.populations[proj.post].shape)], -1)
-                synapses[name] = proj.learn(synapses[name], *arrived[name], post_spikes, dt=dt)
+                synapses[name] = proj.learn(
+                    synapses[name], *arrived[name], post_spikes, dt=dt, reward=rewards.get(name)
+                )
         delays = {
             name: buf.write(
                 neurons[name].spike.reshape(*neurons[name].spike.shape[: -len(self.populations[name].shape)], -1)

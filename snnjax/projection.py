@@ -167,7 +167,8 @@ class Projection:
       stp: optional short-term plasticity, ``snnjax.synapses.STP(U, tau_f, tau_d)``: its ``u`` and ``x``
         (one per presynaptic neuron, or per synapse with per-synapse delays) are updated by the delayed
         spikes and each spike's weight is multiplied by its efficacy (monitor ``'EE.u'``).
-      plasticity: optional rule of :mod:`snnjax.plasticity` (``STDP``, ``TripletSTDP``): the weights then
+      plasticity: optional rule of :mod:`snnjax.plasticity` (``STDP``, ``TripletSTDP``, ``MSTDPET`` with a
+        reward input ``"<name>.reward"``): the weights then
         live in the state (``state.synapses[name].w``, ``(*batch, K)`` in the connector's order, monitor
         ``'<name>.w'``) and the rule updates them after every step from the spikes arriving at each synapse
         (after its delay) and the postsynaptic spikes. Runs on the ``sparse`` propagator (every synapse
@@ -271,7 +272,7 @@ class Projection:
             callable(getattr(self.plasticity, a, None)) for a in ("init", "step_sparse", "step_event")
         ):
             raise TypeError(
-                "Projection: plasticity must be None or a rule of snnjax.plasticity (STDP(...), TripletSTDP(...)), "
+                "Projection: plasticity must be None or a rule of snnjax.plasticity (STDP, TripletSTDP, MSTDPET), "
                 f"got {type(self.plasticity).__name__}"
             )
 
@@ -410,6 +411,8 @@ class Projection:
         if self.plasticity is not None:
             self.plasticity._validate(where, (k,), self.weight if wshape != (n_pre, n_post) else None)
         _checks.check_fields(self, self._FIELDS, strict=True)
+        if callable(getattr(self.output, "check_weight", None)):  # e.g. COBA: conductances are >= 0
+            self.output.check_weight(self.weight)
         for part in (self.synapse, self.output, self.stp):
             if hasattr(part, "_validate"):
                 part._validate()
@@ -524,17 +527,17 @@ class Projection:
         per_synapse = jnp.ndim(prep["lag"]) == 1
         prop, topo = self.propagator, self.topology
         w = prep["w"] if self.plasticity is None else state.plasticity.w
-        kinetics, plastic = state.kinetics, state.stp
+        kinetics, terminal = state.kinetics, state.stp
         if self._fused(index):  # plasticity's depression at the arrivals runs inside the transmission loop
             rule = self.plasticity
             st = rule.begin(state.plasticity, dt)
             arrivals = spikes
-            if plastic is not None:
-                plastic, spikes = self.stp.update(plastic, spikes, dt=dt)
+            if terminal is not None:
+                terminal, spikes = self.stp.update(terminal, spikes, dt=dt)
             inp, w = prop.propagate_plastic(topo, spikes, index, st, rule.depression)
             kinetics = self.synapse.update(kinetics, inp.reshape(*inp.shape[:-1], *post_shape), dt=dt)
             st = rule.arrived(st.replace(w=w), arrivals)
-            return state.replace(kinetics=kinetics, stp=plastic, plasticity=st), kinetics.g
+            return state.replace(kinetics=kinetics, stp=terminal, plasticity=st), kinetics.g
 
         def send(values, idx):
             if per_synapse:
@@ -542,22 +545,29 @@ class Projection:
             return prop.propagate(topo, w, values, idx)
 
         if self.align == "pre":
-            if plastic is not None:
-                plastic, _ = self.stp.update(plastic, spikes, dt=dt)
+            if terminal is not None:
+                terminal, _ = self.stp.update(terminal, spikes, dt=dt)
             kinetics = self.synapse.update(kinetics, spikes, dt=dt)
-            values = kinetics.g if plastic is None else kinetics.g * plastic.u * plastic.x
+            values = kinetics.g if terminal is None else kinetics.g * terminal.u * terminal.x
             inp = send(values, None)
             g = inp.reshape(*inp.shape[:-1], *post_shape)
         else:
-            if plastic is not None:
-                plastic, spikes = self.stp.update(plastic, spikes, dt=dt)  # spikes now carry their efficacy
+            if terminal is not None:
+                terminal, spikes = self.stp.update(terminal, spikes, dt=dt)  # spikes now carry their efficacy
             inp = send(spikes, index)
             kinetics = self.synapse.update(kinetics, inp.reshape(*inp.shape[:-1], *post_shape), dt=dt)
             g = kinetics.g
-        return state.replace(kinetics=kinetics, stp=plastic), g
+        return state.replace(kinetics=kinetics, stp=terminal), g
 
     def learn(
-        self, state: ProjectionState, arrivals: jax.Array, index: Any, post_spikes: jax.Array, *, dt: float
+        self,
+        state: ProjectionState,
+        arrivals: jax.Array,
+        index: Any,
+        post_spikes: jax.Array,
+        *,
+        dt: float,
+        reward: Any = None,
     ) -> ProjectionState:
         """The plasticity rule's update after a step (weights and traces; no-op without a rule).
 
@@ -567,6 +577,8 @@ class Projection:
           index: their compacted index, or None.
           post_spikes: the postsynaptic spikes of this step, ``(*batch, n_post)``.
           dt: step, ms.
+          reward: this step's reward for reward-modulated rules (``MSTDPET``), scalar or ``(*batch,)``;
+            None is 0.
         """
         if self.plasticity is None:
             return state
@@ -578,7 +590,24 @@ class Projection:
                     state.plasticity, self.topology, post_spikes, post_bound=post_bound, blocks=blocks
                 )
             )
-        if getattr(self.propagator, "event_driven", False) and not self.per_synapse_delay and index is not None:
+        if getattr(self.plasticity, "needs_reward", False):
+            new = self.plasticity.step_sparse(
+                state.plasticity,
+                self.topology,
+                arrivals,
+                post_spikes,
+                dt=dt,
+                per_synapse=self.per_synapse_delay,
+                reward=0.0 if reward is None else reward,
+            )
+            return state.replace(plasticity=new)
+        event_rule = getattr(self.plasticity, "event_driven", True)
+        if (
+            event_rule
+            and getattr(self.propagator, "event_driven", False)
+            and not self.per_synapse_delay
+            and index is not None
+        ):
             new = self.plasticity.step_event(
                 state.plasticity,
                 self.topology,
@@ -599,6 +628,7 @@ class Projection:
         """Whether the plasticity's arrival phase runs inside the propagator's transmission loop."""
         return (
             self.plasticity is not None
+            and getattr(self.plasticity, "event_driven", True)
             and index is not None
             and not self.per_synapse_delay
             and self.align == "post"

@@ -196,3 +196,41 @@ def test_bad_projections_with_plasticity_are_refused_before_compiling():
                                              method="dense"))  # fmt: skip
     with pytest.raises(TypeError, match="plasticity must be None or a rule"):
         sj.Projection("a", "b", conn=sj.conn.All2All(), plasticity=sj.plasticity.HardBounds(0.0, 1.0))
+
+
+def _mstdpet_numpy(arrive, post, w0, pre_idx, post_idx, reward, p, dt):
+    """Independent float64 reference of the MSTDPET equations (arrivals (T, n_pre), post spikes (T, n_post))."""
+    w, z = w0.astype(np.float64).copy(), np.zeros_like(w0, np.float64)
+    apre, apost = np.zeros(arrive.shape[1]), np.zeros(post.shape[1])
+    out = []
+    for t in range(arrive.shape[0]):
+        apre *= np.exp(-dt / p["tau_plus"])
+        apost *= np.exp(-dt / p["tau_minus"])
+        ltd = arrive[t, pre_idx] * apost[post_idx]
+        apre += arrive[t]
+        ltp = post[t, post_idx] * apre[pre_idx]
+        apost += post[t]
+        z = z * np.exp(-dt / p["tau_z"]) + (p["a_plus"] * ltp - p["a_minus"] * ltd) / p["tau_z"]
+        w = np.clip(w + p["lr"] * dt * reward[t] * z, p["w_min"], p["w_max"])
+        out.append(w.copy())
+    return np.asarray(out)
+
+
+def test_mstdpet_on_a_projection_with_a_reward_input_equals_the_equations():
+    p = dict(lr=2.0, a_plus=0.05, a_minus=0.06, tau_plus=20.0, tau_minus=20.0, tau_z=25.0, w_min=0.0, w_max=1.0)
+    rule = sj.plasticity.MSTDPET(**p)
+    net = network("scalar", "event")
+    net.projections["PQ"] = net.projections["PQ"].replace(plasticity=rule)
+    assert "PQ.reward" in net.input_paths()
+    reward = np.where(np.arange(T) % 700 < 350, 1.0, -0.5).astype(np.float32)
+    state = net.init(dt=DT)
+    _, rec = sj.simulate(net, state, duration=T * DT, dt=DT, monitors=["PQ.w", "pre.spike", "post.spike"],
+                         inputs=[("post.input", POST_DRIVE, "iter"), ("PQ.reward", reward, "iter")])  # fmt: skip
+    lag = sj.delays.lag_of(float(DATA["scalar_delay"]), DT)
+    pre = np.asarray(rec["pre.spike"], np.float64)
+    arrive = np.zeros_like(pre)
+    arrive[lag:] = pre[:-lag]
+    want = _mstdpet_numpy(arrive, np.asarray(rec["post.spike"], np.float64), DATA["w0"], DATA["pre_idx"],
+                          DATA["post_idx"], reward, p, DT)  # fmt: skip
+    assert np.abs(want[-1] - want[0]).max() > 0.01  # the reward moved the weights
+    np.testing.assert_allclose(rec["PQ.w"], want, atol=1e-4)  # float32 vs float64 over 3000 steps
