@@ -267,29 +267,19 @@ def event_update(s, idx, count, topo: Topology, w, update) -> tuple[jax.Array, j
     return out[: topo.n_post], w
 
 
-@jax.custom_vjp
+@jax.custom_jvp
 def _event(s, idx, count, topo, w):
     return _event_rows(s, idx, count, topo, w)
 
 
-def _event_fwd(s, idx, count, topo, w):
-    return _event(s, idx, count, topo, w), (s, idx, count, topo, w)
-
-
-def _float0_like(tree):
-    return jax.tree.map(lambda x: np.zeros(np.shape(x), jax.dtypes.float0), tree)
-
-
-def _event_bwd(res, g):
-    # The forward loop has a data-dependent trip count (not reverse-differentiable); the kernel is the
-    # linear map of `sparse`, so its transpose is the same whatever path the forward pass took.
-    s, idx, count, topo, w = res
-    _, vjp = jax.vjp(lambda s_, w_: sparse(s_, topo, w_), s, w)
-    ds, dw = vjp(g)
-    return ds, _float0_like(idx), _float0_like(count), _float0_like(topo), dw
-
-
-_event.defvjp(_event_fwd, _event_bwd)
+@_event.defjvp
+def _event_jvp(primals, tangents):
+    # The forward loop has a data-dependent trip count (no derivative rule of its own); the kernel is the
+    # bilinear map of `sparse`, so its tangent is computed with `sparse` whatever path the loop took. The
+    # tangent is linear in (ds, dw): reverse mode transposes it, forward mode (jvp, jacfwd) uses it as is.
+    s, idx, count, topo, w = primals
+    ds, dw = tangents[0], tangents[4]
+    return _event(s, idx, count, topo, w), sparse(ds, topo, w) + sparse(s, topo, dw)
 
 
 def event(

@@ -62,15 +62,18 @@ def trainable(tree: Any, where: Callable[[str, Any], bool] | None = None) -> tup
     Integer leaves (connectivity indices) cannot be differentiated, so ``jax.grad`` must take the float
     part only: ``params, rebuild = trainable(net)``; ``jax.grad(lambda p: loss(rebuild(p)))(params)``.
 
-    Delays are float leaves too, but they act through whole steps (``round(delay / dt)``), so their
-    gradient is zero. Make the initial state outside the differentiated function (``net.init`` sizes
-    the delay buffers from concrete delays), or give projections ``max_delay``.
+    By default the leaves whose gradient is zero by construction are left out: delays read in whole steps
+    (``Projection(delay_interp="step")``, the default; ``"linear"`` delays are trainable), Poisson rates and
+    spike times of input groups (sampled or compared, not differentiable). Select them explicitly with
+    ``where`` if needed. Make the initial state outside the differentiated function (``net.init`` sizes the
+    delay buffers from concrete delays), or give projections ``max_delay``.
 
     Args:
       tree: any pytree of parameters (a ``Network``, a neuron model, ...).
       where: optional ``where(path, leaf) -> bool`` selecting which float leaves are trainable; ``path``
         is the dotted name of the leaf, e.g. ``'hid.tau'``, ``'syn.weight'``, ``'syn.synapse.tau'``
-        (component names as in the ``Network``; the same names as monitor paths). Default: all.
+        (component names as in the ``Network``; the same names as monitor paths). Default: every float
+        leaf except those with a zero gradient by construction (see above).
 
     Returns:
       ``(params, rebuild)``: ``params`` has the tree's structure with ``None`` in place of every
@@ -79,8 +82,15 @@ def trainable(tree: Any, where: Callable[[str, Any], bool] | None = None) -> tup
     if where is not None and not callable(where):
         raise TypeError(f"trainable: where must be a callable where(path: str, leaf) -> bool, got {where!r}")
 
+    frozen = _zero_gradient_paths(tree) if where is None else set()
+
     def pick(path, x):
-        return x if _is_float_leaf(x) and (where is None or bool(where(_dotted(path), x))) else None
+        if not _is_float_leaf(x):
+            return None
+        name = _dotted(path)
+        if where is None:
+            return None if any(name == f or name.startswith(f + ".") for f in frozen) else x
+        return x if bool(where(name, x)) else None
 
     params = jax.tree_util.tree_map_with_path(pick, tree)
 
@@ -88,6 +98,21 @@ def trainable(tree: Any, where: Callable[[str, Any], bool] | None = None) -> tup
         return jax.tree.map(lambda p, x: x if p is None else p, new_params, tree, is_leaf=lambda x: x is None)
 
     return params, rebuild
+
+
+def _zero_gradient_paths(tree: Any) -> set[str]:
+    """Dotted paths of a Network's leaves whose gradient is zero by construction."""
+    out: set[str] = set()
+    for name, proj in getattr(tree, "projections", {}).items():
+        if getattr(proj, "delay_interp", "step") != "linear":
+            out.add(f"{name}.delay")
+    for name, pop in getattr(tree, "populations", {}).items():
+        kind = type(pop).__name__
+        if kind == "PoissonGroup":
+            out.add(f"{name}.rate")
+        elif kind == "SpikeTimeGroup":
+            out.update(f"{name}.{f}" for f in ("times", "_times_split"))
+    return out
 
 
 # -- memory: checkpointed simulation --------------------------------------------------------------

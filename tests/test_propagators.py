@@ -1,6 +1,9 @@
 """Propagators as objects: the registry, a user-written propagator, the vectorized event propagator."""
 
 import dataclasses
+import os
+import subprocess
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -165,3 +168,24 @@ def test_r12_row_tables_only_for_propagators_that_need_them():
         topo = net.projections["p"].topology
         assert (topo.ell_post is not None) == has_rows, method
         assert topo.in_pre is None  # transposed tables only for event-driven plasticity
+
+
+def test_every_propagator_under_x64():
+    # float64 states: every propagator gives the spikes of `sparse`, and the delay buffers stay bool
+    code = f"""
+import jax, jax.numpy as jnp, numpy as np, sys
+sys.path.insert(0, {os.path.dirname(__file__)!r})
+import test_propagators as t
+assert jax.config.jax_enable_x64
+ref = t.spikes_of(t.ei_network("sparse"), steps=300)
+for m in ("dense", "event", "vector_event"):
+    got = t.spikes_of(t.ei_network(m, max_events=4), steps=300)
+    assert np.array_equal(got[0], ref[0]) and np.array_equal(got[1], ref[1]), m
+net = t.ei_network("event")
+st = net.init(jax.random.key(0), dt=0.1)
+assert st.neurons["E"].v.dtype == jnp.float64
+print("ok", int(ref[0].sum()))
+"""
+    env = {**os.environ, "JAX_ENABLE_X64": "1", "JAX_PLATFORMS": "cpu"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-3000:]

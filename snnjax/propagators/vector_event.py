@@ -52,25 +52,18 @@ def _forward(s, idx, count, topo, w):
     return out[: topo.n_post]
 
 
-@jax.custom_vjp
+@jax.custom_jvp
 def _vector(s, idx, count, topo, w):
     return _forward(s, idx, count, topo, w)
 
 
-def _fwd(s, idx, count, topo, w):
-    return _forward(s, idx, count, topo, w), (s, idx, count, topo, w)
-
-
-def _bwd(res, g):
-    # the passes have a data-dependent count (not reverse-differentiable); the map is the linear map of
-    # `sparse`, whose transpose does not depend on the path the forward pass took
-    s, idx, count, topo, w = res
-    _, vjp = jax.vjp(lambda s_, w_: ops.sparse(s_, topo, w_), s, w)
-    ds, dw = vjp(g)
-    return ds, ops._float0_like(idx), ops._float0_like(count), ops._float0_like(topo), dw
-
-
-_vector.defvjp(_fwd, _bwd)
+@_vector.defjvp
+def _vector_jvp(primals, tangents):
+    # the passes have a data-dependent count (no derivative rule); the map is the bilinear map of `sparse`,
+    # whose tangent serves forward mode and, transposed, reverse mode
+    s, idx, count, topo, w = primals
+    ds, dw = tangents[0], tangents[4]
+    return _vector(s, idx, count, topo, w), ops.sparse(ds, topo, w) + ops.sparse(s, topo, dw)
 
 
 def vector_event(s: jax.Array, topo: ops.Topology, w: jax.Array, index: tuple[jax.Array, jax.Array]) -> jax.Array:
