@@ -10,6 +10,12 @@ as one JSON line (the peer script's own line, with ``lib``), then the table is w
 of steady time against N beside it (``.png``, when matplotlib is installed). ``--plot-tables A.md B.md
 --out curve.md`` runs nothing and plots the tables of earlier runs together (``results/curve.png``: 4k to
 1M neurons).
+
+Brian2 runs with synaptic delay 0 (snnjax's lag 1) once per integration method in ``--brian2-method``
+(default both): ``brian2`` is ``exponential_euler`` (exact in v for frozen conductances, the more accurate),
+``brian2-euler`` is ``euler`` (in this network the closer to snnjax's scheme for v; see
+``benchmarks/peers/brian2_coba.py``). Their ``steady_s`` is Brian2's timer of the simulation loop; the JSON
+lines also carry ``steady_wall_s``, the whole re-run of the compiled binary.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# Brian2 integration method -> column name ("brian2" stays exponential_euler, as in earlier tables)
+BRIAN2_METHODS = {"exponential_euler": "brian2", "euler": "brian2-euler"}
 
 
 def _run(cmd: list[str], timeout: float) -> dict | None:
@@ -45,6 +53,13 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=1000.0, help="ms")
     ap.add_argument("--brainpy", default="/work/peers/brainpy-venv/bin/python", help="BrainPy venv's python")
     ap.add_argument("--brian2", default="/work/peers/brian2-venv/bin/python", help="Brian2 venv's python")
+    ap.add_argument(
+        "--brian2-method",
+        nargs="+",
+        choices=list(BRIAN2_METHODS),
+        default=list(BRIAN2_METHODS),
+        help="Brian2 integration method(s), one run each (columns brian2 and brian2-euler)",
+    )
     ap.add_argument("--timeout", type=float, default=1800.0, help="per run, s")
     ap.add_argument("--out", default=str(HERE / "results" / "compare.md"))
     ap.add_argument(
@@ -64,12 +79,11 @@ def main() -> None:
         return
 
     libs = {"snnjax": [sys.executable, str(HERE / "coba.py")]}
-    for name, python, script in (
-        ("brainpy", args.brainpy, "brainpy_coba.py"),
-        ("brian2", args.brian2, "brian2_coba.py"),
-    ):
-        if python and os.path.exists(python):
-            libs[name] = [python, str(HERE / "peers" / script)]
+    if args.brainpy and os.path.exists(args.brainpy):
+        libs["brainpy"] = [args.brainpy, str(HERE / "peers" / "brainpy_coba.py")]
+    if args.brian2 and os.path.exists(args.brian2):
+        for method in dict.fromkeys(args.brian2_method):
+            libs[BRIAN2_METHODS[method]] = [args.brian2, str(HERE / "peers" / "brian2_coba.py"), "--method", method]
     rows: dict[int, dict[str, dict]] = {}
     for n in args.n:
         for lib, cmd in libs.items():
@@ -93,8 +107,12 @@ def main() -> None:
         lines.append("| " + " | ".join(cells) + " |")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    methods = ", ".join(f"{lib} = {m}" for m, lib in BRIAN2_METHODS.items() if lib in libs)
+    note = f"; Brian2 C++ standalone with synaptic delay 0 (snnjax's lag 1), {methods}" if methods else ""
     out.write_text(
-        f"COBA, {args.duration:g} ms simulated, dt 0.1 ms; `python benchmarks/compare.py`\n\n" + "\n".join(lines) + "\n"
+        f"COBA, {args.duration:g} ms simulated, dt 0.1 ms{note}; `python benchmarks/compare.py`\n\n"
+        + "\n".join(lines)
+        + "\n"
     )
     print("\n".join(lines), file=sys.stderr)
     _plot(rows, list(libs), args.duration, out.with_suffix(".png"))
