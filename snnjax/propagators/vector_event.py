@@ -17,12 +17,10 @@ import dataclasses
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from snnjax import ops
 from snnjax.propagators.base import (
     ProjectionInfo,
-    Propagator,
     default_max_events,
     is_accelerator,
     per_batch,
@@ -83,7 +81,7 @@ def vector_event(s: jax.Array, topo: ops.Topology, w: jax.Array, index: tuple[ja
 
 
 @dataclasses.dataclass(frozen=True)
-class VectorEvent(Propagator):
+class VectorEvent(Event):
     """Event-driven propagation in blocks of ``max_events`` rows (one scatter-add per block): the event
     propagator for GPUs and TPUs. Exact whatever the activity (further passes for overflow spikes).
     Post-aligned kinetics only.
@@ -93,19 +91,9 @@ class VectorEvent(Propagator):
     """
 
     name = "vector_event"
-    max_events: int | None = None
-    event_driven = True
     vectorized = True  # plasticity visits the rows of its spikes in blocks too
 
-    @property
-    def index_bound(self) -> int | None:
-        return self.max_events
-
-    def supports(self, info: ProjectionInfo) -> str | None:
-        why = super().supports(info)
-        if why is None and info.align == "pre":
-            why = "pre-aligned kinetics send a value from every presynaptic neuron every step"
-        return why
+    # supports, bind, build and index_bound are Event's (the same row tables and compacted index)
 
     def cost(self, info: ProjectionInfo, backend: str) -> float:
         m = info.max_events or default_max_events(info.n_pre, info.activity)
@@ -114,14 +102,7 @@ class VectorEvent(Propagator):
             return 10000.0 + 0.02 * info.n_pre + 0.05 * m * fan
         # CPU: every pass adds all max_events x fan_out slots, padding included, and one scatter element costs
         # more than a loop iteration saves (benchmarks/README.md): priced above 'event', never auto's pick there
-        return Event().cost(info, backend) + 6.0 * m * fan
-
-    def bind(self, info: ProjectionInfo) -> VectorEvent:
-        m = min(info.max_events, info.n_pre) if info.max_events else default_max_events(info.n_pre, info.activity)
-        return dataclasses.replace(self, max_events=int(m))
-
-    def build(self, pre: np.ndarray, post: np.ndarray, info: ProjectionInfo) -> ops.Topology:
-        return ops.Topology.from_lists(pre, post, info.n_pre, info.n_post, on_device=False, ell=True)
+        return super().cost(info, backend) + 6.0 * m * fan
 
     def propagate(self, topo, w, spikes, index):
         return vector_event(spikes, topo, w, index)
