@@ -250,3 +250,12 @@ def from_matrix(matrix) -> FromIndices:
             )
     pre, post = np.nonzero(m)
     return FromIndices(pre, post, shape=m.shape)
+
+
+def __getattr__(name: str):
+    # snnjax.conn.Conv2D lives in snnjax.convolution (which imports this module): resolved on first use
+    if name == "Conv2D":
+        from snnjax.convolution import Conv2D
+
+        return Conv2D
+    raise AttributeError(f"module 'snnjax.conn' has no attribute {name!r}")

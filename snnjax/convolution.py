@@ -7,7 +7,7 @@ both sides, as ``torch.nn.Conv2d`` and the Inferno view's :class:`snnjax.connect
 are shared: :meth:`Conv2D.expand` turns a kernel ``(F, C, kH, kW)`` into the per-synapse weights ``(K,)``
 in the connector's order (differentiable: train the kernel, expand it inside the loss), e.g.::
 
-    conv = sj.conn.Conv2D(in_shape=(1, 8, 8), filters=4, kernel=3, padding=1)
+    conv = sj.conn.Conv2D(in_shape=(1, 8, 8), filters=4, kernel=3, padding=1)  # = snnjax.convolution.Conv2D
     proj = sj.Projection("inp", "hid", conn=conv, weight=conv.expand(kernel))   # hid: LIF((4, 8, 8))
 
 Each synapse is one kernel tap, so the event-driven propagators run a convolution of sparse spikes in

@@ -43,3 +43,7 @@ def test_expand_is_differentiable_and_shapes_are_checked():
         sj.Network(a=sj.neurons.LIF(25), b=sj.neurons.LIF(20), p=sj.Projection("a", "b", conn=conv))
     with pytest.raises(ValueError, match="does not fit"):
         Conv2D(in_shape=(1, 2, 2), kernel=3)
+
+
+def test_conv2d_is_reachable_as_sj_conn_conv2d():
+    assert sj.conn.Conv2D is Conv2D
