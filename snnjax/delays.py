@@ -145,9 +145,4 @@ class DelayBuffer:
         return self.replace(data=self.data.at[head].set(value != 0), head=head)
 
 
-def depth_needed(lags) -> int:
-    """Buffer depth (steps) serving the given concrete lags (ints or arrays): their maximum, at least 1."""
-    return max([1, *(int(np.max(v)) for v in lags if np.size(v))])
-
-
 __all__ = ["DelayBuffer", "check_lag", "device_lag", "lag_of", "lag_steps"]

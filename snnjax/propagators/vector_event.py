@@ -29,22 +29,25 @@ from snnjax.propagators.base import (
 from snnjax.propagators.event import Event
 
 
-def _block(s, rows, valid, topo, w_ext, scalar, out):
-    """Adds the rows ``rows (M,)`` (those with ``valid``) scaled by their spike values, in one scatter-add."""
+def _rows(s, rows, valid, topo, w):
+    """One block of rows ``rows (M,)`` (those with ``valid``): padded row ids ``(M,)``, synapse ids (None for a
+    scalar weight) and targets ``(M, F)``, spike values ``(M,)`` and weights (padding slots read as 0)."""
     r = jnp.where(valid, rows, topo.n_pre)  # row n_pre of the table is all padding
-    targets = topo.ell_post[r]  # (M, F)
-    amp = jnp.where(valid, s[rows], 0).astype(out.dtype)
-    wv = w_ext if scalar else w_ext.at[topo.ell_syn[r]].get(mode="fill", fill_value=0)
-    vals = (amp[:, None] * wv).astype(out.dtype)
-    return out.at[targets.reshape(-1)].add(jnp.broadcast_to(vals, targets.shape).reshape(-1), mode="promise_in_bounds")
+    syn = None if jnp.ndim(w) == 0 else topo.ell_syn[r]
+    wv = w if syn is None else w.at[syn].get(mode="fill", fill_value=0)
+    return r, syn, topo.ell_post[r], jnp.where(valid, s[rows], 0), wv
+
+
+def _add(out, targets, amp, wv):
+    """Adds the block ``amp[:, None] * wv`` at ``targets (M, F)``, in one scatter-add."""
+    vals = jnp.broadcast_to((amp[:, None] * wv).astype(out.dtype), targets.shape)
+    return out.at[targets.reshape(-1)].add(vals.reshape(-1), mode="promise_in_bounds")
 
 
 def _forward(s, idx, count, topo, w):
-    scalar = jnp.ndim(w) == 0
-    w_ext = w  # padding slots (synapse index K) read as 0
-
     def block(rows, valid, out):
-        return _block(s, rows, valid, topo, w_ext, scalar, out)
+        _, _, targets, amp, wv = _rows(s, rows, valid, topo, w)
+        return _add(out, targets, amp, wv)
 
     out = ops.row_passes(s, idx, count, block, jnp.zeros((topo.n_post + 1,), s.dtype))
     return out[: topo.n_post]
@@ -115,12 +118,8 @@ class VectorEvent(Event):
 
             def block(rows, valid, carry):
                 out, w = carry
-                r = jnp.where(valid, rows, topo.n_pre)
-                syn, tgt = topo.ell_syn[r], topo.ell_post[r]
-                wv = w.at[syn].get(mode="fill", fill_value=0)
-                amp = jnp.where(valid, s[rows], 0).astype(out.dtype)
-                out = out.at[tgt.reshape(-1)].add((amp[:, None] * wv).reshape(-1), mode="promise_in_bounds")
-                return out, w.at[syn].set(update(r[:, None], tgt, wv), mode="drop")
+                r, syn, tgt, amp, wv = _rows(s, rows, valid, topo, w)
+                return _add(out, tgt, amp, wv), w.at[syn].set(update(r[:, None], tgt, wv), mode="drop")
 
             out, w = ops.row_passes(s, idx, count, block, (jnp.zeros((topo.n_post + 1,), s.dtype), st.w))
             return out[: topo.n_post], w
