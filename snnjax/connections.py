@@ -27,6 +27,19 @@ Every data argument carries exactly one leading batch dimension ``B`` (Inferno's
 gives the synapse state with ``B = batchsz``). The synapse's ``init``/``update(state, spikes)`` contract
 is Inferno's (its step is fixed by ``step_time``), not that of the post-aligned kinetics used by
 :class:`snnjax.Projection`.
+
+The view is an adapter over the network engine: the synapse record is a ring buffer of
+:func:`snnjax.delays.ring_write` / :func:`~snnjax.delays.ring_read` (as :class:`snnjax.DelayBuffer`), the
+dense products are :func:`snnjax.ops.dense` (the ``dense`` propagator's kernel), the bounds of the local
+rules are those of the projection rules, and every connection converts to a :class:`snnjax.Projection`
+with :meth:`to_projection` (weights ``(O, I)`` -> one synapse per entry in row-major order, ``K = O I``;
+``delay`` -> the projection's per-synapse delays plus one step; see ``docs/engine.md``, "The Inferno view"),
+so a connection built here runs inside a :class:`snnjax.Network` with ``Runner``, checkpoints, sweeps and
+projection plasticity.
+
+One meaning of ``delay`` everywhere: the delay of a synapse, in ms. ``create(delay=D)`` is Inferno's
+spelling of the largest delay the record holds (the projection's ``max_delay``); the connection's
+``delay`` field holds the per-synapse delays (``delay_init`` at creation).
 """
 
 from __future__ import annotations
@@ -36,10 +49,11 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
-from snnjax import _checks
-from snnjax.synapses.inferno import SingleExponentialCurrentState
+from snnjax import _checks, ops
+from snnjax.synapses.inferno import SingleExponentialCurrent, SingleExponentialCurrentState
 
 
 def _shape(owner: str, name: str, value: Any) -> tuple[int, ...]:
@@ -138,6 +152,66 @@ class _Connection:
         """Synaptic spikes (bool) at the connection's delays (the present ones without delays)."""
         return state.spike if self.delay is None else self.synapse.spike_at(state, self.selector)
 
+    def to_projection(self, pre: str, post: str, *, output: Any = None, method: Any = "auto",
+                      plasticity: Any = None, max_events: int | None = None) -> Any:  # fmt: skip
+        """This connection as a :class:`snnjax.Projection` from population ``pre`` to ``post`` of a Network.
+
+        The synapse :class:`~snnjax.synapses.inferno.SingleExponentialCurrent` (charge ``Q``, time constant
+        ``tau``) becomes the post-aligned :class:`snnjax.synapses.Exponential` with ``tau`` and per-synapse
+        weights ``w Q / tau`` (its current jumps by ``Q / tau`` nA per spike), which sums the same currents:
+        ``sum_i w_oi I_i`` is linear in the per-input currents and they share ``tau``.
+
+        Timing: the view applies a connection's output in the step of the presynaptic spike (delay 0 ms is the
+        same step); in a Network a projection acts at least one step later. The projection's delays are the
+        connection's plus ``step_time`` (lag ``d / dt + 1``), so the network's postsynaptic input at step
+        ``n`` is the connection's output at step ``n - 1``. Delays between steps are read exactly by the
+        view's exponential interpolation but rounded to whole steps by the engine
+        (:func:`snnjax.delays.lag_steps`); a synapse with ``current_interp_mode="linear"`` becomes
+        ``delay_interp="linear"`` (learnable delays; the engine interpolates the spikes, the view the
+        currents, which differ by at most ``dt / tau`` of a jump between steps).
+
+        Args:
+          pre, post: names of the presynaptic and postsynaptic populations (``inshape`` and ``outshape``
+            neurons).
+          output: the projection's output, default :class:`snnjax.outputs.CUBA` (a current, nA).
+          method, plasticity, max_events: as :class:`snnjax.Projection`.
+
+        Raises:
+          ValueError: a synapse other than ``SingleExponentialCurrent``, a time constant that differs between
+            inputs, or a nonzero bias (a projection has none: give the bias as a constant input ``(post +
+            ".input", bias)``).
+        """
+        from snnjax.outputs import CUBA
+        from snnjax.projection import Projection
+        from snnjax.synapses import Exponential
+
+        owner = f"{type(self).__name__}.to_projection"
+        syn = self.synapse
+        if not isinstance(syn, SingleExponentialCurrent):
+            raise ValueError(f"{owner}: synapse must be a SingleExponentialCurrent, got {type(syn).__name__}")
+        tau = np.asarray(syn.time_constant, np.float64)
+        if tau.size > 1 and not np.all(tau == tau.flat[0]):
+            raise ValueError(
+                f"{owner}: the synapse's time_constant differs between inputs; a projection's Exponential "
+                "kinetics are per postsynaptic neuron, so time_constant must be one value (ms)"
+            )
+        if self.bias is not None and not isinstance(self.bias, jax.core.Tracer) and np.any(np.asarray(self.bias)):
+            raise ValueError(
+                f"{owner}: bias is nonzero, and a Projection has no bias; give it as a constant input "
+                f'("{post}.input", bias) and build the connection with bias=False'
+            )
+        conn, pre_idx, weight, delay = self._synapse_list()
+        charge = jnp.asarray(syn.spike_charge, jnp.result_type(float)) / float(tau.flat[0])
+        scale = charge.reshape(-1)[pre_idx] if charge.ndim else charge
+        step = float(syn.step_time)
+        linear = syn.current_interp_mode == "linear" and delay is not None
+        return Projection(
+            pre, post, conn=conn, weight=weight * scale, synapse=Exponential(tau=float(tau.flat[0])),
+            output=CUBA() if output is None else output, method=method, plasticity=plasticity,
+            max_events=max_events, delay=0.0 if delay is None else delay + step,
+            max_delay=syn.delay + step if linear else None, delay_interp="linear" if linear else "step",
+        )  # fmt: skip
+
     def update(self, state: SingleExponentialCurrentState, inputs: jax.Array):
         """One step: ``inputs`` (spikes, ``B x *inshape``) into the synapse, then the weighted output.
 
@@ -212,6 +286,13 @@ class LinearDense(_Connection):
         """Delays as a synapse selector, ``(I, O)`` ms, or None."""
         return None if self.delay is None else self.delay.T
 
+    def _synapse_list(self):
+        """``(conn, pre_index, weight (K,), delay (K,) or None)``, one synapse per weight, ``K = O I`` row-major."""
+        o, i = np.meshgrid(np.arange(self.outsize), np.arange(self.insize), indexing="ij")
+        pre, post = i.reshape(-1), o.reshape(-1)
+        delay = None if self.delay is None else self.delay.reshape(-1)
+        return (pre, post), pre, self.weight.reshape(-1), delay
+
     def like_synaptic(self, data: jax.Array) -> jax.Array:
         """``B x *inshape`` -> ``B x I``."""
         _check_data("LinearDense.like_synaptic", "data", data, self.inshape)
@@ -246,7 +327,7 @@ class LinearDense(_Connection):
             out = jnp.einsum("bio,oi->bo", data, self.weight)
         else:
             _check_data("LinearDense", "data", data, (self.insize,))
-            out = data @ self.weight.T
+            out = ops.dense(data, self.weight.T)
         if self.bias is not None:
             out = out + self.bias
         return out.reshape(data.shape[0], *self.outshape)
@@ -299,6 +380,11 @@ class LinearDirect(_Connection):
     def selector(self) -> jax.Array | None:
         """Delays as a synapse selector, ``(N,)`` ms, or None."""
         return self.delay
+
+    def _synapse_list(self):
+        """``(conn, pre_index, weight (N,), delay (N,) or None)``: synapse ``n`` from input ``n`` to output ``n``."""
+        n = np.arange(self.insize)
+        return (n, n), n, self.weight, self.delay
 
     def like_synaptic(self, data: jax.Array) -> jax.Array:
         """``B x *inshape`` -> ``B x N``."""
@@ -424,6 +510,14 @@ class Conv2D(_Connection):
             rhs_dilation=self.dilation,
             dimension_numbers=("NCHW", "OIHW", "NCHW"),
         )
+
+    def _synapse_list(self):
+        """``(conn, pre_index, weight (K,), None)``: the convolution's synapse list (:class:`snnjax.conn.Conv2D`)."""
+        from snnjax.convolution import Conv2D as Conv2DConnector
+
+        conn = Conv2DConnector(self.in_shape, self.filters, self.kernel, self.stride, self.padding, self.dilation)
+        pre, _ = conn.build(self.insize, self.outsize)
+        return conn, pre, conn.expand(self.weight), None
 
     def like_synaptic(self, data: jax.Array) -> jax.Array:
         """``B x C x H x W`` -> the same (the synapse is shaped like the input)."""

@@ -1,5 +1,8 @@
 """Helpers to learn synaptic delays (Inferno's ``Connection.delay``, ms) with ``jax.grad`` and optax.
 
+The same helpers serve a :class:`snnjax.Projection` with ``delay_interp="linear"`` inside a Network (the
+engine's learnable delays; ``python -m snnjax.examples.learn_delays``) and the Inferno view.
+
 A connection built with ``delay=D`` (:mod:`snnjax.connections`) reads each synapse's current at its own
 delay through the synapse's :meth:`~snnjax.synapses.inferno.SingleExponentialCurrent.current_at`, which
 interpolates the stored history and is differentiable in the delay, so ``jax.grad`` of any loss of the
@@ -32,13 +35,22 @@ def clip_delays(connection: Any) -> Any:
     """The connection with its delays clipped to the synapse record, ``[0, connection.delayedby]`` ms.
 
     Call it after every optimiser step on the delays (``optax.apply_updates`` knows nothing of the record).
+    A :class:`snnjax.Projection` with learnable delays (``delay_interp="linear"``) is clipped the same way, to
+    ``[0, max_delay]`` ms, the buffer its ``max_delay`` asks for (a delay beyond it is an error at run time).
 
     Args:
-      connection: an :mod:`snnjax.connections` connection with delays (``delay`` not None).
+      connection: an :mod:`snnjax.connections` connection with delays (``delay`` not None), or a
+        :class:`snnjax.Projection` with ``max_delay``.
 
     Raises:
-      ValueError: if the connection has no delays.
+      ValueError: if the connection has no delays (a projection: no ``max_delay``).
     """
+    from snnjax.projection import Projection
+
+    if isinstance(connection, Projection):
+        if connection.max_delay is None:
+            raise ValueError("clip_delays: the Projection has no max_delay, so there is no bound to clip its delays to")
+        return connection.replace(delay=jnp.clip(connection.delay, 0.0, float(connection.max_delay)))
     if getattr(connection, "delay", None) is None:
         raise ValueError(
             f"clip_delays: connection must have delays (built with delay=...), got {type(connection).__name__} "

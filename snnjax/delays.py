@@ -99,6 +99,40 @@ def check_lag(lag: jax.Array, depth: int) -> jax.Array:
     return lag
 
 
+def ring_write(data: jax.Array, head: jax.Array, value: jax.Array, axis: int = 0) -> tuple[jax.Array, jax.Array]:
+    """Push ``value`` as the newest entry of a ring buffer whose time axis is ``axis``.
+
+    The one ring mechanism of the package: :class:`DelayBuffer` (time first) and the Inferno view's synapse
+    record (:class:`snnjax.synapses.inferno.SingleExponentialCurrent`, time last) both use it.
+
+    Args:
+      data: the buffer, ``n`` entries along ``axis``.
+      head: int32 scalar, position of the newest entry.
+      value: the new entry, ``data``'s shape without ``axis`` (cast to ``data``'s dtype).
+
+    Returns:
+      ``(data, head)`` after the write; the oldest entry is overwritten.
+    """
+    n = data.shape[axis]
+    head = (head + 1) % n
+    return jax.lax.dynamic_update_index_in_dim(data, value.astype(data.dtype), head, axis), head
+
+
+def ring_read(data: jax.Array, head: jax.Array, steps: jax.Array, axis: int = -1) -> jax.Array:
+    """Per-element read ``steps`` entries back (0 = the newest) from a ring buffer whose time axis is ``axis``.
+
+    Args:
+      data: the buffer, ``n`` entries along ``axis``.
+      head: int32 scalar, position of the newest entry.
+      steps: int array broadcastable against ``data`` with ``axis`` of any length ``D`` (one read per entry).
+
+    Returns:
+      ``take_along_axis(data, (head - steps) % n, axis)``: ``data``'s shape with ``D`` along ``axis``.
+    """
+    n = data.shape[axis]
+    return jnp.take_along_axis(data, (head - steps.astype(jnp.int32)) % n, axis=axis)
+
+
 @struct.dataclass
 class DelayBuffer:
     """Ring buffer holding whether each neuron spiked in each of the last ``length`` steps.
@@ -141,8 +175,8 @@ class DelayBuffer:
 
     def write(self, value: jax.Array) -> DelayBuffer:
         """Push ``value != 0`` as the newest entry (drops the oldest)."""
-        head = (self.head + 1) % self.data.shape[0]
-        return self.replace(data=self.data.at[head].set(value != 0), head=head)
+        data, head = ring_write(self.data, self.head, value != 0, axis=0)
+        return self.replace(data=data, head=head)
 
 
-__all__ = ["DelayBuffer", "check_lag", "device_lag", "lag_of", "lag_steps"]
+__all__ = ["DelayBuffer", "check_lag", "device_lag", "lag_of", "lag_steps", "ring_read", "ring_write"]

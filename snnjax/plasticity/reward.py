@@ -101,9 +101,5 @@ class MSTDPET(_TraceRule):
         r = jnp.asarray(reward, z.dtype)
         r = r.reshape(*r.shape, 1) if r.ndim else r
         dw = (self.lr * dt * r * z).astype(st.w.dtype)
-        w = st.w
-        if self.bounds == "soft":
-            w = w + (self.w_max - w) * jnp.maximum(dw, 0) - (w - self.w_min) * jnp.maximum(-dw, 0)
-        else:
-            w = jnp.clip(w + dw, self.w_min, self.w_max)
+        w = self._bounded(st.w, jnp.maximum(dw, 0), jnp.maximum(-dw, 0))
         return MSTDPETState(w=w, apre=apre, apost=self._bump(apost, p), z=z)

@@ -34,6 +34,7 @@ from flax import struct
 from jax.typing import ArrayLike
 
 from snnjax import _checks, ops
+from snnjax.plasticity.local import HardBounds, SoftBounds
 from snnjax.propagators.base import default_max_events, per_batch
 
 PAIRINGS = ("all-to-all", "nearest")
@@ -134,18 +135,18 @@ class _TraceRule:
     def _depress(self, w, apost, apre2):
         p = self._params()
         dep = apost * p["a2_minus"] if apre2 is None else apost * (p["a2_minus"] + p["a3_minus"] * apre2)
-        dep = dep.astype(w.dtype)
-        if self.bounds == "soft":
-            return w - (w - self.w_min) * dep
-        return jnp.clip(w - dep, self.w_min, self.w_max)
+        return self._bounded(w, jnp.zeros((), w.dtype), dep.astype(w.dtype))
 
     def _potentiate(self, w, apre, apost2):
         p = self._params()
         pot = apre * p["a2_plus"] if apost2 is None else apre * (p["a2_plus"] + p["a3_plus"] * apost2)
-        pot = pot.astype(w.dtype)
-        if self.bounds == "soft":
-            return w + (self.w_max - w) * pot
-        return jnp.clip(w + pot, self.w_min, self.w_max)
+        return self._bounded(w, pot.astype(w.dtype), jnp.zeros((), w.dtype))
+
+    def _bounded(self, w, pot, dep):
+        """The bounds of the Inferno view's rules (:class:`~snnjax.plasticity.local.HardBounds` /
+        :class:`~snnjax.plasticity.local.SoftBounds`), applied to one depression or one potentiation."""
+        kind = SoftBounds if self.bounds == "soft" else HardBounds
+        return kind(self.w_min, self.w_max)(w, pot, dep)
 
     # -- one step, every synapse ------------------------------------------------------------------
     def step_sparse(

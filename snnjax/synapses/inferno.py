@@ -36,6 +36,7 @@ from flax import struct
 from jax.typing import ArrayLike
 
 from snnjax import _checks
+from snnjax.delays import ring_read, ring_write
 
 SPIKE_INTERP_MODES = ("nearest", "previous")
 CURRENT_INTERP_MODES = ("expdecay", "linear")
@@ -160,11 +161,7 @@ def _select(record, head, selector, interp_kwargs, *, shape, step_time, max_dela
     # co-occurring: value of the observation itself, gradient of interp at sample_at = 0 (straight through)
     sample_at = jnp.where(exact, sample_at - jax.lax.stop_gradient(sample_at), sample_at)
 
-    def gather(steps):
-        idx = (head - steps.astype(jnp.int32)) % n
-        return jnp.take_along_axis(record, idx, axis=-1)
-
-    out = interp(gather(hi), gather(lo), sample_at, step_time, **interp_kwargs)
+    out = interp(ring_read(record, head, hi), ring_read(record, head, lo), sample_at, step_time, **interp_kwargs)
     if overbound is not None:
         out = jnp.where(in_bounds, out, jnp.asarray(overbound, out.dtype))
     return out if has_d else out[..., 0]
@@ -356,13 +353,9 @@ class SingleExponentialCurrent:
         decay = jnp.exp(-self.step_time / jnp.asarray(self.time_constant))
         current = state.current * decay + (self.spike_charge / self.time_constant) * spikes.astype(state.currents.dtype)
         current = jnp.broadcast_to(current, full).astype(state.currents.dtype)
-        n = state.currents.shape[-1]
-        head = (state.head + 1) % n
-        return SingleExponentialCurrentState(
-            currents=jax.lax.dynamic_update_index_in_dim(state.currents, current, head, -1),
-            spikes=jax.lax.dynamic_update_index_in_dim(state.spikes, jnp.broadcast_to(spikes != 0, full), head, -1),
-            head=head,
-        )
+        currents, head = ring_write(state.currents, state.head, current, axis=-1)
+        spikes, _ = ring_write(state.spikes, state.head, jnp.broadcast_to(spikes != 0, full), axis=-1)
+        return SingleExponentialCurrentState(currents=currents, spikes=spikes, head=head)
 
     def current_at(self, state: SingleExponentialCurrentState, selector: ArrayLike) -> jax.Array:
         """Currents, nA, at ``selector`` ms before the latest step, interpolated by ``current_interp_mode``.
