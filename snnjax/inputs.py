@@ -8,6 +8,7 @@ so projections read their spikes through the usual delay buffers)::
                      PE=sj.Projection("P", "E", conn=sj.conn.FixedProb(0.2), weight=0.5, ...))
 
     stim = sj.inputs.SpikeTimeGroup(3, indices=[0, 2, 0], times=[5., 5., 12.5])   # ms
+    pix = sj.inputs.SpikeArray(64)      # spikes = the array given at "pix.input", (T, *batch, 64)
 
 Currents (arrays with one value per step on axis 0, for ``inputs=[("E.input", current)]`` of
 :func:`snnjax.simulate` and :class:`snnjax.Runner`), with BrainPy's ``bp.inputs`` names:
@@ -36,6 +37,8 @@ from snnjax import _checks
 __all__ = [
     "PoissonGroup",
     "PoissonState",
+    "SpikeArray",
+    "SpikeArrayState",
     "SpikeTimeGroup",
     "SpikeTimeState",
     "ou_process",
@@ -356,6 +359,199 @@ class SpikeTimeGroup:
         flat = jnp.zeros(self.count, dtype).at[jnp.asarray(self.indices, jnp.int32)].max(due.astype(dtype))
         spike = jnp.broadcast_to(flat.reshape(self.shape), state.spike.shape)
         return SpikeTimeState(spike=spike, step=state.step + 1)
+
+
+# -- spikes given as an array ---------------------------------------------------------------------------
+
+
+@struct.dataclass
+class SpikeArrayState:
+    """State of a :class:`SpikeArray`.
+
+    Attributes:
+      spike: the spikes of the last step, float; shape ``(*batch_shape, *shape)``.
+    """
+
+    spike: jax.Array
+
+
+def _event_list(name: str, x: Any) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.ndim != 1:
+        raise ValueError(f"SpikeArray.from_events: {name} must be a 1-D array (K,), got shape {arr.shape}")
+    return arr
+
+
+@struct.dataclass
+class SpikeArray:
+    """A spike source whose spikes are given, step by step, as an array (BrainPy's ``SpikeTimeGroup`` driven by
+    a raster; Norse's / snnTorch's way to feed encoded data).
+
+    The group's spikes during step ``i`` are exactly row ``i`` of the input at its path ``"<name>.input"``::
+
+        net = sj.Network(inp=sj.inputs.SpikeArray(64), hid=..., ih=sj.Projection("inp", "hid", ...))
+        spikes = sj.encoders.latency(x, n_steps)                    # (n_steps, B, 64), 0/1
+        sj.simulate(net, net.init(batch_shape=(B,)), duration=n_steps * dt, dt=dt,
+                    inputs=[("inp.input", spikes, "iter")], monitors=["inp.spike"])
+
+    The input is a ``(T, *shape)`` array (the same spikes for every batch element) or ``(T, *batch, *shape)``
+    (one raster per batch element), ``T = round(duration / dt)`` steps; the Runner and ``simulate`` reject
+    another number of steps or a shape that does not broadcast to the group (:meth:`check` does the same on
+    the host, with this group's shape in the message). :meth:`from_events` turns spike times and neuron
+    indices (one list per batch element, if wanted) into that array.
+
+    Values: 0/1 (float, int or bool) are ordinary spikes. Other values are **passed through as graded spikes**, not
+    rejected: ``state.spike`` holds the value, a projection that reads the group with a lag of one step (the
+    default, no delay) receives it, and gradients flow from the loss to every value of the array (so the
+    input itself can be optimised, or come from a differentiable encoder). Delay buffers (projections
+    with a longer lag) and the Runner's spike monitors keep only ``value != 0``; ``simulate``'s record
+    keeps the values. A projection cannot target the group (``Network`` refuses it).
+
+    Args:
+      size: number of neurons (int) or the group's shape (tuple).
+    """
+
+    size: Any = struct.field(pytree_node=False)
+
+    def __post_init__(self):
+        _checks.normalize_shape("SpikeArray", self.size)  # static: safe to check on every unflatten
+
+    def _validate(self) -> None:
+        """Complete checks (run by ``Network``, ``Runner`` and ``simulate``): the shape."""
+        _checks.normalize_shape("SpikeArray", self.size)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the group (without batch dimensions)."""
+        return _checks.normalize_shape("SpikeArray", self.size)
+
+    @property
+    def count(self) -> int:
+        """Number of neurons in the group."""
+        return _count(self.shape)
+
+    def init(self, batch_shape: tuple[int, ...] = (), key: jax.Array | None = None) -> SpikeArrayState:
+        """No spike yet (``key`` is not used: the group is deterministic)."""
+        shape = (*tuple(batch_shape), *self.shape)
+        return SpikeArrayState(spike=jnp.zeros(shape, jnp.result_type(float)))
+
+    def update(self, state: SpikeArrayState, current: ArrayLike = 0.0, *, dt: float) -> SpikeArrayState:
+        """One step of ``dt`` ms: the spikes are ``current``, this step's row of the ``"<name>.input"`` array
+        (shape broadcasting to ``(*batch_shape, *shape)``; 0 when no input is given)."""
+        dtype = state.spike.dtype
+        spike = jnp.broadcast_to(jnp.asarray(current).astype(dtype), state.spike.shape)
+        return SpikeArrayState(spike=spike)
+
+    def check(self, spikes: ArrayLike, duration: float, dt: float = DEFAULT_DT, batch_shape=()) -> jax.Array:
+        """Check an input array for this group on the host and return it as floats.
+
+        Args:
+          spikes: ``(T, *shape)`` or ``(T, *batch_shape, *shape)`` array of spikes (0/1, bool or graded values).
+          duration: run duration, ms; ``T`` must be ``round(duration / dt)``.
+          dt: time step, ms.
+          batch_shape: batch shape of the network state the array will drive.
+
+        Returns:
+          the array as a float array (``jnp.result_type(float)``), same shape.
+
+        Raises:
+          ValueError: wrong number of steps, a shape that is neither the group's nor the batched one, or
+            values that are not finite.
+        """
+        dt = _checks.check_time("SpikeArray.check", "dt", dt)
+        n = _steps("SpikeArray.check", "duration", duration, dt)
+        arr = np.asarray(spikes)
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise TypeError(f"SpikeArray.check: spikes must be a real or bool array, got dtype {arr.dtype}")
+        batch_shape = tuple(batch_shape)
+        if arr.ndim < 1 or arr.shape[0] != n:
+            raise ValueError(
+                f"SpikeArray.check: spikes must have {n} steps on axis 0 (duration={duration!r} ms at dt={dt} ms), "
+                f"got shape {arr.shape}"
+            )
+        if arr.shape[1:] not in (self.shape, (*batch_shape, *self.shape)):
+            raise ValueError(
+                f"SpikeArray.check: spikes must have shape ({n}, *{self.shape}) or ({n}, *{batch_shape}, "
+                f"*{self.shape}) for this group of shape {self.shape}, got shape {arr.shape}"
+            )
+        if not np.all(np.isfinite(arr)):
+            raise ValueError("SpikeArray.check: spikes must be finite")
+        return jnp.asarray(arr, jnp.result_type(float))
+
+    @staticmethod
+    def from_events(
+        times: Any, indices: Any, shape: int | tuple[int, ...], duration: float, dt: float = DEFAULT_DT
+    ) -> jax.Array:
+        """Dense spike array from spike times and neuron indices, to drive a :class:`SpikeArray`.
+
+        Neuron ``indices[k]`` fires in step ``max(0, ceil(times[k] / dt - 1e-3))``: the first step whose start
+        is at or after ``times[k]``, as :class:`SpikeTimeGroup` (so both give the same spikes). Several events
+        at one step and neuron give one spike (value 1).
+
+        Args:
+          times: spike times, ms, finite, ``>= 0`` and ``< duration``: a 1-D array ``(K,)``, or a sequence of
+            ``B`` such arrays (one per batch element; lengths may differ).
+          indices: flat (C-order) neuron index of each spike, ints in ``[0, prod(shape))``, shaped like ``times``
+            (a 1-D array, or a sequence of ``B`` of them).
+          shape: the group's shape (int or tuple), as ``SpikeArray(size).shape``.
+          duration: run duration, ms (``T = round(duration / dt)`` steps).
+          dt: time step, ms.
+
+        Returns:
+          float array ``(T, *shape)``, or ``(T, B, *shape)`` for per-batch-element lists, of 0/1.
+
+        Raises:
+          ValueError: negative, non-finite or too late times, indices out of range, different numbers of
+            times and indices.
+        """
+        owner = "SpikeArray.from_events"
+        dt = _checks.check_time(owner, "dt", dt)
+        n = _steps(owner, "duration", duration, dt)
+        shape = _checks.normalize_shape(owner, shape)
+        count = _count(shape)
+        per_batch = not isinstance(times, np.ndarray | jax.Array) and any(np.ndim(t) >= 1 for t in times)
+        if per_batch:
+            if isinstance(indices, np.ndarray | jax.Array) or len(indices) != len(times):
+                raise ValueError(
+                    f"{owner}: with one list of times per batch element ({len(times)}), indices must be a "
+                    f"sequence of as many lists, got {type(indices).__name__} of length {len(indices)}"
+                )
+            groups = list(zip(times, indices))
+        else:
+            groups = [(times, indices)]
+        out = np.zeros((len(groups), n, count), dtype=np.float32)
+        for b, (t, i) in enumerate(groups):
+            where = f"[{b}]" if per_batch else ""
+            t = _event_list(f"times{where}", t)
+            i = _event_list(f"indices{where}", i)
+            if t.shape != i.shape:
+                raise ValueError(
+                    f"{owner}: times{where} and indices{where} must have the same length, got {t.size} and {i.size}"
+                )
+            if not t.size:
+                continue
+            if not np.issubdtype(t.dtype, np.number) or t.dtype == bool:
+                raise TypeError(f"{owner}: times{where} must be real numbers (ms), got dtype {t.dtype}")
+            if not np.issubdtype(i.dtype, np.integer):
+                raise TypeError(f"{owner}: indices{where} must be integers, got dtype {i.dtype}")
+            t = t.astype(np.float64)
+            if not np.all(np.isfinite(t)) or t.min() < 0:
+                raise ValueError(f"{owner}: times{where} must be finite and >= 0 ms, got a minimum of {t.min()!r}")
+            if i.min() < 0 or i.max() >= count:
+                raise ValueError(
+                    f"{owner}: indices{where} must be in [0, {count}) for shape {shape}, got values from {i.min()} "
+                    f"to {i.max()}"
+                )
+            steps = np.maximum(0, np.ceil(t / dt - _STEP_TOL)).astype(np.int64)
+            if steps.max() >= n:
+                raise ValueError(
+                    f"{owner}: times{where} must be < duration={duration!r} ms ({n} steps of dt={dt} ms), got a "
+                    f"maximum of {t.max()!r} ms"
+                )
+            out[b, steps, i] = 1.0
+        dense = out.reshape(len(groups), n, *shape)
+        dense = np.moveaxis(dense, 0, 1) if per_batch else dense[0]
+        return jnp.asarray(dense, jnp.result_type(float))
 
 
 # -- currents -------------------------------------------------------------------------------------------

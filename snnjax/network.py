@@ -78,6 +78,11 @@ class Network:
                         f"Network: projection {name!r} has {end}={getattr(proj, end)!r}, which is not a population; "
                         f"populations are {sorted(pops)}"
                     )
+            if type(pops[proj.post]).__name__ == "SpikeArray":
+                raise ValueError(
+                    f"Network: projection {name!r} targets {proj.post!r}, a SpikeArray, whose spikes are exactly its "
+                    "input array; a projection cannot add to them"
+                )
             target = proj.output.target
             if target != "input":  # a jump into a state field: the field must exist (shapes only, no compile)
                 post_state = jax.eval_shape(lambda p=pops[proj.post]: p.init(key=jax.random.key(0)))

@@ -148,7 +148,8 @@ def _normalize_inputs(net, inputs, n_steps, batch_shape):
 
 
 def _real_input(path: str, value: Any) -> Any:
-    """A non-callable input value as real numbers (lists become numpy arrays); TypeError otherwise."""
+    """A non-callable input value as real numbers (lists become numpy arrays, bool arrays 0.0/1.0); TypeError
+    otherwise (a bare bool is refused: it is no current)."""
     if isinstance(value, (list, tuple)):
         try:
             value = np.asarray(value)
@@ -156,6 +157,9 @@ def _real_input(path: str, value: Any) -> Any:
             raise TypeError(f"inputs: the value for {path!r} is a ragged list; give an array (nA)") from None
     if isinstance(value, (bool, np.bool_)):
         ok = False
+    elif getattr(value, "dtype", None) is not None and np.dtype(value.dtype) == np.bool_ and np.ndim(value):
+        # a spike raster (e.g. for sj.inputs.SpikeArray): 1.0 where True
+        return value.astype(jnp.result_type(float))
     elif isinstance(value, numbers.Real):
         ok = True
     else:

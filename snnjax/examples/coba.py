@@ -52,20 +52,10 @@ def main(argv: list[str] | None = None) -> dict:
             print("matplotlib is not installed (pip install snnjax[plot]): no raster saved")
             return summary
         fig, (ax, ax_rate) = plt.subplots(2, 1, figsize=(9, 5), sharex=True, height_ratios=[3, 1])
-        for k, (pop, color, label, shown) in enumerate(
-            [("E", "tab:blue", "excitatory", 400), ("I", "tab:red", "inhibitory", 100)]
-        ):
-            t_idx, n_idx = np.nonzero(mon[f"{pop}.spike"][:, :shown])
-            ax.plot(mon.ts[t_idx], n_idx + 400 * k, ".", ms=1, color=color, label=label)
-        ax.legend(loc="upper right", markerscale=8)
-        ax.set_ylabel("neuron (400 E, 100 I)")
+        sj.plot.raster(mon, ["E", "I"], ax=ax, neurons={"E": 400, "I": 100}, colors=["tab:blue", "tab:red"])
+        ax.set(xlabel="", ylabel="neuron (400 E, 100 I)")
         ax.set_title(f"COBA, {args.n} neurons: {rate:.1f} Hz mean rate")
-        bin_steps = max(1, int(round(1.0 / args.dt)))
-        n_bins = spikes.shape[0] // bin_steps
-        pop = spikes[: n_bins * bin_steps].reshape(n_bins, bin_steps, -1).sum(axis=(1, 2)) / args.n / 1e-3
-        ax_rate.plot(mon.ts[: n_bins * bin_steps : bin_steps], pop, color="k", lw=0.8)
-        ax_rate.set_xlabel("time (ms)")
-        ax_rate.set_ylabel("rate (Hz)")
+        sj.plot.population_rate(mon, ["E", "I"], ax=ax_rate, window="flat", width=1.0, colors=["tab:blue", "tab:red"])
         fig.tight_layout()
         fig.savefig(args.png, dpi=120)
         print(f"raster saved to {args.png}")

@@ -2,7 +2,8 @@
 
 ``python -m snnjax.examples.stdp_network [--n 2000] [--duration 2000] [--png stdp_network.png]`` prints one JSON
 line (neurons, synapses, spikes, mean rate, mean/std of the E->E weights before and after, wall time) and, with
-matplotlib (``pip install snnjax[plot]``), saves the E->E weight histogram before and after and a raster.
+matplotlib (``pip install snnjax[plot]``), saves the E->E weight matrix, its histogram before and after, and a
+raster, drawn with ``sj.plot``.
 
 The rule is :class:`snnjax.plasticity.STDP` on the ``EE`` projection of :func:`snnjax.examples.brette.build`
 (Brian2's canonical STDP synapse, hard bounds ``[0, 2 w]``), with amplitudes ten times those of the benchmark
@@ -68,24 +69,20 @@ def main(argv: list[str] | None = None) -> dict:
         except ImportError:
             print("matplotlib is not installed (pip install snnjax[plot]): no figure saved")
             return summary
-        fig, (ax_w, ax_r) = plt.subplots(1, 2, figsize=(11, 4))
+        fig = plt.figure(figsize=(11, 7), layout="constrained")
+        top, bottom = fig.subfigures(2, 1)
+        # after: the E->E matrix (blank where unconnected) and histogram; before: grey outline on the histogram
         bins = np.linspace(0.0, 2.0 * w_exc, 41)
-        ax_w.hist(w_before, bins=bins, color="0.6", label="before")
-        ax_w.hist(w_after, bins=bins, histtype="step", lw=1.5, color="tab:blue", label=f"after {args.duration:g} ms")
+        sj.plot.weights(runner.state.synapses["EE"], net.projections["EE"], bins=bins, fig=top)
+        ax_w = top.axes[1]  # [0] the matrix, [1] the histogram
+        _, _, outline = ax_w.hist(w_before.ravel(), bins=bins, histtype="step", lw=1.5, color="0.4")
         ax_w.set_xlabel("E->E weight (conductance, relative to leak)")
-        ax_w.set_ylabel("synapses")
         ax_w.set_yscale("log")
-        ax_w.legend()
+        ax_w.legend([ax_w.containers[0], outline[0]], [f"after {args.duration:g} ms", "before"])
         ax_w.set_title("STDP on E->E: weight distribution")
-        shown = min(400, mon["E.spike"].shape[1])
-        t_idx, n_idx = np.nonzero(mon["E.spike"][:, :shown])
-        ax_r.plot(mon.ts[t_idx], n_idx, ".", ms=1, color="tab:blue")
-        t_idx, n_idx = np.nonzero(mon["I.spike"][:, :100])
-        ax_r.plot(mon.ts[t_idx], n_idx + shown, ".", ms=1, color="tab:red")
-        ax_r.set_xlabel("time (ms)")
-        ax_r.set_ylabel(f"neuron ({shown} E, 100 I)")
-        ax_r.set_title(f"raster, {rate:.1f} Hz mean rate")
-        fig.tight_layout()
+        ax_r = bottom.subplots()
+        sj.plot.raster(mon, ["E", "I"], ax=ax_r, neurons={"E": 400, "I": 100}, colors=["tab:blue", "tab:red"])
+        ax_r.set_title(f"raster (400 E, 100 I), {rate:.1f} Hz mean rate")
         fig.savefig(args.png, dpi=120)
         print(f"figure saved to {args.png}")
     return summary

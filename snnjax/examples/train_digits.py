@@ -7,10 +7,9 @@ script: data, build, compilation, training, evaluation), plus the settings. Need
 
 The network is an ordinary snnjax ``Network`` run by ``sj.simulate`` (BPTT through its ``lax.scan``):
 
-* ``inp``: 64 relay neurons that re-emit the encoded input spikes (an LIF whose membrane forgets
-  within a step, ``tau = 0.001 ms`` at ``dt = 1 ms``, and whose threshold 0.5 is crossed exactly when
-  the input current is 1 nA); pixels are latency-coded (:func:`snnjax.encoders.latency`): brighter
-  pixels spike earlier, blank pixels never.
+* ``inp``: a :class:`snnjax.inputs.SpikeArray` of 64 sources whose spikes are the encoded input, the
+  ``(n_steps, B, 64)`` array given at ``"inp.input"``; pixels are latency-coded
+  (:func:`snnjax.encoders.latency`): brighter pixels spike earlier, blank pixels never.
 * ``hid``: ``n_hidden`` LIF neurons (``tau = 10 ms``, threshold 1 mV, reset to 0) fed through exponential
   current synapses (``tau = 5 ms``), with a fast-sigmoid surrogate gradient.
 * ``out``: 10 non-spiking leaky integrators (LIF with an unreachable threshold); the class is the
@@ -64,7 +63,7 @@ def build(n_hidden: int = 128, seed: int = 0) -> sj.Network:
     w_ho = jax.random.normal(k2, (n_hidden, 10)) * (2.0 / np.sqrt(n_hidden))
     lif = dict(v_rest=0.0, v_reset=0.0, tau_ref=0.0)
     return sj.Network(
-        inp=sj.neurons.LIF(64, v_th=0.5, tau=1e-3, **lif),
+        inp=sj.inputs.SpikeArray(64),
         hid=sj.neurons.LIF(n_hidden, v_th=1.0, tau=10.0, spike_fn=FastSigmoid(alpha=5.0), **lif),
         out=sj.neurons.LIF(10, v_th=1e6, tau=10.0, **lif),
         ih=sj.Projection(
