@@ -44,6 +44,10 @@ class Topology:
       in_pre: int32 ``(n_post + 1, F_in)``: row ``j`` lists the sources of postsynaptic neuron ``j`` (the
         transposed index, for event-driven plasticity at postsynaptic spikes), padded with ``n_pre``.
       in_syn: int32 ``(n_post + 1, F_in)``: the synapse index of each ``in_pre`` entry, padded with ``K``.
+      row_ptr: int32 ``(n_pre + 2,)`` when the list is sorted by ``pre`` (every connector but a user's unsorted
+        ``(pre_idx, post_idx)`` list) and row tables are built: row ``i``'s synapses are ``k`` in
+        ``[row_ptr[i], row_ptr[i + 1])``, so plastic rows are read and written as contiguous slices
+        (:func:`event_update`); else ``None``.
       n_pre, n_post: group sizes (static).
     """
 
@@ -53,6 +57,7 @@ class Topology:
     ell_syn: jax.Array | None = None
     in_pre: jax.Array | None = None
     in_syn: jax.Array | None = None
+    row_ptr: jax.Array | None = None
     n_pre: int = struct.field(pytree_node=False, default=0)
     n_post: int = struct.field(pytree_node=False, default=0)
 
@@ -74,7 +79,11 @@ class Topology:
         put = jnp.asarray if on_device else np.asarray
         tables = {}
         if ell:
-            tables["ell_post"], tables["ell_syn"] = (put(a) for a in _rows(pre, post, n_pre, n_post))
+            ell_post, ell_syn = _rows(pre, post, n_pre, n_post)
+            tables["ell_post"], tables["ell_syn"] = put(ell_post), put(ell_syn)
+            if pre.size >= ell_post.shape[1] and np.all(pre[1:] >= pre[:-1]):
+                ptr = np.searchsorted(pre, np.arange(n_pre + 1)).astype(np.int32)
+                tables["row_ptr"] = put(np.append(ptr, np.int32(pre.size)))
         if transposed:
             tables["in_pre"], tables["in_syn"] = (put(a) for a in _rows(post, pre, n_post, n_pre))
         return cls(pre=put(pre), post=put(post), n_pre=int(n_pre), n_post=int(n_post), **tables)
@@ -147,7 +156,11 @@ def compact(s: jax.Array, max_events: int) -> tuple[jax.Array, jax.Array]:
     fn = functools.partial(_compact_bits, k=int(max_events))
     for _ in range(s.ndim - 1):
         fn = jax.vmap(fn)
-    return fn(s), jnp.count_nonzero(s, axis=-1).astype(jnp.int32)
+    # Materialise the index: otherwise XLA fuses the binary search into each consumer and repeats it for every
+    # element a consumer produces (a (max_events, fan_in) block of plasticity recomputed it 95 times per slot).
+    # A sort is never fused into its consumers, and it is the identity here: the listed spikes come in
+    # increasing order and the padding slots hold n - 1, no smaller than any of them.
+    return jax.lax.sort(fn(s), dimension=-1), jnp.count_nonzero(s, axis=-1).astype(jnp.int32)
 
 
 def _pack(s: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -263,7 +276,53 @@ def event_update(s, idx, count, topo: Topology, w, update) -> tuple[jax.Array, j
         out = out.at[tgt].add((amp * wr).astype(out.dtype), mode="promise_in_bounds")
         return out, w.at[syn].set(update(row, tgt, wr), mode="drop")
 
+    if topo.row_ptr is not None:  # rows are contiguous in k: slices instead of gathers and scatters
+        return _event_update_rows(s, idx, count, topo, w, update)
     out, w = spike_rows(s, idx, count, add_row, (jnp.zeros((topo.n_post + 1,), s.dtype), w))
+    return out[: topo.n_post], w
+
+
+def _event_update_rows(s, idx, count, topo: Topology, w, update) -> tuple[jax.Array, jax.Array]:
+    """:func:`event_update` for a synapse list sorted by ``pre`` (``topo.row_ptr``): row ``i`` is the slice
+    ``[row_ptr[i], row_ptr[i + 1])`` of ``w``, read and written as a window of the row table's width ``F``
+    starting at ``at = min(row_ptr[i], K - F)`` (lanes outside the row are written back unchanged).
+
+    The loop carries the window of the row it is about to visit, read right after the previous row's write:
+    no op reads ``w`` before the in-place update of an iteration, so XLA neither copies ``w`` nor gathers from
+    or scatters into the whole array (on CPU, ops on a large operand are split over threads, which costs more
+    than the ~100 elements they move). Same order and result as the generic loop of :func:`spike_rows`.
+    """
+    width = topo.ell_post.shape[1]
+    last = topo.n_syn - width  # >= 0: row_ptr is built only then
+    lanes = jnp.arange(width, dtype=jnp.int32)
+    n, k = s.shape[0], idx.shape[0]
+
+    def window(w, row):
+        return jax.lax.dynamic_slice(w, (jnp.minimum(topo.row_ptr[row], last),), (width,))
+
+    def visit(row, nxt, carry):
+        out, w, win = carry
+        start, end = topo.row_ptr[row], topo.row_ptr[row + 1]
+        at = jnp.minimum(start, last)
+        mine = (at + lanes >= start) & (at + lanes < end)
+        tgt = jnp.where(mine, jax.lax.dynamic_slice(topo.post, (at,), (width,)), topo.n_post)
+        out = out.at[tgt].add((s[row] * jnp.where(mine, win, 0)).astype(out.dtype), mode="promise_in_bounds")
+        w = jax.lax.dynamic_update_slice(w, jnp.where(mine, update(row, tgt, win), win), (at,))
+        return out, w, window(w, nxt)
+
+    def listed(j, carry):
+        return visit(idx[j], idx[jnp.minimum(j + 1, k - 1)], carry)
+
+    out = jnp.zeros((topo.n_post + 1,), s.dtype)
+    carry = jax.lax.fori_loop(0, jnp.minimum(count, k), listed, (out, w, window(w, idx[0])))
+    empty = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), jax.eval_shape(_pack, s))
+    packed = jax.lax.cond(count > k, _pack, lambda _: empty, s)  # as spike_rows: only when this step overflows
+
+    def rest(j, carry):
+        return visit(_select(packed, j, n), _select(packed, j + 1, n), carry)
+
+    out, w, _ = carry
+    out, w, _ = jax.lax.fori_loop(k, jnp.maximum(count, k), rest, (out, w, window(w, _select(packed, k, n))))
     return out[: topo.n_post], w
 
 

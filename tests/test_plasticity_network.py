@@ -95,19 +95,25 @@ def test_event_driven_plasticity_equals_sparse(method):
     np.testing.assert_allclose(rec["PQ.w"], DATA["scalar_w"], atol=ATOL, rtol=0)
 
 
+@pytest.mark.parametrize("order", ["given", "sorted"])
 @pytest.mark.parametrize("variant", ["pair", "triplet"])
-def test_event_driven_triplet_and_pair_equal_sparse_with_a_burst(variant):
-    # every presynaptic neuron fires in the same steps: with max_events=2 each arrival step overflows the index
+def test_event_driven_triplet_and_pair_equal_sparse_with_a_burst(variant, order):
+    # every presynaptic neuron fires in the same steps: with max_events=2 each arrival step overflows the index;
+    # "sorted" lists the synapses by presynaptic neuron, so the event loop reads rows as slices (Topology.row_ptr),
+    # "given" keeps a shuffled order (row gathers); every postsynaptic neuron fires at step 60 (potentiation
+    # overflows its block)
     n_pre, n_post = 40, 30
     rng = np.random.default_rng(1)
     k = 300
     flat = rng.choice(n_pre * n_post, size=k, replace=False)
+    flat = np.sort(flat) if order == "sorted" else flat
     pre_idx, post_idx = flat // n_post, flat % n_post
     steps = np.array([5, 6, 40, 41, 90])
     pre = sj.inputs.SpikeTimeGroup(n_pre, indices=np.repeat(np.arange(n_pre), len(steps)),
                                    times=np.tile(steps, n_pre) * DT)  # fmt: skip
     drive = np.zeros((130, n_post), np.float32)
     drive[rng.integers(1, 120, size=200), rng.integers(0, n_post, 200)] = 1e4
+    drive[60] = 1e4
     post = sj.neurons.LIF(n_post, v_rest=0.0, v_reset=0.0, v_th=1.0, tau=10.0, tau_ref=0.0, v_init=0.0)
     kw = dict(w_min=0.0, w_max=0.5)
     r = (sj.plasticity.STDP(a_plus=0.05, a_minus=0.06, **kw) if variant == "pair"
@@ -118,6 +124,7 @@ def test_event_driven_triplet_and_pair_equal_sparse_with_a_burst(variant):
                              output=sj.outputs.COBA(E=0.0), plasticity=r, method=method, max_events=2)  # fmt: skip
         return sj.Network(a=pre, b=post, p=proj)
 
+    assert (build("event").projections["p"].topology.row_ptr is not None) == (order == "sorted")
     got = {m: run_w(build(m), drive) for m in ("sparse", "event", "vector_event")}
     assert np.any(got["sparse"][-1] == 0.5) and np.any(got["sparse"][-1] == 0.0)  # both bounds reached
     np.testing.assert_allclose(got["event"], got["sparse"], atol=1e-6, rtol=0)

@@ -231,13 +231,15 @@ class _TraceRule:
         dt: float,
         post_bound: int | None = None,
         blocks: bool = False,
+        post_blocks: bool | None = None,
     ) -> STDPState:
         """One step visiting only the synapses of the arriving spikes (row table, their compacted ``index``)
         and of the postsynaptic spikes (transposed table); the same result as :meth:`step_sparse`. (The
         propagators with ``propagate_plastic`` run the depression inside their transmission loop instead.)
 
-        ``blocks=False``: one loop iteration per spike (CPU; :func:`snnjax.ops.spike_rows`); ``True``: the rows
-        of up to ``len(idx)`` spikes at once (accelerators; :func:`snnjax.ops.row_passes`).
+        ``blocks=False``: one loop iteration per arriving spike (:func:`snnjax.ops.spike_rows`); ``True``: the
+        rows of up to ``len(idx)`` spikes at once (:func:`snnjax.ops.row_passes`). ``post_blocks`` does the same
+        for the postsynaptic spikes, in blocks of ``post_bound`` (default: as ``blocks``).
         """
         st = self.begin(st, dt)
         idx, count = index
@@ -260,7 +262,8 @@ class _TraceRule:
 
         st = per_batch(depress_all, st, arrivals, idx, count)
         st = self.arrived(st, arrivals)
-        return self.potentiation(st, topo, post_spikes, post_bound=post_bound, blocks=blocks)
+        post_blocks = blocks if post_blocks is None else post_blocks
+        return self.potentiation(st, topo, post_spikes, post_bound=post_bound, blocks=post_blocks)
 
 
 def _get(a, i):
