@@ -1,6 +1,7 @@
 """snnjax: spiking neural networks in JAX, as immutable pytrees and pure update functions."""
 
 from snnjax import (
+    analysis,
     conn,
     connections,
     delay_learning,
@@ -8,6 +9,7 @@ from snnjax import (
     encoders,
     init,
     inputs,
+    integrators,
     jitconn,
     monitors,
     neurons,
@@ -39,6 +41,7 @@ __all__ = [
     "ProjectionState",
     "Runner",
     "SweepResult",
+    "analysis",
     "conn",
     "connections",
     "delay_learning",
@@ -46,6 +49,7 @@ __all__ = [
     "encoders",
     "init",
     "inputs",
+    "integrators",
     "jitconn",
     "load_state",
     "monitors",
@@ -53,6 +57,7 @@ __all__ = [
     "ops",
     "outputs",
     "plasticity",
+    "plot",
     "propagators",
     "read_metadata",
     "save_state",
@@ -64,3 +69,12 @@ __all__ = [
     "trainable",
     "training",
 ]
+
+
+def __getattr__(name: str):
+    # sj.plot and sj.nir import on first use, so that `import snnjax` does not need (or load) matplotlib or nir
+    if name in ("plot", "nir"):
+        import importlib
+
+        return importlib.import_module(f"snnjax.{name}")
+    raise AttributeError(f"module 'snnjax' has no attribute {name!r}")

@@ -40,7 +40,7 @@ class NetworkState:
 
 
 def _is_population(obj) -> bool:
-    return all(hasattr(obj, a) for a in ("init", "update", "shape")) and not isinstance(obj, Projection)
+    return all(hasattr(obj, a) for a in ("init", "update", "shape", "count")) and not isinstance(obj, Projection)
 
 
 @jax.tree_util.register_pytree_node_class
@@ -64,6 +64,10 @@ class Network:
                 projs[name] = obj
             elif _is_population(obj):
                 pops[name] = obj
+            elif any(hasattr(obj, m) for m in ("init", "update", "shape", "count")):  # a population, incomplete
+                from snnjax.neurons.base import check_population
+
+                check_population(obj, f"Network: component {name!r}")
             else:
                 raise TypeError(
                     f"Network: component {name!r} must be a neuron model (snnjax.neurons) or a Projection, "

@@ -14,6 +14,7 @@ from jax.typing import ArrayLike
 
 from snnjax import _checks, jitconn, ops, propagators
 from snnjax import conn as _conn
+from snnjax.convolution import Conv2D as _Conv2D
 from snnjax.delays import check_lag, device_lag, lag_steps
 from snnjax.outputs import CUBA
 from snnjax.propagators.base import DEFAULT_ACTIVITY, ProjectionInfo, default_max_events
@@ -198,6 +199,10 @@ class Projection:
         piecewise linear in ``delay`` and ``jax.grad`` reaches the delays (Inferno's
         ``current_interp_mode="linear"``). Needs ``max_delay``; whole-step delays arrive exactly as with
         ``"step"``. Not with a plasticity rule.
+
+    Set when the projection is bound into a Network (not an argument): ``structure``, the connector when it has a
+    structure worth keeping beside the synapse list (a :class:`snnjax.conn.Conv2D`, so that exports such as
+    :func:`snnjax.nir.to_nir` can write a convolution instead of a dense matrix), else ``None``.
     """
 
     pre: str = struct.field(pytree_node=False)
@@ -216,6 +221,7 @@ class Projection:
     plasticity: Any = None
     propagator: Any = struct.field(pytree_node=False, default=None)
     delay_interp: str = struct.field(pytree_node=False, default="step")
+    structure: Any = struct.field(pytree_node=False, default=None)
 
     _FIELDS = dict(weight=None, delay="nonnegative")
 
@@ -323,7 +329,8 @@ class Projection:
         if self.plasticity is not None and getattr(prop, "event_driven", False):
             topo = ops.Topology.from_lists(pre, post, n_pre, n_post, on_device=False, ell=True, transposed=True)
         conn = connector if isinstance(connector, jitconn.JitFixedProb) else None
-        bound = self.replace(conn=conn, topology=topo, method=prop.name, propagator=prop)
+        structure = connector if isinstance(connector, _Conv2D) else None
+        bound = self.replace(conn=conn, topology=topo, method=prop.name, propagator=prop, structure=structure)
         bound._validate(post_shape)
         return bound.replace(topology=jax.tree.map(jnp.asarray, topo))
 

@@ -4,40 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 from flax import struct
 from jax.typing import ArrayLike
 
 from snnjax.init import Initializer
-from snnjax.neurons import _base
-from snnjax.surrogate import Sigmoid, SpikeFunction
+from snnjax.neurons.base import ODENeuron
 
 
 @struct.dataclass
-class AdExState:
-    """State of an AdEx group; every field has shape ``(*batch_shape, *shape)``.
-
-    Attributes:
-      v: membrane potential, mV.
-      w: adaptation current, nA.
-      spike: 1.0 where the neuron fired during the last step, else 0.0.
-      refrac: remaining refractory time, ms (whole steps times ``dt``; 0 when not refractory).
-    """
-
-    v: jax.Array
-    w: jax.Array
-    spike: jax.Array
-    refrac: jax.Array
-
-    @property
-    def voltage(self) -> jax.Array:
-        """Inferno's name for ``v`` (mV)."""
-        return self.v
-
-
-@struct.dataclass
-class AdEx(_base.NeuronGroup):
+class AdEx(ODENeuron):
     """Adaptive exponential integrate-and-fire group (BrainPy's ``AdExIF``):
 
     ``tau dv/dt = -(v - v_rest) + delta_t exp((v - v_t) / delta_t) - r w + r I``,
@@ -52,6 +28,8 @@ class AdEx(_base.NeuronGroup):
 
     Every parameter may be a scalar or an array of the group's ``shape``. Gradients: ``spike`` carries the
     surrogate gradient of ``spike_fn``; the reset and ``w += b`` are detached from it.
+
+    Input: ``current`` in nA. State: :class:`AdExState` (``v`` mV, ``w`` nA, ``spike``, ``refrac`` ms).
 
     Args:
       size: number of neurons (int) or the group's shape (tuple).
@@ -68,7 +46,8 @@ class AdEx(_base.NeuronGroup):
       r: membrane resistance, MOhm (mV / nA), > 0.
       v_init: initial potential: ``None`` (= ``v_rest``), mV, or an ``snnjax.init`` spec.
       w_init: initial adaptation current: ``None`` (= 0), nA, or an ``snnjax.init`` spec.
-      spike_fn: spike function (Heaviside forward, surrogate gradient backward).
+      spike_fn: spike function (Heaviside forward, surrogate gradient backward); keyword only.
+      method: integrator (:mod:`snnjax.integrators`), default ``'exp_euler'``; keyword only.
     """
 
     size: Any = struct.field(pytree_node=False)
@@ -85,35 +64,22 @@ class AdEx(_base.NeuronGroup):
     r: ArrayLike = 1.0
     v_init: float | Initializer | None = struct.field(pytree_node=False, default=None)
     w_init: float | Initializer | None = struct.field(pytree_node=False, default=None)
-    spike_fn: SpikeFunction = struct.field(pytree_node=False, default=Sigmoid())
 
     _FIELDS = dict(
         v_rest=None, v_reset=None, v_th=None, v_t=None, delta_t="positive", a=None, b=None, tau="positive",
         tau_w="positive", tau_ref="nonnegative", r="positive",
     )  # fmt: skip
-    _INITS = ("v_init", "w_init")
+    STATE = dict(v=("v_rest", "membrane potential, mV."), w=(0.0, "adaptation current, nA."))
 
-    def init(self, batch_shape: tuple[int, ...] = (), key: jax.Array | None = None) -> AdExState:
-        """Initial state (Inferno's ``clear``): ``v = v_init``, ``w = w_init``, no spike, not refractory."""
-        self._validate()
-        shape = (*tuple(batch_shape), *self.shape)
-        kv, kw = jax.random.split(key) if key is not None else (None, None)
-        v = self._initial(self.v_init, self.v_rest, shape, kv, "v_init")
-        w = self._initial(self.w_init, 0.0, shape, kw, "w_init")
-        zeros = jnp.zeros(shape, v.dtype)
-        return AdExState(v=v, w=w, spike=zeros, refrac=zeros)
+    def derivatives(self, s, current):
+        """``dv/dt`` (mV/ms, ``current`` in nA) and ``dw/dt`` (nA/ms)."""
+        ex = self.delta_t * jnp.exp((s.v - self.v_t) / self.delta_t)
+        dv = (-(s.v - self.v_rest) + ex - self.r * s.w + self.r * current) / self.tau
+        return dict(v=dv, w=(self.a * (s.v - self.v_rest) - s.w) / self.tau_w)
 
-    def update(self, state: AdExState, current: ArrayLike, *, dt: float) -> AdExState:
-        """One step of ``dt`` ms with input ``current`` (nA, broadcastable to the state's shape)."""
-        v0, w0 = state.v, state.w
-        ex = jnp.exp((v0 - self.v_t) / self.delta_t)
-        f_v = (-(v0 - self.v_rest) + self.delta_t * ex - self.r * w0 + self.r * current) / self.tau
-        v = _base.exp_euler(v0, f_v, (ex - 1.0) / self.tau, dt)
-        w = _base.exp_euler(w0, (self.a * (v0 - self.v_rest) - w0) / self.tau_w, -1.0 / self.tau_w, dt)
-        refr = _base.refractory(state.refrac, dt)
-        v = jnp.where(refr, v0, v)
-        spike = _base.fire(self.spike_fn, v - self.v_th, refr)
-        v = _base.reset_v(v, spike, self.v_th, self.v_reset, "value")
-        w = jnp.broadcast_to(w + jax.lax.stop_gradient(spike) * self.b, v.shape)
-        refrac = _base.next_refrac(spike, state.refrac, self.tau_ref, dt, v.shape)
-        return AdExState(v=v, w=w, spike=spike, refrac=refrac)
+    def reset(self, s, spike):
+        """``v = v_reset``, ``w += b``."""
+        return dict(v=jnp.where(spike > 0, self.v_reset, s.v), w=s.w + spike * self.b)
+
+
+AdExState = AdEx.State

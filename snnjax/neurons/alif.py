@@ -4,40 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 from flax import struct
 from jax.typing import ArrayLike
 
 from snnjax.init import Initializer
 from snnjax.neurons import _base
-from snnjax.surrogate import Sigmoid, SpikeFunction
+from snnjax.neurons.base import ODENeuron
 
 
 @struct.dataclass
-class ALIFState:
-    """State of an ALIF group; every field has shape ``(*batch_shape, *shape)``.
-
-    Attributes:
-      v: membrane potential, mV.
-      a: threshold adaptation variable (dimensionless; the threshold is ``v_th + beta * a``).
-      spike: 1.0 where the neuron fired during the last step, else 0.0.
-      refrac: remaining refractory time, ms (whole steps times ``dt``; 0 when not refractory).
-    """
-
-    v: jax.Array
-    a: jax.Array
-    spike: jax.Array
-    refrac: jax.Array
-
-    @property
-    def voltage(self) -> jax.Array:
-        """Inferno's name for ``v`` (mV)."""
-        return self.v
-
-
-@struct.dataclass
-class ALIF(_base.NeuronGroup):
+class ALIF(ODENeuron):
     """Adaptive LIF (BrainPy's ``ALIFBellec2020``; Bellec et al. 2020, Allen GLIF2-like).
 
     ``tau dv/dt = -(v - v_rest) + r I``, ``tau_a da/dt = -a``; a spike when ``v >= v_th + beta a``, then
@@ -45,13 +22,15 @@ class ALIF(_base.NeuronGroup):
     ``v -= v_th - v_reset``, the *base* threshold; with ``v_reset = 0`` this is Bellec's ``v -= v_th``) or
     ``'value'`` (``v = v_reset``). Then ``v`` is held for ``floor(tau_ref / dt + 1/2)`` steps (as :class:`LIF`).
 
-    Integration: exact over each step (both equations are linear and uncoupled; ``I`` constant over the
-    step); Brian2 ``method='exact'`` or ``'exponential_euler'`` give the same numbers. The threshold uses
-    the adaptation *after* the step's decay (Brian2 order; BrainPy uses the value before it, a relative
-    difference of ``dt / tau_a``).
+    Integration: exact over each step (exponential Euler, exact here: both equations are linear and
+    uncoupled; ``I`` constant over the step); Brian2 ``method='exact'`` or ``'exponential_euler'`` give the
+    same numbers. The threshold uses the adaptation *after* the step's decay (Brian2 order; BrainPy uses the
+    value before it, a relative difference of ``dt / tau_a``).
 
     Every parameter may be a scalar or an array of the group's ``shape``. Gradients: ``spike`` carries
     the surrogate gradient of ``spike_fn`` (through ``v`` and ``a``); reset and ``a += 1`` are detached.
+
+    Input: ``current`` in nA. State: :class:`ALIFState` (``v`` mV, ``a`` dimensionless, ``spike``, ``refrac`` ms).
 
     Args:
       size: number of neurons (int) or the group's shape (tuple).
@@ -64,8 +43,9 @@ class ALIF(_base.NeuronGroup):
       tau_ref: absolute refractory period, ms, >= 0.
       r: membrane resistance, MOhm (mV / nA), > 0.
       v_init: initial potential: ``None`` (= ``v_rest``), mV, or an ``snnjax.init`` spec.
-      spike_fn: spike function (Heaviside forward, surrogate gradient backward).
       reset_mode: ``'subtract'`` (default) or ``'value'``.
+      spike_fn: spike function (Heaviside forward, surrogate gradient backward); keyword only.
+      method: integrator (:mod:`snnjax.integrators`), default ``'exact'`` (the closed form); keyword only.
     """
 
     size: Any = struct.field(pytree_node=False)
@@ -78,37 +58,35 @@ class ALIF(_base.NeuronGroup):
     tau_ref: ArrayLike = 0.0
     r: ArrayLike = 1.0
     v_init: float | Initializer | None = struct.field(pytree_node=False, default=None)
-    spike_fn: SpikeFunction = struct.field(pytree_node=False, default=Sigmoid())
     reset_mode: str = struct.field(pytree_node=False, default="subtract")
 
     _FIELDS = dict(
-        v_rest=None,
-        v_reset=None,
-        v_th=None,
-        beta="nonnegative",
-        tau="positive",
-        tau_a="positive",
-        tau_ref="nonnegative",
-        r="positive",
+        v_rest=None, v_reset=None, v_th=None, beta="nonnegative", tau="positive", tau_a="positive",
+        tau_ref="nonnegative", r="positive",
+    )  # fmt: skip
+    STATE = dict(
+        v=("v_rest", "membrane potential, mV."),
+        a=(0.0, "threshold adaptation variable (dimensionless; the threshold is ``v_th + beta * a``)."),
     )
 
-    def init(self, batch_shape: tuple[int, ...] = (), key: jax.Array | None = None) -> ALIFState:
-        """Resting state (Inferno's ``clear``): ``v = v_init``, ``a = 0``, no spike, not refractory."""
-        self._validate()
-        shape = (*tuple(batch_shape), *self.shape)
-        v = self._initial(self.v_init, self.v_rest, shape, key, "v_init")
-        zeros = jnp.zeros(shape, v.dtype)
-        return ALIFState(v=v, a=zeros, spike=zeros, refrac=zeros)
+    METHOD = "exact"
 
-    def update(self, state: ALIFState, current: ArrayLike, *, dt: float) -> ALIFState:
-        """One step of ``dt`` ms with input ``current`` (nA, broadcastable to the state's shape)."""
+    def derivatives(self, s, current):
+        """``dv/dt`` (mV/ms, ``current`` in nA) and ``da/dt`` (1/ms)."""
+        return dict(v=(-(s.v - self.v_rest) + self.r * current) / self.tau, a=-s.a / self.tau_a)
+
+    def integrate(self, s, current, dt):
+        """The exact step of both linear equations (mV and dimensionless)."""
         v_inf = self.v_rest + self.r * current
-        v = v_inf + (state.v - v_inf) * jnp.exp(-dt / self.tau)
-        a = state.a * jnp.exp(-dt / self.tau_a)
-        refr = _base.refractory(state.refrac, dt)
-        v = jnp.where(refr, state.v, v)
-        spike = _base.fire(self.spike_fn, v - (self.v_th + self.beta * a), refr)
-        v = _base.reset_v(v, spike, self.v_th, self.v_reset, self.reset_mode)
-        a = a + jax.lax.stop_gradient(spike)
-        refrac = _base.next_refrac(spike, state.refrac, self.tau_ref, dt, v.shape)
-        return ALIFState(v=v, a=jnp.broadcast_to(a, v.shape), spike=spike, refrac=refrac)
+        return dict(v=v_inf + (s.v - v_inf) * jnp.exp(-dt / self.tau), a=s.a * jnp.exp(-dt / self.tau_a))
+
+    def spike_condition(self, s):
+        """``v - (v_th + beta a)``, mV."""
+        return s.v - (self.v_th + self.beta * s.a)
+
+    def reset(self, s, spike):
+        """``v`` reset by ``reset_mode`` (from the base threshold), ``a += 1``."""
+        return dict(v=_base.reset_v(s.v, spike, self.v_th, self.v_reset, self.reset_mode), a=s.a + spike)
+
+
+ALIFState = ALIF.State

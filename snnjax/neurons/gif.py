@@ -4,44 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 from flax import struct
 from jax.typing import ArrayLike
 
 from snnjax.init import Initializer
-from snnjax.neurons import _base
-from snnjax.surrogate import Sigmoid, SpikeFunction
+from snnjax.neurons.base import ODENeuron
 
 
 @struct.dataclass
-class GIFState:
-    """State of a GIF group; every field has shape ``(*batch_shape, *shape)``.
-
-    Attributes:
-      v: membrane potential, mV.
-      i1: first internal (spike-induced) current, nA.
-      i2: second internal current, nA.
-      v_th: moving threshold, mV.
-      spike: 1.0 where the neuron fired during the last step, else 0.0.
-      refrac: remaining refractory time, ms (whole steps times ``dt``; 0 when not refractory).
-    """
-
-    v: jax.Array
-    i1: jax.Array
-    i2: jax.Array
-    v_th: jax.Array
-    spike: jax.Array
-    refrac: jax.Array
-
-    @property
-    def voltage(self) -> jax.Array:
-        """Inferno's name for ``v`` (mV)."""
-        return self.v
-
-
-@struct.dataclass
-class GIF(_base.NeuronGroup):
+class GIF(ODENeuron):
     """Generalized integrate-and-fire group (Mihalas & Niebur 2009, BrainPy's ``GIF``):
 
     ``di1/dt = -k1 i1``, ``di2/dt = -k2 i2``, ``tau dv/dt = -(v - v_rest) + r (i1 + i2 + I)``,
@@ -58,6 +30,9 @@ class GIF(_base.NeuronGroup):
 
     Every parameter may be a scalar or an array of the group's ``shape``. Gradients: ``spike`` carries the
     surrogate gradient of ``spike_fn`` at ``v - v_th``; the resets are detached.
+
+    Input: ``current`` in nA. State: :class:`GIFState` (``v`` mV, ``i1``/``i2`` nA, ``v_th`` mV, ``spike``,
+    ``refrac`` ms).
 
     Args:
       size: number of neurons (int) or the group's shape (tuple).
@@ -78,7 +53,8 @@ class GIF(_base.NeuronGroup):
       tau_ref: absolute refractory period, ms, >= 0.
       v_init: initial potential: ``None`` (= ``v_rest``), mV, or an ``snnjax.init`` spec.
       v_th_init: initial threshold: ``None`` (= ``v_th_inf``), mV, or an ``snnjax.init`` spec.
-      spike_fn: spike function (Heaviside forward, surrogate gradient backward).
+      spike_fn: spike function (Heaviside forward, surrogate gradient backward); keyword only.
+      method: integrator (:mod:`snnjax.integrators`), default ``'exp_euler'``; keyword only.
     """
 
     size: Any = struct.field(pytree_node=False)
@@ -99,42 +75,38 @@ class GIF(_base.NeuronGroup):
     tau_ref: ArrayLike = 0.0
     v_init: float | Initializer | None = struct.field(pytree_node=False, default=None)
     v_th_init: float | Initializer | None = struct.field(pytree_node=False, default=None)
-    spike_fn: SpikeFunction = struct.field(pytree_node=False, default=Sigmoid())
 
     _FIELDS = dict(
         v_rest=None, v_reset=None, v_th_inf=None, v_th_reset=None, r="positive", tau="positive", a=None,
         b="nonnegative", k1="nonnegative", k2="nonnegative", r1=None, r2=None, a1=None, a2=None,
         tau_ref="nonnegative",
     )  # fmt: skip
-    _INITS = ("v_init", "v_th_init")
+    STATE = dict(
+        v=("v_rest", "membrane potential, mV."),
+        i1=(0.0, "first internal (spike-induced) current, nA."),
+        i2=(0.0, "second internal current, nA."),
+        v_th=("v_th_inf", "moving threshold, mV."),
+    )
 
-    def init(self, batch_shape: tuple[int, ...] = (), key: jax.Array | None = None) -> GIFState:
-        """Initial state (Inferno's ``clear``): ``v = v_init``, ``v_th = v_th_init``, no internal currents."""
-        self._validate()
-        shape = (*tuple(batch_shape), *self.shape)
-        kv, kt = jax.random.split(key) if key is not None else (None, None)
-        v = self._initial(self.v_init, self.v_rest, shape, kv, "v_init")
-        v_th = self._initial(self.v_th_init, self.v_th_inf, shape, kt, "v_th_init")
-        zeros = jnp.zeros(shape, v.dtype)
-        return GIFState(v=v, i1=zeros, i2=zeros, v_th=v_th, spike=zeros, refrac=zeros)
+    def derivatives(self, s, current):
+        """``dv/dt``, ``dv_th/dt`` (mV/ms, ``current`` in nA), ``di1/dt``, ``di2/dt`` (nA/ms)."""
+        dv = (-(s.v - self.v_rest) + self.r * (s.i1 + s.i2 + current)) / self.tau
+        dth = self.a * (s.v - self.v_rest) - self.b * (s.v_th - self.v_th_inf)
+        return dict(v=dv, i1=-self.k1 * s.i1, i2=-self.k2 * s.i2, v_th=dth)
 
-    def update(self, state: GIFState, current: ArrayLike, *, dt: float) -> GIFState:
-        """One step of ``dt`` ms with input ``current`` (nA, broadcastable to the state's shape)."""
-        s = state
-        i1 = s.i1 * jnp.exp(-self.k1 * dt)
-        i2 = s.i2 * jnp.exp(-self.k2 * dt)
-        f_th = self.a * (s.v - self.v_rest) - self.b * (s.v_th - self.v_th_inf)
-        v_th = _base.exp_euler(s.v_th, f_th, -self.b, dt)
-        f_v = (-(s.v - self.v_rest) + self.r * (s.i1 + s.i2 + current)) / self.tau
-        v = _base.exp_euler(s.v, f_v, -1.0 / self.tau, dt)
-        refr = _base.refractory(s.refrac, dt)
-        v = jnp.where(refr, s.v, v)
-        spike = _base.fire(self.spike_fn, v - v_th, refr)
-        sp = jax.lax.stop_gradient(spike) > 0
-        v = jnp.where(sp, self.v_reset, v)
-        i1 = jnp.where(sp, self.r1 * i1 + self.a1, i1)
-        i2 = jnp.where(sp, self.r2 * i2 + self.a2, i2)
-        v_th = jnp.where(sp, jnp.maximum(self.v_th_reset, v_th), v_th)
-        refrac = _base.next_refrac(spike, s.refrac, self.tau_ref, dt, v.shape)
-        bc = lambda x: jnp.broadcast_to(x, v.shape)  # noqa: E731
-        return GIFState(v=v, i1=bc(i1), i2=bc(i2), v_th=bc(v_th), spike=spike, refrac=refrac)
+    def spike_condition(self, s):
+        """``v - v_th`` with the moving threshold, mV."""
+        return s.v - s.v_th
+
+    def reset(self, s, spike):
+        """``v = v_reset``, ``i1 = r1 i1 + a1``, ``i2 = r2 i2 + a2``, ``v_th = max(v_th_reset, v_th)``."""
+        sp = spike > 0
+        return dict(
+            v=jnp.where(sp, self.v_reset, s.v),
+            i1=jnp.where(sp, self.r1 * s.i1 + self.a1, s.i1),
+            i2=jnp.where(sp, self.r2 * s.i2 + self.a2, s.i2),
+            v_th=jnp.where(sp, jnp.maximum(self.v_th_reset, s.v_th), s.v_th),
+        )
+
+
+GIFState = GIF.State

@@ -4,47 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax
 import jax.numpy as jnp
 from flax import struct
 from jax.typing import ArrayLike
 
 from snnjax.init import Initializer
-from snnjax.neurons import _base
-from snnjax.surrogate import Sigmoid, SpikeFunction
+from snnjax.neurons.base import ODENeuron
 
 
 @struct.dataclass
-class IzhikevichState:
-    """State of an Izhikevich group; every field has shape ``(*batch_shape, *shape)``.
-
-    Attributes:
-      v: membrane potential, mV.
-      u: recovery variable, mV/ms (enters ``dv/dt`` directly).
-      spike: 1.0 where the neuron fired during the last step, else 0.0.
-      refrac: remaining refractory time, ms (whole steps times ``dt``; 0 when not refractory).
-    """
-
-    v: jax.Array
-    u: jax.Array
-    spike: jax.Array
-    refrac: jax.Array
-
-    @property
-    def voltage(self) -> jax.Array:
-        """Inferno's name for ``v`` (mV)."""
-        return self.v
-
-
-@struct.dataclass
-class Izhikevich(_base.NeuronGroup):
+class Izhikevich(ODENeuron):
     """Izhikevich group (BrainPy's ``Izhikevich``):
 
-    ``dv/dt = p1 v^2 + p2 v + p3 - u + I``, ``du/dt = a (b v - u)`` (time in ms, ``v`` in mV).
+    ``dv/dt = p1 v^2 + p2 v + p3 - u + I / cm``, ``du/dt = a (b v - u)`` (time in ms, ``v`` in mV).
 
-    The input ``I`` enters ``dv/dt`` directly: 1 nA raises ``v`` by 1 mV/ms (an implicit 1 nF membrane),
-    as in Izhikevich (2003) and BrainPy. A spike when ``v >= v_th`` after the step; then ``v = c``,
-    ``u += d``, and ``v`` is held for ``floor(tau_ref / dt + 1/2)`` steps (default 0: no refractoriness).
+    Units of the input: ``I`` is a current in nA and ``cm`` a capacitance in nF, so ``I / cm`` is in mV/ms.
+    With the default ``cm = 1`` nF the input enters ``dv/dt`` directly, 1 nA raising ``v`` by 1 mV/ms, as in
+    Izhikevich (2003) and BrainPy (whose input is in mV/ms). A spike when ``v >= v_th`` after the step; then
+    ``v = c``, ``u += d``, and ``v`` is held for ``floor(tau_ref / dt + 1/2)`` steps (default 0: none).
 
     Integration: exponential Euler per variable with the other variable at the start of the step,
     BrainPy's ``method='exp_auto'``: ``x <- x + dt exprel(J dt) f``, ``J = df/dx`` (``2 p1 v + p2`` for ``v``,
@@ -52,6 +29,9 @@ class Izhikevich(_base.NeuronGroup):
 
     Every parameter may be a scalar or an array of the group's ``shape``. Gradients: ``spike`` carries the
     surrogate gradient of ``spike_fn``; the reset and ``u += d`` are detached.
+
+    Names: ``a, b, c, d`` are Izhikevich's (``c`` is the reset potential, elsewhere ``v_reset``).
+    State: :class:`IzhikevichState` (``v`` mV, ``u`` mV/ms, ``spike``, ``refrac`` ms).
 
     Args:
       size: number of neurons (int) or the group's shape (tuple).
@@ -64,9 +44,11 @@ class Izhikevich(_base.NeuronGroup):
       p2: linear coefficient, 1/ms.
       p3: constant term, mV/ms.
       tau_ref: absolute refractory period, ms, >= 0.
+      cm: membrane capacitance, nF, > 0 (converts the input current, nA, to mV/ms); default 1.
       v_init: initial potential: ``None`` (= -70 mV, as BrainPy), mV, or an ``snnjax.init`` spec.
       u_init: initial recovery: ``None`` (= ``b * v_init``), mV/ms, or an ``snnjax.init`` spec.
-      spike_fn: spike function (Heaviside forward, surrogate gradient backward).
+      spike_fn: spike function (Heaviside forward, surrogate gradient backward); keyword only.
+      method: integrator (:mod:`snnjax.integrators`), default ``'exp_euler'``; keyword only.
     """
 
     size: Any = struct.field(pytree_node=False)
@@ -79,38 +61,31 @@ class Izhikevich(_base.NeuronGroup):
     p2: ArrayLike = 5.0
     p3: ArrayLike = 140.0
     tau_ref: ArrayLike = 0.0
+    cm: ArrayLike = 1.0
     v_init: float | Initializer | None = struct.field(pytree_node=False, default=None)
     u_init: float | Initializer | None = struct.field(pytree_node=False, default=None)
-    spike_fn: SpikeFunction = struct.field(pytree_node=False, default=Sigmoid())
 
     _FIELDS = dict(
-        a="positive", b=None, c=None, d=None, v_th=None, p1="positive", p2=None, p3=None, tau_ref="nonnegative"
+        a="positive", b=None, c=None, d=None, v_th=None, p1="positive", p2=None, p3=None, tau_ref="nonnegative",
+        cm="positive",
+    )  # fmt: skip
+    STATE = dict(
+        v=(-70.0, "membrane potential, mV."),
+        u=(lambda m, s: m.b * s["v"], "recovery variable, mV/ms (enters ``dv/dt`` directly)."),
     )
-    _INITS = ("v_init", "u_init")
 
-    def init(self, batch_shape: tuple[int, ...] = (), key: jax.Array | None = None) -> IzhikevichState:
-        """Initial state (Inferno's ``clear``): ``v = v_init``, ``u = u_init``, no spike, not refractory."""
-        self._validate()
-        shape = (*tuple(batch_shape), *self.shape)
-        kv, ku = jax.random.split(key) if key is not None else (None, None)
-        v = self._initial(self.v_init, -70.0, shape, kv, "v_init")
-        if self.u_init is None:
-            u = jnp.broadcast_to(self.b * v, shape)
-        else:
-            u = self._initial(self.u_init, 0.0, shape, ku, "u_init")
-        zeros = jnp.zeros(shape, v.dtype)
-        return IzhikevichState(v=v, u=u.astype(v.dtype), spike=zeros, refrac=zeros)
+    def derivatives(self, s, current):
+        """``dv/dt`` (mV/ms, ``current`` in nA) and ``du/dt`` (mV/ms^2)."""
+        dv = self.p1 * s.v * s.v + self.p2 * s.v + self.p3 - s.u + current / self.cm
+        return dict(v=dv, u=self.a * (self.b * s.v - s.u))
 
-    def update(self, state: IzhikevichState, current: ArrayLike, *, dt: float) -> IzhikevichState:
-        """One step of ``dt`` ms with input ``current`` (nA = mV/ms here, broadcastable to the state's shape)."""
-        v0, u0 = state.v, state.u
-        f_v = self.p1 * v0 * v0 + self.p2 * v0 + self.p3 - u0 + current
-        v = _base.exp_euler(v0, f_v, 2.0 * self.p1 * v0 + self.p2, dt)
-        u = _base.exp_euler(u0, self.a * (self.b * v0 - u0), -self.a, dt)
-        refr = _base.refractory(state.refrac, dt)
-        v = jnp.where(refr, v0, v)
-        spike = _base.fire(self.spike_fn, v - self.v_th, refr)
-        v = _base.reset_v(v, spike, self.v_th, self.c, "value")
-        u = jnp.broadcast_to(u + jax.lax.stop_gradient(spike) * self.d, v.shape)
-        refrac = _base.next_refrac(spike, state.refrac, self.tau_ref, dt, v.shape)
-        return IzhikevichState(v=v, u=u, spike=spike, refrac=refrac)
+    def jacobian(self, s, current):
+        """``d(dv/dt)/dv`` and ``d(du/dt)/du`` (1/ms), as BrainPy's ``exp_auto`` derives them."""
+        return dict(v=2.0 * self.p1 * s.v + self.p2, u=-self.a)
+
+    def reset(self, s, spike):
+        """``v = c``, ``u += d``."""
+        return dict(v=jnp.where(spike > 0, self.c, s.v), u=s.u + spike * self.d)
+
+
+IzhikevichState = Izhikevich.State

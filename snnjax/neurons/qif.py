@@ -4,38 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import jax
-import jax.numpy as jnp
 from flax import struct
 from jax.typing import ArrayLike
 
 from snnjax.init import Initializer
-from snnjax.neurons import _base
-from snnjax.surrogate import Sigmoid, SpikeFunction
+from snnjax.neurons.base import ODENeuron
 
 
 @struct.dataclass
-class QIFState:
-    """State of a QIF group; every field has shape ``(*batch_shape, *shape)``.
-
-    Attributes:
-      v: membrane potential, mV.
-      spike: 1.0 where the neuron fired during the last step, else 0.0.
-      refrac: remaining refractory time, ms (whole steps times ``dt``; 0 when not refractory).
-    """
-
-    v: jax.Array
-    spike: jax.Array
-    refrac: jax.Array
-
-    @property
-    def voltage(self) -> jax.Array:
-        """Inferno's name for ``v`` (mV)."""
-        return self.v
-
-
-@struct.dataclass
-class QIF(_base.NeuronGroup):
+class QIF(ODENeuron):
     """Quadratic integrate-and-fire group (BrainPy's ``QuaIF``):
 
     ``tau dv/dt = c (v - v_rest) (v - v_c) + r I``.
@@ -45,10 +22,13 @@ class QIF(_base.NeuronGroup):
     the step; then ``v = v_reset``, held for ``floor(tau_ref / dt + 1/2)`` steps (as :class:`LIF`).
 
     Integration: exponential Euler with ``J = df/dv`` at the start of the step (BrainPy's
-    ``method='exp_auto'``): ``v <- v + dt exprel(J dt) f(v)``; first order in ``dt``.
+    ``method='exp_auto'``): ``v <- v + dt exprel(J dt) f(v)``; first order in ``dt``. Any other integrator
+    of :mod:`snnjax.integrators` can be chosen with ``method=``.
 
     Every parameter may be a scalar or an array of the group's ``shape``. Gradients: ``spike`` carries the
     surrogate gradient of ``spike_fn``; the reset is detached.
+
+    Input: ``current`` in nA. State: :class:`QIFState` (``v`` mV, ``spike``, ``refrac`` ms).
 
     Args:
       size: number of neurons (int) or the group's shape (tuple).
@@ -56,12 +36,13 @@ class QIF(_base.NeuronGroup):
       v_reset: reset potential, mV.
       v_th: spike cut-off, mV.
       v_c: critical potential for spike initiation (unstable fixed point), mV.
-      c: curvature, 1/mV, > 0.
+      c: curvature, 1/mV, > 0 (BrainPy's name; not a capacitance).
       tau: membrane time constant, ms, > 0.
       tau_ref: absolute refractory period, ms, >= 0.
       r: membrane resistance, MOhm (mV / nA), > 0.
       v_init: initial potential: ``None`` (= ``v_rest``), mV, or an ``snnjax.init`` spec.
-      spike_fn: spike function (Heaviside forward, surrogate gradient backward).
+      spike_fn: spike function (Heaviside forward, surrogate gradient backward); keyword only.
+      method: integrator (:mod:`snnjax.integrators`), default ``'exp_euler'``; keyword only.
     """
 
     size: Any = struct.field(pytree_node=False)
@@ -74,28 +55,16 @@ class QIF(_base.NeuronGroup):
     tau_ref: ArrayLike = 0.0
     r: ArrayLike = 1.0
     v_init: float | Initializer | None = struct.field(pytree_node=False, default=None)
-    spike_fn: SpikeFunction = struct.field(pytree_node=False, default=Sigmoid())
 
     _FIELDS = dict(
         v_rest=None, v_reset=None, v_th=None, v_c=None, c="positive", tau="positive", tau_ref="nonnegative",
         r="positive",
     )  # fmt: skip
+    STATE = dict(v=("v_rest", "membrane potential, mV."))
 
-    def init(self, batch_shape: tuple[int, ...] = (), key: jax.Array | None = None) -> QIFState:
-        """Resting state (Inferno's ``clear``): ``v = v_init``, no spike, not refractory."""
-        self._validate()
-        shape = (*tuple(batch_shape), *self.shape)
-        v = self._initial(self.v_init, self.v_rest, shape, key, "v_init")
-        zeros = jnp.zeros(shape, v.dtype)
-        return QIFState(v=v, spike=zeros, refrac=zeros)
+    def derivatives(self, s, current):
+        """``dv/dt`` (mV/ms) with ``current`` in nA."""
+        return dict(v=(self.c * (s.v - self.v_rest) * (s.v - self.v_c) + self.r * current) / self.tau)
 
-    def update(self, state: QIFState, current: ArrayLike, *, dt: float) -> QIFState:
-        """One step of ``dt`` ms with input ``current`` (nA, broadcastable to the state's shape)."""
-        v0 = state.v
-        f = (self.c * (v0 - self.v_rest) * (v0 - self.v_c) + self.r * current) / self.tau
-        v = _base.exp_euler(v0, f, self.c * (2.0 * v0 - self.v_rest - self.v_c) / self.tau, dt)
-        refr = _base.refractory(state.refrac, dt)
-        v = jnp.where(refr, v0, v)
-        spike = _base.fire(self.spike_fn, v - self.v_th, refr)
-        v = _base.reset_v(v, spike, self.v_th, self.v_reset, "value")
-        return QIFState(v=v, spike=spike, refrac=_base.next_refrac(spike, state.refrac, self.tau_ref, dt, v.shape))
+
+QIFState = QIF.State

@@ -8,6 +8,48 @@ weights first and integrating once per postsynaptic neuron is exact (BrainPy's "
 
 An arriving spike adds its weight to ``g`` during the step it arrives (after the decay of that step),
 so its effect on ``g`` during that step is exactly the weight.
+
+Names follow BrainPy's, which a BrainPy user types without looking: ``Exponential(tau=)`` (``bp.synapses.Exponential``)
+but ``Alpha(tau_decay=)`` and ``DualExponential(tau_rise=, tau_decay=)`` (``bp.synapses.Alpha``/``DualExponential``).
+
+Writing your own kinetics. What :class:`snnjax.Projection` needs of its ``synapse`` is a ``flax.struct``
+dataclass (parameters as leaves, so ``vmap``/``grad`` reach them) with
+
+* ``init(shape, batch_shape=()) -> state``: the state for a postsynaptic group of ``shape`` (zeros at rest),
+  a ``flax.struct`` dataclass whose fields have shape ``(*batch_shape, *shape)``;
+* ``update(state, inp, *, dt) -> state``: one step of ``dt`` ms; ``inp`` (shape ``(*batch, *shape)``) is the
+  sum of the weights of the spikes arriving at each postsynaptic neuron during this step;
+* a state field ``g``: what the projection's output turns into a current (``CUBA``: nA) or a conductance
+  (``COBA``); monitors reach every state field as ``"<projection>.<field>"``.
+
+Optional: ``_validate()`` (complete parameter checks, run once before tracing; parameter leaves must be
+scalars or broadcast to the postsynaptic shape, which the projection checks), ``__post_init__`` for the cheap
+checks of :mod:`snnjax._checks`, and ``align = "pre"`` for kinetics kept per presynaptic neuron (then
+``update`` receives the spikes, see :mod:`snnjax.synapses.stp`). Summing the weights before the kinetics is
+exact only for kinetics linear in ``inp``; a nonlinear rule (saturation) sees the summed weight. The decay can
+use :mod:`snnjax.integrators` (``exact`` for linear kinetics). A model, start to finish::
+
+    @struct.dataclass
+    class SaturatingState:
+        g: jax.Array  # synaptic current, nA
+        s: jax.Array  # open fraction, in [0, 1)
+
+    @struct.dataclass
+    class Saturating:
+        # open fraction s: ds/dt = -s / tau; a weight w opens s += w (1 - s); g = g_max s
+        tau: float = 5.0      # ms
+        g_max: float = 20.0   # nA
+
+        def init(self, shape, batch_shape=()):
+            zeros = jnp.zeros((*batch_shape, *shape))
+            return SaturatingState(g=zeros, s=zeros)
+
+        def update(self, state, inp, *, dt):
+            s = sj.integrators.exact(lambda s, t: -s / self.tau, state.s, 0.0, dt)
+            s = s + jnp.clip(inp, 0.0, 1.0) * (1.0 - s)
+            return SaturatingState(g=self.g_max * s, s=s)
+
+Notebook ``06_custom_models.ipynb`` runs it in a network; ``docs/models.md`` has the whole recipe.
 """
 
 from __future__ import annotations

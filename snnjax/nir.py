@@ -1,0 +1,912 @@
+"""NIR (Neuromorphic Intermediate Representation) import and export: :func:`from_nir`, :func:`to_nir`,
+:func:`load_nir`, :func:`save_nir`, and a pure function ``(params, spikes[T, ...]) -> outputs[T, ...]`` of an
+imported graph (:meth:`NIRNetwork.function`). Needs the optional extra: ``pip install "snnjax[nir]"``.
+
+An imported graph is an ordinary :class:`snnjax.Network` (run it with ``Runner``/``simulate``, monitor it, train
+it): neuron nodes become populations, the linear nodes between two neuron nodes become one projection::
+
+    net = snnjax.nir.load_nir("model.nir", dt=1.0)          # NIRNetwork
+    net.inputs   # {'input': 'input'}           NIR Input node -> SpikeArray population ('<pop>.input' path)
+    net.outputs  # {'output': 'lif2.spike'}     NIR Output node -> monitor path
+    net.latency  # {'output': 2}                steps the Network's output lags the graph's (see below)
+    params, fn = net.function()                 # fn(params, spikes (T, *batch, *in_shape)) -> (T, *batch, *out)
+    snnjax.nir.save_nir("back.nir", net, dt=1.0)
+
+Mapping (NIR -> snnjax; ``ts`` = ``time_scale``, ms per NIR time unit, default 1000: snnTorch and Norse write
+seconds). NIR's voltages and currents are unitless; they are taken as mV and nA, ``r`` as MOhm:
+
+======================  ============================================================================================
+NIR node                snnjax
+======================  ============================================================================================
+``Input``               ``inputs.SpikeArray(shape)`` (its spikes are the array given at ``"<name>.input"``)
+``LIF``                 ``neurons.LIF``: ``tau = tau ts``, ``r``, ``v_rest = v_leak``, ``v_th = v_threshold``
+                        (strict, below), ``v_reset``, ``reset_mode='value'``, ``tau_ref = 0``; projections into
+                        it use ``synapses.Delta`` + ``outputs.CUBA`` (the input current ``I`` is held over a step)
+``CubaLIF``             ``neurons.LIF`` (``tau = tau_mem ts``) fed through ``synapses.Exponential(tau_syn ts)``
+                        + ``outputs.CUBA``; ``w_in`` and the input gain (below) are folded into the weights
+``IF``                  ``neurons.IF`` (``r / ts`` per ms, ``v_th``, ``v_reset``)
+``LI`` / ``CubaLI``     ``neurons.LI`` (``tau ts``, ``r``, ``v_rest = v_leak``), through ``Exponential`` for CubaLI
+``I`` / ``Integrator``  ``neurons.Integrator`` (``r / ts``)
+``Threshold``           ``neurons.LIF`` with ``tau = dt / 1000`` (``exp(-dt/tau)`` is exactly 0: no memory),
+                        ``r = 1``, ``v_rest = v_reset = 0``: it spikes when its input is above ``threshold``
+``Affine`` / ``Linear`` a projection ``conn=All2All()`` with the dense weight ``W.T`` ``(n_pre, n_post)``; an
+                        Affine's ``bias`` is a projection from the :class:`Bias` source (one neuron firing every
+                        step) with weight ``b`` and the same kinetics as the weights
+``Scale``               per-neuron factors multiplied into the weights of the path
+``Conv2d`` / ``Conv1d`` ``conn.Conv2D`` (channels first ``(C, H, W)``, weights ``Conv2D.expand(kernel)``; Conv1d is a
+                        one-row Conv2D; ``groups`` via a kernel that is zero across groups); bias as Affine's
+``SumPool2d``/``AvgPool2d``  a ``Conv2D`` with a fixed channel-diagonal kernel of ones (``1 / (kh kw)``)
+``Flatten``             nothing (populations are flat in C order; shapes follow ``input_type``/``output_type``)
+``Delay``               added to the projection's delay (``delay ts`` ms; uniform delays only)
+``Output``              a monitor path: ``'<pop>.spike'``, or ``'<pop>.v'`` for LI and Integrator
+nested ``NIRGraph``     inlined (node names ``'<sub>.<node>'`` sanitised); cycles are recurrent projections
+======================  ============================================================================================
+
+Several linear nodes in a row between two neuron nodes (e.g. Conv2d -> SumPool2d) are multiplied into one dense
+map. A graph whose Output is fed by a linear node, a linear node feeding another without a neuron between them in a
+cycle, and any unknown node type are refused with a ``ValueError`` naming the node.
+
+The traps, and what is done about them:
+
+* **Discretisation.** NIR nodes are continuous-time ODEs; each population integrates its own ODE exactly over a step
+  with its input held constant (the zoo's scheme; ``integration="exact"``, default). ``integration="euler"``
+  reproduces tools that take forward-Euler steps (snnTorch, Norse): ``v <- v + dt/tau (v_leak - v + r I)`` is the
+  exact update with ``tau' = -dt / log(1 - dt/tau)`` (needs ``dt < tau``), so only the time constants change.
+* **Synaptic input (CubaLIF/CubaLI).** ``tau_syn dI/dt = -I + w_in S``: with ``S`` held over a step, a step of input
+  raises ``I`` by ``gain w_in S``, ``gain = 1 - exp(-dt/tau_syn)`` (exact) or ``dt/tau_syn`` (euler). snnTorch's
+  export follows that (``w_in = tau_syn/dt`` so ``gain w_in = 1``); Norse's ``LIFCell`` instead adds ``S`` itself
+  and writes ``w_in = 1``: ``synapse_input="jump"`` (``gain = 1``) reproduces it. The gain times ``w_in`` is
+  multiplied into the weights of every projection into the population; :func:`to_nir` divides it out again.
+* **Threshold.** NIR fires when ``v > v_threshold``, snnjax when ``v >= v_th``: the import sets ``v_th`` to the
+  next float above ``v_threshold`` (in the default float dtype), so both fire for the same ``v``; export inverts it.
+* **Weights** are ``(out, in)`` in NIR (``y = W x``), ``(n_pre, n_post)`` in snnjax; conv kernels are
+  ``(C_out, C_in, kH, kW)`` channels first in both.
+* **Time.** A snnjax projection delivers a spike one step after it was emitted (lag 1, as Brian2's ``on_pre``);
+  NIR's edges are instantaneous (a spike crosses a whole feed-forward graph in one step), except around a cycle
+  where the tools read the previous step. The import gives every projection ``lag = depth(post) - depth(pre) +
+  delay steps`` (``+1`` more on a back edge of a cycle), where ``depth`` is the longest count of neuron nodes from
+  an Input: then every population's spikes are exactly the graph's, ``depth`` steps later, and biases are switched
+  on at step ``depth`` (their projection's delay), so the transient matches too. ``NIRNetwork.latency`` holds the
+  shift of each output and :meth:`NIRNetwork.function` removes it (it runs ``T + latency`` steps and returns the
+  last ``T``). A cycle through several populations cannot keep this exactly (its back edge would need a negative
+  lag): it gets lag 1 and a warning. Export maps lag 1 to a plain edge and ``lag > 1`` to a ``Delay`` of
+  ``(lag - 1) dt``, so snnjax -> NIR -> snnjax gives the same lags for layered networks (every path between two
+  populations has the same length), the usual feed-forward and self-recurrent ones.
+* **Export** (:func:`to_nir`) fuses ``LIF`` + ``Exponential`` + ``CUBA`` into ``CubaLIF`` (all projections into a
+  population must share the kinetics), writes projections as ``Linear`` (``Affine`` with a :class:`Bias`
+  projection) with dense weights (a sparse or convolutional synapse list becomes its dense matrix; multi-dimensional
+  populations are written flat, with a ``Flatten`` before the weights), and refuses with a ``ValueError`` what NIR
+  cannot express: COBA/MgBlock outputs, voltage jumps, STP, plasticity, Alpha and other kinetics, refractory
+  periods, reset by subtraction, per-synapse delays, and neuron models other than LIF/LI/IF/Integrator (HH, AdEx...).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import keyword
+import re
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import struct
+
+from snnjax import conn as _conn
+from snnjax import inputs as _inputs
+from snnjax import neurons as _neurons
+from snnjax import outputs as _outputs
+from snnjax import synapses as _synapses
+from snnjax.convolution import Conv2D
+from snnjax.network import Network
+from snnjax.projection import Projection
+from snnjax.runner import simulate
+from snnjax.training import trainable
+
+__all__ = ["Bias", "BiasState", "NIRNetwork", "from_nir", "load_nir", "save_nir", "to_nir"]
+
+INTEGRATIONS = ("exact", "euler")
+SYNAPSE_INPUTS = ("held", "jump")
+
+
+def _nir():
+    try:
+        import nir
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError('snnjax.nir needs the "nir" package (and h5py): pip install "snnjax[nir]"') from err
+    return nir
+
+
+# -- the bias source ------------------------------------------------------------------------------------------------
+@struct.dataclass
+class BiasState:
+    """``spike``: 1.0 after the first step, shape ``(*batch_shape, *shape)``."""
+
+    spike: jax.Array
+
+
+@struct.dataclass
+class Bias:
+    """A source that emits 1 in every step from step 0 on: a projection from it with weight ``b`` (nA) and lag
+    ``d`` adds ``b`` to its target from step ``d`` on (how :func:`from_nir` places an ``Affine`` bias).
+
+    Args:
+      size: number of neurons (int) or shape (tuple); one is enough.
+    """
+
+    size: Any = struct.field(pytree_node=False, default=1)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of the group (without batch dimensions)."""
+        return (self.size,) if isinstance(self.size, int) else tuple(self.size)
+
+    @property
+    def count(self) -> int:
+        """Number of neurons."""
+        return int(np.prod(self.shape))
+
+    def init(self, batch_shape: tuple[int, ...] = (), key: jax.Array | None = None) -> BiasState:
+        """No spike yet."""
+        return BiasState(spike=jnp.zeros((*tuple(batch_shape), *self.shape), jnp.result_type(float)))
+
+    def update(self, state: BiasState, current: Any = 0.0, *, dt: float) -> BiasState:
+        """Spike (1.0) in every step; ``current`` is ignored."""
+        return BiasState(spike=jnp.ones_like(state.spike))
+
+
+# -- the imported network -------------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class NIRNetwork:
+    """A NIR graph as a snnjax :class:`~snnjax.Network` (made by :func:`from_nir`).
+
+    Attributes:
+      network: the network.
+      dt: the step it was discretised for, ms.
+      inputs: NIR Input node name -> its ``SpikeArray`` population (drive it at ``'<pop>.input'``).
+      outputs: NIR Output node name -> monitor path (``'<pop>.spike'`` or ``'<pop>.v'``).
+      latency: NIR Output node name -> steps by which the network's output lags the graph's (its depth).
+      input_shapes: NIR Input node name -> shape of one step of its spikes.
+    """
+
+    network: Network
+    dt: float
+    inputs: dict[str, str]
+    outputs: dict[str, str]
+    latency: dict[str, int]
+    input_shapes: dict[str, tuple[int, ...]]
+
+    def function(self, where: Callable[[str, Any], bool] | None = None) -> tuple[Any, Callable]:
+        """The graph as a pure function of its parameters and input spikes.
+
+        Args:
+          where: which float leaves are parameters (as :func:`snnjax.trainable`; default all trainable ones).
+
+        Returns:
+          ``(params, fn)``: ``fn(params, spikes)`` with ``spikes`` of shape ``(T, *batch, *in_shape)`` (or a dict
+          Input name -> array for several inputs) returns the outputs ``(T, *batch, *out_shape)`` (a dict Output
+          name -> array for several outputs) aligned to the graph's own time (the latency removed). ``jit``,
+          ``vmap`` and ``grad`` (w.r.t. ``params``) compose with it.
+        """
+        params, rebuild = trainable(self.network, where)
+        dt = self.dt
+        pad = max(self.latency.values(), default=0)
+        paths = sorted(set(self.outputs.values()))
+
+        def fn(params, spikes):
+            net = rebuild(params)
+            given = spikes if isinstance(spikes, dict) else {next(iter(self.inputs)): spikes}
+            if set(given) != set(self.inputs):
+                raise ValueError(f"NIRNetwork.function: spikes must be given for the inputs {sorted(self.inputs)}")
+            feeds, batch, n = [], None, None
+            for name, x in given.items():
+                x = jnp.asarray(x)
+                shape = self.input_shapes[name]
+                n = x.shape[0]
+                batch = tuple(x.shape[1 : x.ndim - len(shape)])
+                x = jnp.reshape(x, (n, *batch, *shape))
+                x = jnp.concatenate([x, jnp.zeros((pad, *x.shape[1:]), x.dtype)]) if pad else x
+                feeds.append((f"{self.inputs[name]}.input", x.astype(jnp.result_type(float)), "iter"))
+            state = net.init(batch_shape=batch, dt=dt)
+            _, rec = simulate(net, state, duration=(n + pad) * dt, dt=dt, inputs=feeds, monitors=paths)
+            out = {k: rec[p][self.latency[k] : self.latency[k] + n] for k, p in self.outputs.items()}
+            return next(iter(out.values())) if len(out) == 1 else out
+
+        return params, fn
+
+
+# -- import ---------------------------------------------------------------------------------------------------------
+_PASS = object()  # Input/Output nodes of an inlined subgraph: identities
+
+
+def _flatten_graph(nir, graph, prefix=""):
+    """Inline nested graphs: ``(nodes name -> node or _PASS, edges)``."""
+    nodes, edges, io = {}, [], {}
+    for name, node in graph.nodes.items():
+        full = prefix + name
+        if isinstance(node, nir.NIRGraph):
+            sub_nodes, sub_edges = _flatten_graph(nir, node, full + ".")
+            ins = [full + "." + k for k, v in node.nodes.items() if isinstance(v, nir.Input)]
+            outs = [full + "." + k for k, v in node.nodes.items() if isinstance(v, nir.Output)]
+            for k in ins + outs:
+                sub_nodes[k] = _PASS
+            nodes.update(sub_nodes)
+            edges += sub_edges
+            io[full] = (ins, outs)
+        else:
+            nodes[full] = node
+    for src, dst in graph.edges:
+        src, dst = prefix + src, prefix + dst
+        srcs = io[src][1] if src in io else [src]
+        dsts = io[dst][0] if dst in io else [dst]
+        edges += [(a, b) for a in srcs for b in dsts]
+    for a, b in edges:
+        for end in (a, b):
+            if end not in nodes:
+                raise ValueError(f"from_nir: an edge ({a!r}, {b!r}) names {end!r}, which is not a node of the graph")
+    return nodes, edges
+
+
+def _pop_types(nir):
+    names = ("Input", "LIF", "CubaLIF", "IF", "LI", "CubaLI", "I", "Integrator", "Threshold")
+    return tuple(getattr(nir, n) for n in names if hasattr(nir, n))
+
+
+def _weighted_types(nir):
+    return (nir.Affine, nir.Linear, nir.Scale, nir.Conv1d, nir.Conv2d, nir.SumPool2d, nir.AvgPool2d)
+
+
+def _pass_types(nir):
+    ident = getattr(getattr(getattr(nir, "ir", None), "graph", None), "Identity", None)
+    return tuple(t for t in (nir.Flatten, nir.Delay, ident) if t is not None)
+
+
+def _shape_of(x) -> tuple[int, ...] | None:
+    if x is None:
+        return None
+    a = np.asarray(x)
+    if a.dtype == object or a.ndim != 1:
+        return None
+    return tuple(int(v) for v in a)
+
+
+def _pair(x) -> tuple[int, int]:
+    a = np.asarray(x).reshape(-1)
+    return (int(a[0]), int(a[0])) if a.size == 1 else (int(a[0]), int(a[1]))
+
+
+def _conv_padding(padding, kernel, dilation, name):
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0, 0)
+        if any(k % 2 == 0 for k in kernel):
+            raise ValueError(f"from_nir: {name}: padding='same' with an even kernel {kernel} is not supported")
+        return tuple((k - 1) * d // 2 for k, d in zip(kernel, dilation))
+    return _pair(padding)
+
+
+def _linear_op(nir, name, node, in_shape):
+    """One linear node on an input of ``in_shape``: ``(out_shape, conn, pre, post, w, bias)`` with the synapse list
+    ``pre -> post`` of weights ``w`` (float64), ``bias`` ``(n_out,)`` or None; ``conn`` the connector to give a
+    projection when this node is alone on its path."""
+    n_in = int(np.prod(in_shape))
+    if isinstance(node, (nir.Affine, nir.Linear)):
+        w = np.asarray(node.weight, np.float64)
+        if w.ndim != 2 or w.shape[1] != n_in:
+            raise ValueError(f"from_nir: {name}: weight {w.shape} does not take an input of shape {in_shape}")
+        pre, post = np.meshgrid(np.arange(n_in), np.arange(w.shape[0]), indexing="ij")
+        bias = np.asarray(node.bias, np.float64).reshape(-1) if isinstance(node, nir.Affine) else None
+        return (w.shape[0],), _conn.All2All(), pre.ravel(), post.ravel(), w.T.ravel(), bias
+    if isinstance(node, nir.Scale):
+        s = np.broadcast_to(np.asarray(node.scale, np.float64), in_shape).ravel()
+        idx = np.arange(n_in)
+        return in_shape, _conn.One2One(), idx, idx, s, None
+    if isinstance(node, (nir.Conv1d, nir.Conv2d)):
+        one = isinstance(node, nir.Conv1d)
+        w = np.asarray(node.weight, np.float64)
+        if one:
+            w = w[:, :, None, :]
+            c, length = (in_shape if len(in_shape) == 2 else (w.shape[1] * node.groups, n_in // (w.shape[1])))[:2]
+            shape3 = (int(c), 1, int(length))
+            stride, dil = (1, int(np.ravel(node.stride)[0])), (1, int(np.ravel(node.dilation)[0]))
+            pad = (0, _conv_padding(node.padding, (w.shape[3],), (dil[1],), name)[0])
+        else:
+            if len(in_shape) != 3:
+                raise ValueError(f"from_nir: {name}: Conv2d needs a (C, H, W) input, got shape {in_shape}")
+            shape3 = tuple(int(v) for v in in_shape)
+            stride, dil = _pair(node.stride), _pair(node.dilation)
+            pad = _conv_padding(node.padding, w.shape[2:], dil, name)
+        groups = int(node.groups)
+        f, cg = w.shape[:2]
+        if cg * groups != shape3[0]:
+            raise ValueError(f"from_nir: {name}: weight {w.shape} with groups={groups} needs {cg * groups} channels")
+        full = np.zeros((f, shape3[0], *w.shape[2:]))
+        per = f // groups
+        for g in range(groups):  # a few groups at most: the kernel is built once, on the host
+            full[g * per : (g + 1) * per, g * cg : (g + 1) * cg] = w[g * per : (g + 1) * per]
+        conv = Conv2D(in_shape=shape3, filters=f, kernel=w.shape[2:], stride=stride, padding=pad, dilation=dil)
+        out3 = conv.out_shape
+        pre, post = conv.build(int(np.prod(shape3)), int(np.prod(out3)))
+        wk = full.reshape(-1)[np.asarray(conv.kernel_index())]
+        bias = None
+        if getattr(node, "bias", None) is not None and np.size(node.bias):
+            bias = np.repeat(np.asarray(node.bias, np.float64).reshape(-1), out3[1] * out3[2])
+        out_shape = (out3[0], out3[2]) if one else out3
+        return out_shape, conv, np.asarray(pre), np.asarray(post), wk, bias
+    if isinstance(node, (nir.SumPool2d, nir.AvgPool2d)):
+        if len(in_shape) != 3:
+            raise ValueError(f"from_nir: {name}: pooling needs a (C, H, W) input, got shape {in_shape}")
+        k, s, p = _pair(node.kernel_size), _pair(node.stride), _pair(node.padding)
+        c = int(in_shape[0])
+        kern = np.zeros((c, c, *k))
+        kern[np.arange(c), np.arange(c)] = 1.0 / (k[0] * k[1]) if isinstance(node, nir.AvgPool2d) else 1.0
+        conv = Conv2D(in_shape=tuple(int(v) for v in in_shape), filters=c, kernel=k, stride=s, padding=p)
+        pre, post = conv.build(n_in, int(np.prod(conv.out_shape)))
+        wk = kern.reshape(-1)[np.asarray(conv.kernel_index())]
+        return conv.out_shape, conv, np.asarray(pre), np.asarray(post), wk, None
+    raise AssertionError(type(node))  # pragma: no cover
+
+
+def _pass_shape(nir, name, node, in_shape):
+    if isinstance(node, nir.Flatten):
+        nd = len(in_shape)
+        a, b = node.start_dim % nd, node.end_dim % nd
+        return (*in_shape[:a], int(np.prod(in_shape[a : b + 1])), *in_shape[b + 1 :])
+    return in_shape
+
+
+def _above(x) -> np.ndarray:
+    """The next float above ``x`` in the default float dtype: ``v >= _above(x)`` is ``v > x``."""
+    dtype = np.dtype(jnp.result_type(float))
+    return np.nextafter(np.asarray(x, dtype), np.asarray(np.inf, dtype))
+
+
+def _below(x) -> np.ndarray:
+    dtype = np.dtype(jnp.result_type(float))
+    return np.nextafter(np.asarray(x, dtype), np.asarray(-np.inf, dtype)).astype(np.float64)
+
+
+def _ident(name: str, taken: set) -> str:
+    s = re.sub(r"\W", "_", name)
+    if not s or s[0].isdigit() or keyword.iskeyword(s) or s == "ts":
+        s = "n_" + s
+    out, i = s, 1
+    while out in taken:
+        i += 1
+        out = f"{s}_{i}"
+    taken.add(out)
+    return out
+
+
+def from_nir(
+    graph: Any,
+    dt: float,
+    *,
+    time_scale: float = 1000.0,
+    integration: str = "exact",
+    synapse_input: str = "held",
+) -> NIRNetwork:
+    """A NIR graph as a snnjax network (the mapping and its traps are in the module docstring).
+
+    Args:
+      graph: a ``nir.NIRGraph``.
+      dt: simulation step, ms, > 0 (the graph is discretised for it).
+      time_scale: ms per NIR time unit (1000: the graph's times are in seconds, as snnTorch and Norse write them).
+      integration: ``"exact"`` (default: each node's ODE solved exactly over a step with its input held, as the
+        zoo) or ``"euler"`` (forward Euler, as snnTorch and Norse step their neurons).
+      synapse_input: how an input step drives a CubaLIF/CubaLI current: ``"held"`` (default: the NIR ODE with the
+        input held over the step) or ``"jump"`` (the current jumps by ``w_in`` times the input, Norse's LIFCell).
+
+    Returns:
+      A :class:`NIRNetwork` (``network``, ``inputs``, ``outputs``, ``latency``, ...).
+
+    Raises:
+      ValueError: a node type with no snnjax counterpart, an Output fed by a linear node, bad shapes, ``dt`` not
+        below a time constant with ``integration="euler"``, or an unknown option.
+    """
+    nir = _nir()
+    if not isinstance(graph, nir.NIRGraph):
+        raise TypeError(f"from_nir: graph must be a nir.NIRGraph, got {type(graph).__name__}")
+    dt = float(dt)
+    if not dt > 0:
+        raise ValueError(f"from_nir: dt must be > 0 (ms), got {dt!r}")
+    if integration not in INTEGRATIONS:
+        raise ValueError(f"from_nir: integration must be one of {INTEGRATIONS}, got {integration!r}")
+    if synapse_input not in SYNAPSE_INPUTS:
+        raise ValueError(f"from_nir: synapse_input must be one of {SYNAPSE_INPUTS}, got {synapse_input!r}")
+    ts = float(time_scale)
+    nodes, edges = _flatten_graph(nir, graph)
+    pops_t, weighted_t, pass_t = _pop_types(nir), _weighted_types(nir), _pass_types(nir)
+    kind = {}
+    for name, node in nodes.items():
+        if node is _PASS or isinstance(node, pass_t):
+            kind[name] = "pass"
+        elif isinstance(node, nir.Output):
+            kind[name] = "output"
+        elif isinstance(node, pops_t):
+            kind[name] = "pop"
+        elif isinstance(node, weighted_t):
+            kind[name] = "linear"
+        else:
+            raise ValueError(
+                f"from_nir: node {name!r} is a {type(node).__name__}, which snnjax cannot import (supported: "
+                "Input, Output, LIF, CubaLIF, IF, LI, CubaLI, I, Integrator, Threshold, Affine, Linear, Scale, "
+                "Conv1d, Conv2d, SumPool2d, AvgPool2d, Flatten, Delay, nested graphs)"
+            )
+    succ: dict[str, list[str]] = {n: [] for n in nodes}
+    for a, b in edges:
+        succ[a].append(b)
+
+    # shapes, propagated from the Input nodes (a node's own parameters fix its shape where they are not scalars)
+    shapes: dict[str, tuple[int, ...]] = {}
+    for name, node in nodes.items():
+        if isinstance(node, nir.Input):
+            shapes[name] = _shape_of(node.input_type["input"])
+    ops: dict[str, tuple] = {}
+    changed = True
+    while changed:
+        changed = False
+        for a, b in edges:
+            if a not in shapes or b in shapes:
+                continue
+            node, s = nodes[b], shapes[a]
+            if kind[b] == "linear":
+                ops[b] = _linear_op(nir, b, node, s)
+                shapes[b] = tuple(ops[b][0])
+            elif kind[b] == "pop":
+                own = _param_shape(node)
+                if own is not None and int(np.prod(own)) != int(np.prod(s)):
+                    raise ValueError(f"from_nir: node {b!r} has parameters of shape {own}, but receives {s}")
+                shapes[b] = own if own is not None and len(own) >= len(s) else s
+            else:
+                shapes[b] = _pass_shape(nir, b, node, s) if node is not _PASS else s
+            changed = True
+    for name in nodes:
+        if name not in shapes:
+            raise ValueError(f"from_nir: node {name!r} is not reachable from an Input node (its shape is unknown)")
+
+    # paths pop -> [linear/pass nodes] -> pop (or Output)
+    paths, out_paths = [], []
+
+    def walk(src, node, chain):
+        for nxt in succ[node]:
+            if kind[nxt] == "pop":
+                paths.append((src, chain, nxt))
+            elif kind[nxt] == "output":
+                out_paths.append((src, chain, nxt))
+            elif nxt in chain:
+                raise ValueError(f"from_nir: node {nxt!r} is on a cycle without a neuron node")
+            else:
+                walk(src, nxt, [*chain, nxt])
+
+    pop_names = [n for n in nodes if kind[n] == "pop"]
+    for p in pop_names:
+        walk(p, p, [])
+
+    # depths (longest path in neuron nodes from an Input) over the forward edges; back edges found by DFS
+    fwd = {p: [] for p in pop_names}
+    back = set()
+    state: dict[str, int] = {}
+
+    def dfs(u):
+        state[u] = 1
+        for _, _, v in (q for q in paths if q[0] == u):
+            if state.get(v) == 1:
+                back.add((u, v))
+            elif v not in state:
+                dfs(v)
+            if (u, v) not in back and v not in fwd[u]:
+                fwd[u].append(v)
+        state[u] = 2
+
+    for p in pop_names:
+        if isinstance(nodes[p], nir.Input) and p not in state:
+            dfs(p)
+    for p in pop_names:
+        if p not in state:
+            dfs(p)
+    indeg = {p: 0 for p in pop_names}
+    for u in pop_names:
+        for v in fwd[u]:
+            indeg[v] += 1
+    depth = {p: 0 for p in pop_names}
+    order = [p for p in pop_names if indeg[p] == 0]
+    for u in order:
+        for v in fwd[u]:
+            depth[v] = max(depth[v], depth[u] + 1)
+            indeg[v] -= 1
+            if indeg[v] == 0:
+                order.append(v)
+
+    # populations
+    taken: set = set()
+    pname = {p: _ident(p, taken) for p in pop_names}
+    bias_name = _ident("nir_bias", taken)
+    pops, syn, scale = {}, {}, {}
+    for p in pop_names:
+        pops[pname[p]], syn[p], scale[p] = _population(nir, p, nodes[p], shapes[p], dt, ts, integration, synapse_input)
+
+    # projections
+    projs, used_bias = {}, False
+    for u, chain, v in paths:
+        n_pre = int(np.prod(shapes[u]))
+        delay_steps, bias_delay, pre, post, w, bias, conn = 0, 0, None, None, None, None, None
+        linear = [c for c in chain if kind[c] == "linear"]
+        for c in chain:
+            if isinstance(nodes[c], nir.Delay):
+                d = np.asarray(nodes[c].delay, np.float64)
+                if d.size and not np.all(d == d.reshape(-1)[0]):
+                    raise ValueError(f"from_nir: Delay node {c!r} has unequal delays; only uniform delays map")
+                steps = int(np.floor(float(d.reshape(-1)[0]) * ts / dt + 0.5)) if d.size else 0
+                delay_steps += steps
+                bias_delay += steps
+            elif c in ops and ops[c][5] is not None and bias is None:
+                bias_delay = 0
+        if len(linear) == 1:
+            _, conn, pre, post, w, bias = ops[linear[0]]
+        elif not linear:
+            conn, pre, post, w = _conn.One2One(), np.arange(n_pre), np.arange(n_pre), np.ones(n_pre)
+        else:  # several linear nodes in a row: one dense map
+            m, bias = np.eye(n_pre), np.zeros(n_pre)
+            for c in linear:
+                _, _, cp, cq, cw, cb = ops[c]
+                mc = np.zeros((m.shape[1], int(np.prod(ops[c][0]))))
+                np.add.at(mc, (cp, cq), cw)
+                m, bias = m @ mc, bias @ mc + (0.0 if cb is None else cb)
+            pre, post = np.nonzero(m)
+            w, conn = m[pre, post], None
+        n_post = int(np.prod(shapes[v]))
+        if w.size and (post.max() >= n_post or pre.max() >= n_pre):
+            raise ValueError(f"from_nir: the path {u!r} -> {v!r} does not fit the shapes {shapes[u]} -> {shapes[v]}")
+        s = scale[v]
+        w = w * s[post]
+        nir_lag = delay_steps + (1 if (u, v) in back else 0)
+        lag = nir_lag + depth[v] - depth[u]
+        if lag < 1:
+            warnings.warn(
+                f"from_nir: the cycle through {u!r} -> {v!r} spans several neuron nodes; its back edge gets lag "
+                f"{max(lag, 1 + delay_steps)} instead of {lag}, so the network's spikes differ from the graph's",
+                stacklevel=2,
+            )
+            lag = 1 + delay_steps
+        name = _ident(linear[0] if len(linear) == 1 else f"{u}_to_{v}", taken)
+        dtype = jnp.result_type(float)
+        if isinstance(conn, _conn.All2All):
+            weight = jnp.asarray(w.reshape(n_pre, n_post), dtype)
+        elif isinstance(conn, (_conn.One2One, Conv2D)):
+            weight = jnp.asarray(w, dtype)
+        else:
+            conn, weight = (np.asarray(pre, np.int32), np.asarray(post, np.int32)), jnp.asarray(w, dtype)
+        projs[name] = Projection(
+            pname[u], pname[v], conn=conn, weight=weight, delay=lag * dt, synapse=syn[v], method="dense"
+            if isinstance(conn, _conn.All2All) else "auto"
+        )  # fmt: skip
+        if bias is not None and np.any(bias != 0):
+            used_bias = True
+            b = np.broadcast_to(bias, (n_post,)) * s
+            projs[_ident(f"{name}_bias", taken)] = Projection(
+                bias_name, pname[v], conn=_conn.All2All(), weight=jnp.asarray(b[None, :], dtype),
+                delay=max(depth[v] + bias_delay, 1) * dt, synapse=syn[v], method="dense",
+            )  # fmt: skip
+    if used_bias:
+        pops[bias_name] = Bias(1)
+
+    outputs, latency = {}, {}
+    for u, chain, o in out_paths:
+        if any(kind[c] == "linear" for c in chain):
+            raise ValueError(f"from_nir: Output {o!r} is fed by a linear node; snnjax outputs are neuron states")
+        field = "v" if isinstance(nodes[u], _nonspiking(nir)) else "spike"
+        outputs[o] = f"{pname[u]}.{field}"
+        latency[o] = depth[u]
+    inputs = {p: pname[p] for p in pop_names if isinstance(nodes[p], nir.Input)}
+    return NIRNetwork(
+        network=Network(**pops, **projs),
+        dt=dt,
+        inputs=inputs,
+        outputs=outputs,
+        latency=latency,
+        input_shapes={p: shapes[p] for p in inputs},
+    )
+
+
+def _nonspiking(nir):
+    return tuple(getattr(nir, n) for n in ("LI", "CubaLI", "I", "Integrator") if hasattr(nir, n))
+
+
+def _param_shape(node) -> tuple[int, ...] | None:
+    for f in ("tau", "tau_mem", "r", "v_threshold", "threshold"):
+        x = getattr(node, f, None)
+        if x is not None and np.size(x) > 1:
+            return tuple(np.shape(x))
+    return None
+
+
+def _population(nir, name, node, shape, dt, ts, integration, synapse_input):
+    """``(population, synapse of its incoming projections, per-neuron input scale (n,))``."""
+    dtype = jnp.result_type(float)
+    n = int(np.prod(shape))
+
+    def arr(x):
+        a = np.asarray(x, np.float64)
+        if a.size == n and a.shape != tuple(shape):
+            a = a.reshape(shape)
+        return np.broadcast_to(a, shape)
+
+    def f(x):
+        return jnp.asarray(arr(x), dtype)
+
+    def tau_of(x, what):
+        t = arr(x) * ts
+        if not np.all(t > 0):
+            raise ValueError(f"from_nir: node {name!r}: {what} must be > 0, got {np.min(t)}")
+        if integration == "euler":
+            if not np.all(t > dt):
+                raise ValueError(f"from_nir: node {name!r}: integration='euler' needs {what} > dt = {dt} ms")
+            t = -dt / np.log1p(-dt / t)
+        return t
+
+    ones = np.ones(n)
+    delta = _synapses.Delta()
+    size = tuple(int(v) for v in shape)
+    if isinstance(node, nir.Input):
+        return _inputs.SpikeArray(size), delta, ones
+    cuba = isinstance(node, (nir.CubaLIF, nir.CubaLI))
+    syn, scale = delta, ones
+    if cuba:
+        tau_s = tau_of(node.tau_syn, "tau_syn")
+        if synapse_input == "jump":
+            gain = ones
+        elif integration == "euler":
+            gain = (dt / (arr(node.tau_syn) * ts)).ravel()
+        else:
+            gain = -np.expm1(-dt / tau_s).ravel()
+        syn, scale = _synapses.Exponential(tau=jnp.asarray(tau_s, dtype)), gain * arr(node.w_in).ravel()
+    if isinstance(node, (nir.LIF, nir.CubaLIF)):
+        tau = tau_of(node.tau if isinstance(node, nir.LIF) else node.tau_mem, "tau")
+        pop = _neurons.LIF(
+            size, v_rest=f(node.v_leak), v_reset=f(node.v_reset), v_th=jnp.asarray(_above(arr(node.v_threshold))),
+            tau=jnp.asarray(tau, dtype), tau_ref=0.0, r=f(node.r), reset_mode="value",
+        )  # fmt: skip
+    elif isinstance(node, (nir.LI, nir.CubaLI)):
+        tau = tau_of(node.tau if isinstance(node, nir.LI) else node.tau_mem, "tau")
+        pop = _neurons.LI(size, tau=jnp.asarray(tau, dtype), r=f(node.r), v_rest=f(node.v_leak))
+    elif isinstance(node, nir.IF):
+        pop = _neurons.IF(size, r=f(arr(node.r) / ts), v_th=jnp.asarray(_above(arr(node.v_threshold))),
+                          v_reset=f(node.v_reset))  # fmt: skip
+    elif isinstance(node, nir.Threshold):
+        pop = _neurons.LIF(size, v_rest=0.0, v_reset=0.0, v_th=jnp.asarray(_above(arr(node.threshold))),
+                           tau=dt / 1000.0, tau_ref=0.0, r=1.0)  # fmt: skip
+    else:  # I / Integrator
+        pop = _neurons.Integrator(size, r=f(arr(node.r) / ts))
+    return pop, syn, scale
+
+
+# -- export ---------------------------------------------------------------------------------------------------------
+def _np(x) -> np.ndarray:
+    return np.asarray(jax.device_get(x), np.float64)
+
+
+def to_nir(
+    net: Network | NIRNetwork,
+    params: Any = None,
+    dt: float | None = None,
+    *,
+    time_scale: float = 1000.0,
+    outputs: dict[str, str] | None = None,
+) -> Any:
+    """A snnjax network as a ``nir.NIRGraph`` (mapping: module docstring; exact integration, held input).
+
+    Args:
+      net: a :class:`~snnjax.Network` or a :class:`NIRNetwork` (its ``dt`` and Output names are then the defaults).
+      params: optional trained parameters: the ``params`` tree of ``snnjax.trainable(net)`` (``None`` leaves keep
+        the network's values).
+      dt: step, ms, the network is simulated with (it sets the input gain of CubaLIF weights and Delay lengths).
+      time_scale: ms per NIR time unit (1000: the graph is written in seconds).
+      outputs: NIR Output name -> ``'<pop>.spike'``/``'<pop>.v'``; default: a NIR Output ``'<pop>_output'`` for each
+        population without outgoing projections.
+
+    Raises:
+      ValueError: for any component without a NIR node (named, with the reason).
+    """
+    nir = _nir()
+    if isinstance(net, NIRNetwork):
+        dt = net.dt if dt is None else dt
+        outputs = dict(net.outputs) if outputs is None else outputs
+        net = net.network
+    if dt is None or not float(dt) > 0:
+        raise ValueError(f"to_nir: dt (ms, > 0) is required, got {dt!r}")
+    dt, ts = float(dt), float(time_scale)
+    if params is not None:
+        net = jax.tree.map(lambda p, x: x if p is None else p, params, net, is_leaf=lambda x: x is None)
+    pops, projs = net.populations, net.projections
+    incoming: dict[str, list] = {p: [] for p in pops}
+    for name, proj in projs.items():
+        _check_projection(name, proj, pops)
+        incoming[proj.post].append(proj)
+    nodes, edges, taus = {}, [], {}
+    for name, pop in pops.items():
+        if isinstance(pop, Bias):
+            continue
+        kinds = {type(p.synapse).__name__ for p in incoming[name]}
+        if len(kinds) > 1:
+            raise ValueError(
+                f"to_nir: population {name!r} receives projections with different kinetics {sorted(kinds)}; a NIR "
+                "neuron node has one synaptic input"
+            )
+        tau_s = None
+        if kinds == {"Exponential"}:
+            all_tau = [np.broadcast_to(_np(p.synapse.tau), pop.shape) for p in incoming[name]]
+            if any(not np.array_equal(t, all_tau[0]) for t in all_tau):
+                raise ValueError(f"to_nir: projections into {name!r} have different Exponential tau; CubaLIF has one")
+            tau_s = all_tau[0]
+        taus[name] = tau_s
+        nodes[name] = _export_population(nir, name, pop, tau_s, dt, ts)
+    biases: dict[str, np.ndarray] = {}
+    first: dict[str, str] = {}
+    for name, proj in projs.items():
+        pre_pop, post_pop = pops[proj.pre], pops[proj.post]
+        n_pre, n_post = pre_pop.count, post_pop.count
+        w = np.broadcast_to(_np(proj.synapse_weights()), (proj.topology.n_syn,))
+        pre_i, post_i = np.asarray(proj.topology.pre), np.asarray(proj.topology.post)
+        gain = np.ones(n_post) if taus[proj.post] is None else -np.expm1(-dt / taus[proj.post].ravel())
+        w = w / gain[post_i]
+        if isinstance(pre_pop, Bias):
+            b = np.zeros(n_post)
+            np.add.at(b, post_i, w)
+            biases[proj.post] = biases.get(proj.post, 0.0) + b
+            continue
+        lag = proj.lags(dt)
+        if np.ndim(lag) or lag is None:
+            raise ValueError(f"to_nir: projection {name!r} has per-synapse or traced delays; NIR Delay is per edge")
+        src = proj.pre
+        if lag > 1:
+            nodes[f"{name}_delay"] = nir.Delay(delay=np.full(pre_pop.shape, (lag - 1) * dt / ts))
+            edges.append((src, f"{name}_delay"))
+            src = f"{name}_delay"
+        if n_pre == n_post and w.size == n_pre and np.array_equal(pre_i, post_i) and np.allclose(w, 1, rtol=1e-6):
+            edges.append((src, proj.post))  # a one-to-one edge of weight 1: no node
+            continue
+        kernel = _shared_kernel(proj, w)
+        if kernel is not None:  # a convolution (sj.conn.Conv2D) whose weights are one shared kernel: a Conv2d node
+            conv = proj.structure
+            nodes[name] = nir.Conv2d(
+                input_shape=tuple(int(v) for v in conv.in_shape[1:]), weight=kernel, stride=conv.stride,
+                padding=conv.padding, dilation=conv.dilation, groups=1, bias=np.zeros(conv.filters),
+            )  # fmt: skip
+            edges += [(src, name), (name, proj.post)]
+            first.setdefault(proj.post, name)
+            continue
+        if len(pre_pop.shape) > 1:
+            nodes[f"{name}_flatten"] = nir.Flatten(input_type={"input": np.array(pre_pop.shape)}, start_dim=0)
+            edges.append((src, f"{name}_flatten"))
+            src = f"{name}_flatten"
+        m = np.zeros((n_post, n_pre))
+        np.add.at(m, (post_i, pre_i), w)
+        nodes[name] = nir.Linear(weight=m)
+        edges += [(src, name), (name, proj.post)]
+        first.setdefault(proj.post, name)
+    for post, b in biases.items():
+        if post not in first:
+            raise ValueError(f"to_nir: the Bias projection into {post!r} has no weight node to become an Affine bias")
+        node = nodes[first[post]]
+        if isinstance(node, nir.Conv2d):  # one bias per filter, the same at every position
+            per_filter = b.reshape(node.weight.shape[0], -1)
+            if not np.allclose(per_filter, per_filter[:, :1]):
+                raise ValueError(f"to_nir: the bias into {post!r} varies with position; a Conv2d bias is per filter")
+            nodes[first[post]] = nir.Conv2d(
+                input_shape=node.input_shape, weight=node.weight, stride=node.stride, padding=node.padding,
+                dilation=node.dilation, groups=node.groups, bias=per_filter[:, 0],
+            )  # fmt: skip
+            continue
+        nodes[first[post]] = nir.Affine(weight=node.weight, bias=b)
+    if outputs is None:
+        has_out = {p.pre for p in projs.values()}
+        outputs = {}
+        for name, pop in pops.items():
+            if name not in has_out and not isinstance(pop, (Bias, _inputs.SpikeArray)):
+                field = "v" if isinstance(pop, (_neurons.LI, _neurons.Integrator)) else "spike"
+                outputs[f"{name}_output"] = f"{name}.{field}"
+    for oname, path in outputs.items():
+        pop = path.split(".")[0]
+        if pop not in nodes:
+            raise ValueError(f"to_nir: output {oname!r} -> {path!r} does not name an exported population")
+        nodes[oname] = nir.Output(output_type={"output": np.array([pops[pop].count])})
+        edges.append((pop, oname))
+    return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
+
+
+def _shared_kernel(proj, w: np.ndarray) -> np.ndarray | None:
+    """The ``(F, C, kH, kW)`` kernel of a projection built from :class:`snnjax.conn.Conv2D` whose per-synapse
+    weights ``w`` (after the input gain) are that kernel expanded, else ``None`` (then a dense ``Linear``)."""
+    conv = getattr(proj, "structure", None)
+    if not isinstance(conv, Conv2D):
+        return None
+    taps = np.asarray(conv.kernel_index())
+    kernel = np.zeros(conv.filters * conv.in_shape[0] * conv.kernel[0] * conv.kernel[1])
+    kernel[taps] = w
+    if not np.allclose(kernel[taps], w, rtol=1e-6, atol=0):  # trained per synapse: no longer one kernel
+        return None
+    return kernel.reshape(conv.filters, conv.in_shape[0], *conv.kernel)
+
+
+def _check_projection(name, proj, pops):
+    why = None
+    if not isinstance(proj.output, _outputs.CUBA):
+        why = f"its output {type(proj.output).__name__} is conductance-based; NIR nodes take currents only"
+    elif proj.output.target != "input":
+        why = f"it jumps the state field {proj.output.target!r}; NIR edges carry input currents only"
+    elif proj.stp is not None:
+        why = "it has short-term plasticity (STP), which NIR cannot express"
+    elif proj.plasticity is not None:
+        why = f"it has a plasticity rule ({type(proj.plasticity).__name__}), which NIR cannot express"
+    elif not isinstance(proj.synapse, (_synapses.Delta, _synapses.Exponential)):
+        why = f"its kinetics {type(proj.synapse).__name__} have no NIR node (Delta and Exponential only)"
+    elif proj.delay_interp != "step":
+        why = "its delays are continuous (delay_interp='linear'); NIR Delay is read in whole steps here"
+    if why is not None:
+        raise ValueError(f"to_nir: projection {name!r} ({proj.pre} -> {proj.post}) cannot be exported: {why}")
+
+
+def _export_population(nir, name, pop, tau_s, dt, ts):
+    def arr(x):
+        return np.array(np.broadcast_to(_np(x), pop.shape))  # in the population's shape (C, H, W) for conv layers
+
+    if isinstance(pop, _inputs.SpikeArray):
+        if tau_s is not None:
+            raise ValueError(f"to_nir: population {name!r} is a SpikeArray and receives projections")
+        return nir.Input(input_type={"input": np.array(pop.shape)})
+    if isinstance(pop, (_neurons.LIF, _neurons.IF)):
+        if pop.reset_mode != "value":
+            raise ValueError(f"to_nir: population {name!r} resets by subtraction; NIR neurons reset to v_reset")
+        if pop.v_init is not None:
+            raise ValueError(f"to_nir: population {name!r} has v_init={pop.v_init!r}; NIR nodes start at rest")
+    if isinstance(pop, _neurons.LIF):
+        if np.any(_np(pop.tau_ref) > 0):
+            raise ValueError(f"to_nir: population {name!r} has a refractory period (tau_ref); NIR LIF has none")
+        tau = arr(pop.tau)
+        thr = _below(arr(pop.v_th))
+        if (
+            tau_s is None
+            and np.all(tau <= dt / 700)
+            and np.all(arr(pop.r) == 1)
+            and not np.any(arr(pop.v_rest))
+            and not np.any(arr(pop.v_reset))
+        ):
+            return nir.Threshold(threshold=thr)
+        common = dict(r=arr(pop.r), v_leak=arr(pop.v_rest), v_threshold=thr, v_reset=arr(pop.v_reset))
+        if tau_s is None:
+            return nir.LIF(tau=tau / ts, **common)
+        return nir.CubaLIF(tau_syn=arr(tau_s) / ts, tau_mem=tau / ts, w_in=np.ones(pop.shape), **common)
+    if isinstance(pop, _neurons.LI):
+        if tau_s is None:
+            return nir.LI(tau=arr(pop.tau) / ts, r=arr(pop.r), v_leak=arr(pop.v_rest))
+        return nir.CubaLI(tau_syn=arr(tau_s) / ts, tau_mem=arr(pop.tau) / ts, r=arr(pop.r),
+                          v_leak=arr(pop.v_rest), w_in=np.ones(pop.shape))  # fmt: skip
+    if tau_s is not None:
+        raise ValueError(f"to_nir: population {name!r} ({type(pop).__name__}) cannot take Exponential synapses in NIR")
+    if isinstance(pop, _neurons.IF):
+        return nir.IF(r=arr(pop.r) * ts, v_threshold=_below(arr(pop.v_th)), v_reset=arr(pop.v_reset))
+    if isinstance(pop, _neurons.Integrator):
+        return nir.I(r=arr(pop.r) * ts)
+    raise ValueError(
+        f"to_nir: population {name!r} is a {type(pop).__name__}, which has no NIR node (NIR has LIF, CubaLIF, IF, LI, "
+        "CubaLI, I, Threshold and Input; conductance, adaptation, exponential or Hodgkin-Huxley models do not map)"
+    )
+
+
+# -- files ----------------------------------------------------------------------------------------------------------
+def save_nir(path: str, model: Any, dt: float | None = None, **kwargs: Any) -> Any:
+    """Write ``model`` (a ``nir.NIRGraph``, a ``Network`` or a :class:`NIRNetwork`, exported by :func:`to_nir` with
+    ``dt`` ms and ``kwargs``) to ``path`` with ``nir.write`` (HDF5). Returns the graph written."""
+    nir = _nir()
+    graph = model if isinstance(model, nir.NIRGraph) else to_nir(model, dt=dt, **kwargs)
+    nir.write(path, graph)
+    return graph
+
+
+def load_nir(path: str, dt: float, **kwargs: Any) -> NIRNetwork:
+    """Read a NIR file with ``nir.read`` and import it with :func:`from_nir` at step ``dt`` ms (``kwargs``:
+    ``time_scale``, ``integration``, ``synapse_input``)."""
+    return from_nir(_nir().read(path), dt, **kwargs)
