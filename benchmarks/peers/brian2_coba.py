@@ -52,6 +52,11 @@ Usage:
 
     /work/peers/brian2-venv/bin/python benchmarks/peers/brian2_coba.py --n 4000 --duration 1000 [--method euler]
 
+``--kind cuba`` runs benchmark 2 (CUBA) instead, as ``snnjax/examples/brette.py`` builds it (v_rest -49 mV,
+v ~ N(-55, 5) mV, exponential currents of 1.62 and -9 mV, tau 5 / 10 ms, no drive). There the synaptic current
+does not depend on ``v``, so ``exponential_euler`` (exact ``v`` for the frozen current, exact decays) is exactly
+snnjax's scheme.
+
 (Brian2 compiles with ``make -j``, unbounded; on a shared machine put a file ``brian_preferences`` holding
 ``devices.cpp_standalone.extra_make_args_unix = []`` in the working directory to build serially.)
 
@@ -90,6 +95,12 @@ def main() -> None:
         choices=("exponential_euler", "euler"),
         help="Brian2 integration method (in this network euler is the closer to snnjax's for v; see the docstring)",
     )
+    ap.add_argument(
+        "--kind",
+        default="coba",
+        choices=("coba", "cuba"),
+        help="benchmark 1 (COBA) or 2 (CUBA: v_rest -49 mV, currents 1.62 / -9 mV, as snnjax/examples/brette.py)",
+    )
     args = ap.parse_args()
 
     build_dir = tempfile.mkdtemp(prefix="brian2_coba_")
@@ -100,19 +111,28 @@ def main() -> None:
     b2.defaultclock.dt = args.dt * ms
     n_e = int(args.n * 0.8)
     p = min(1.0, 80.0 / args.n)
-    eqs = """
-    dv/dt = (ge * (0*mV - v) + gi * (-80*mV - v) + (-60*mV - v) + 20*mV) / (20*ms) : volt (unless refractory)
-    dge/dt = -ge / (5*ms) : 1
-    dgi/dt = -gi / (10*ms) : 1
-    """
+    if args.kind == "coba":
+        eqs = """
+        dv/dt = (ge * (0*mV - v) + gi * (-80*mV - v) + (-60*mV - v) + 20*mV) / (20*ms) : volt (unless refractory)
+        dge/dt = -ge / (5*ms) : 1
+        dgi/dt = -gi / (10*ms) : 1
+        """
+        on_exc, on_inh, v0 = "ge += 0.6", "gi += 6.7", "-55*mV + 2*mV * randn()"
+    else:  # CUBA: the current does not depend on v, so exponential_euler is snnjax's scheme (exact v, frozen I)
+        eqs = """
+        dv/dt = (ge + gi - (v + 49*mV)) / (20*ms) : volt (unless refractory)
+        dge/dt = -ge / (5*ms) : volt
+        dgi/dt = -gi / (10*ms) : volt
+        """
+        on_exc, on_inh, v0 = "ge += 1.62*mV", "gi += -9*mV", "-55*mV + 5*mV * randn()"
     group = b2.NeuronGroup(
         args.n, eqs, threshold="v > -50*mV", reset="v = -60*mV", refractory=5 * ms, method=args.method
     )
-    group.v = "-55*mV + 2*mV * randn()"
+    group.v = v0
     # delay 0, a scalar in the constructor (homogeneous delays): acts in the next step's integration = snnjax lag 1
-    exc = b2.Synapses(group[:n_e], group, on_pre="ge += 0.6", delay=0 * ms)
+    exc = b2.Synapses(group[:n_e], group, on_pre=on_exc, delay=0 * ms)
     exc.connect(p=p)
-    inh = b2.Synapses(group[n_e:], group, on_pre="gi += 6.7", delay=0 * ms)
+    inh = b2.Synapses(group[n_e:], group, on_pre=on_inh, delay=0 * ms)
     inh.connect(p=p)
     spikes = b2.SpikeMonitor(group, record=False)  # counts only
     b2.run(args.duration * ms)
@@ -130,7 +150,7 @@ def main() -> None:
     print(
         json.dumps(
             {
-                "bench": "coba",
+                "bench": args.kind,
                 "lib": "brian2-cpp-standalone",
                 "version": b2.__version__,
                 "n": args.n,
