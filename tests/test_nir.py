@@ -289,17 +289,37 @@ def test_roundtrip_of_a_conv_graph_keeps_the_convolution():
     g = _graph(
         {
             "input": nir.Input(np.array(shape)),
-            "conv": nir.Conv2d(input_shape=(6, 6), weight=rng.normal(size=(f, 2, 3, 3)), stride=1, padding=1,
-                               dilation=1, groups=1, bias=rng.normal(size=f)),
-            "lif": nir.CubaLIF(tau_syn=5e-3 * ones, tau_mem=1e-2 * ones, r=2.0 * ones, v_leak=0 * ones,
-                               v_threshold=ones, v_reset=0 * ones, w_in=ones),
+            "conv": nir.Conv2d(
+                input_shape=(6, 6),
+                weight=rng.normal(size=(f, 2, 3, 3)),
+                stride=1,
+                padding=1,
+                dilation=1,
+                groups=1,
+                bias=rng.normal(size=f),
+            ),
+            "lif": nir.CubaLIF(
+                tau_syn=5e-3 * ones,
+                tau_mem=1e-2 * ones,
+                r=2.0 * ones,
+                v_leak=0 * ones,
+                v_threshold=ones,
+                v_reset=0 * ones,
+                w_in=ones,
+            ),
             "fc_flatten": nir.Flatten(input_type={"input": np.array((f, 6, 6))}, start_dim=0),
             "fc": nir.Linear(weight=rng.normal(size=(4, m))),
             "li": nir.LI(tau=np.full(4, 2e-2), r=np.ones(4), v_leak=np.zeros(4)),
             "output": nir.Output(np.array([4])),
         },  # fmt: skip
-        [("input", "conv"), ("conv", "lif"), ("lif", "fc_flatten"), ("fc_flatten", "fc"), ("fc", "li"),
-         ("li", "output")],  # fmt: skip
+        [
+            ("input", "conv"),
+            ("conv", "lif"),
+            ("lif", "fc_flatten"),
+            ("fc_flatten", "fc"),
+            ("fc", "li"),
+            ("li", "output"),
+        ],  # fmt: skip
     )
     imp = sn.from_nir(g, DT)
     g2 = sn.to_nir(imp)
