@@ -53,6 +53,10 @@ import numpy as np
 from flax import struct
 
 from snnjax import _checks, ops
+from snnjax.convolution import Conv2D as Conv2DConnector
+from snnjax.outputs import CUBA
+from snnjax.projection import Projection
+from snnjax.synapses import Exponential
 from snnjax.synapses.inferno import SingleExponentialCurrent, SingleExponentialCurrentState
 
 
@@ -181,10 +185,6 @@ class _Connection:
             inputs, or a nonzero bias (a projection has none: give the bias as a constant input ``(post +
             ".input", bias)``).
         """
-        from snnjax.outputs import CUBA
-        from snnjax.projection import Projection
-        from snnjax.synapses import Exponential
-
         owner = f"{type(self).__name__}.to_projection"
         syn = self.synapse
         if not isinstance(syn, SingleExponentialCurrent):
@@ -513,8 +513,6 @@ class Conv2D(_Connection):
 
     def _synapse_list(self):
         """``(conn, pre_index, weight (K,), None)``: the convolution's synapse list (:class:`snnjax.conn.Conv2D`)."""
-        from snnjax.convolution import Conv2D as Conv2DConnector
-
         conn = Conv2DConnector(self.in_shape, self.filters, self.kernel, self.stride, self.padding, self.dilation)
         pre, _ = conn.build(self.insize, self.outsize)
         return conn, pre, conn.expand(self.weight), None

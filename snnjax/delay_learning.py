@@ -30,6 +30,8 @@ import jax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 
+from snnjax.projection import Projection
+
 
 def clip_delays(connection: Any) -> Any:
     """The connection with its delays clipped to the synapse record, ``[0, connection.delayedby]`` ms.
@@ -45,8 +47,6 @@ def clip_delays(connection: Any) -> Any:
     Raises:
       ValueError: if the connection has no delays (a projection: no ``max_delay``).
     """
-    from snnjax.projection import Projection
-
     if isinstance(connection, Projection):
         if connection.max_delay is None:
             raise ValueError("clip_delays: the Projection has no max_delay, so there is no bound to clip its delays to")

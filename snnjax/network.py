@@ -14,6 +14,8 @@ from flax import struct
 
 from snnjax import ops
 from snnjax.delays import DelayBuffer
+from snnjax.inputs import SpikeArray
+from snnjax.neurons.base import check_population
 from snnjax.projection import Projection, ProjectionState
 
 DEFAULT_DT = 0.1  # ms, BrainPy's default
@@ -65,8 +67,6 @@ class Network:
             elif _is_population(obj):
                 pops[name] = obj
             elif any(hasattr(obj, m) for m in ("init", "update", "shape", "count")):  # a population, incomplete
-                from snnjax.neurons.base import check_population
-
                 check_population(obj, f"Network: component {name!r}")
             else:
                 raise TypeError(
@@ -82,7 +82,7 @@ class Network:
                         f"Network: projection {name!r} has {end}={getattr(proj, end)!r}, which is not a population; "
                         f"populations are {sorted(pops)}"
                     )
-            if type(pops[proj.post]).__name__ == "SpikeArray":
+            if isinstance(pops[proj.post], SpikeArray):
                 raise ValueError(
                     f"Network: projection {name!r} targets {proj.post!r}, a SpikeArray, whose spikes are exactly its "
                     "input array; a projection cannot add to them"

@@ -187,6 +187,15 @@ def _select(packed: tuple[jax.Array, jax.Array, jax.Array], j: jax.Array, n: int
     return jnp.minimum(w * 32 + bit, n - 1)
 
 
+def _pack_on_overflow(s: jax.Array, count: jax.Array, k: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """:func:`_pack` of ``s`` when the step has more than ``k`` spikes (the listed index overflows), zeros of the
+    same shapes otherwise. The branch closes over nothing but ``s``: under vmap it becomes a select whose operands
+    are broadcast to the batch (a branch holding the synapse tables would copy them once per batch element and
+    step)."""
+    empty = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), jax.eval_shape(_pack, s))
+    return jax.lax.cond(count > k, _pack, lambda _: empty, s)
+
+
 def _compact_bits(s: jax.Array, k: int) -> jax.Array:
     return _select(_pack(s), jnp.arange(k, dtype=jnp.int32), s.shape[0])
 
@@ -207,11 +216,7 @@ def spike_rows(s: jax.Array, idx: jax.Array, count: jax.Array, add_row, init: ja
         return add_row(idx[j], values[j], out)
 
     out = jax.lax.fori_loop(0, jnp.minimum(count, k), listed, init)
-    # The packed words are built only when this step overflows. The branch closes over nothing but `s`:
-    # under vmap it becomes a select whose operands are broadcast to the batch (a branch holding the
-    # synapse tables would copy them once per batch element and step).
-    empty = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), jax.eval_shape(_pack, s))
-    packed = jax.lax.cond(count > k, _pack, lambda _: empty, s)
+    packed = _pack_on_overflow(s, count, k)  # the packed words are built only when this step overflows
 
     def rest(j, out):
         i = _select(packed, j, n)
@@ -231,8 +236,7 @@ def row_passes(s: jax.Array, idx: jax.Array, count: jax.Array, block, carry):
     m, n = idx.shape[0], s.shape[0]
     slots = jnp.arange(m, dtype=jnp.int32)
     carry = block(idx, slots < count, carry)
-    empty = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), jax.eval_shape(_pack, s))
-    packed = jax.lax.cond(count > m, _pack, lambda _: empty, s)
+    packed = _pack_on_overflow(s, count, m)
 
     def more(state):
         return state[0] * m < count
@@ -268,6 +272,8 @@ def event_update(s, idx, count, topo: Topology, w, update) -> tuple[jax.Array, j
     Returns:
       ``(out (n_post,), w (K,))``.
     """
+    if topo.row_ptr is not None:  # rows are contiguous in k: slices instead of gathers and scatters
+        return _event_update_rows(s, idx, count, topo, w, update)
 
     def add_row(row, amp, carry):
         out, w = carry
@@ -276,8 +282,6 @@ def event_update(s, idx, count, topo: Topology, w, update) -> tuple[jax.Array, j
         out = out.at[tgt].add((amp * wr).astype(out.dtype), mode="promise_in_bounds")
         return out, w.at[syn].set(update(row, tgt, wr), mode="drop")
 
-    if topo.row_ptr is not None:  # rows are contiguous in k: slices instead of gathers and scatters
-        return _event_update_rows(s, idx, count, topo, w, update)
     out, w = spike_rows(s, idx, count, add_row, (jnp.zeros((topo.n_post + 1,), s.dtype), w))
     return out[: topo.n_post], w
 
@@ -315,8 +319,7 @@ def _event_update_rows(s, idx, count, topo: Topology, w, update) -> tuple[jax.Ar
 
     out = jnp.zeros((topo.n_post + 1,), s.dtype)
     carry = jax.lax.fori_loop(0, jnp.minimum(count, k), listed, (out, w, window(w, idx[0])))
-    empty = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), jax.eval_shape(_pack, s))
-    packed = jax.lax.cond(count > k, _pack, lambda _: empty, s)  # as spike_rows: only when this step overflows
+    packed = _pack_on_overflow(s, count, k)
 
     def rest(j, carry):
         return visit(_select(packed, j, n), _select(packed, j + 1, n), carry)
