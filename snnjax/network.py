@@ -226,9 +226,7 @@ class Network:
 
     def _read(self, proj: Projection, lag, state: NetworkState) -> jax.Array:
         """The spikes ``proj`` receives this step: ``(*batch, n_pre)`` (or ``(*batch, K)`` per synapse), float."""
-        pop = self.populations[proj.pre]
-        spike = state.neurons[proj.pre].spike
-        now = spike.reshape(*spike.shape[: spike.ndim - len(pop.shape)], -1)
+        now = self._now(proj.pre, state)
         dtype = now.dtype if jnp.issubdtype(now.dtype, jnp.floating) else jnp.result_type(float)
         now = now.astype(dtype)
         if proj.delay_interp == "linear":  # continuous lag q: between whole lags floor(q) and floor(q) + 1
@@ -247,6 +245,16 @@ class Network:
         if isinstance(lag, (int, np.integer)):
             return old
         return jnp.where(lag == 1, now, old)  # a traced lag of 1 keeps the spikes' gradient
+
+    def _now(self, name: str, state: NetworkState) -> jax.Array:
+        """The spikes population ``name`` emitted in the last step, flattened: ``(*batch, count)``."""
+        spike = state.neurons[name].spike
+        return spike.reshape(*spike.shape[: spike.ndim - len(self.populations[name].shape)], -1)
+
+    def _exchange(self, name: str, spikes: jax.Array) -> jax.Array:
+        """What enters population ``name``'s delay buffer after a step, from its new flattened spikes
+        ``(*batch, count)``: the spikes themselves (a sharded network's local step gathers them here)."""
+        return spikes
 
     def _read_linear(self, proj: Projection, q: jax.Array, state: NetworkState, now: jax.Array) -> jax.Array:
         """Spikes read ``q`` (float, >= 1) steps late: ``(1 - frac) s[floor(q)] + frac s[floor(q) + 1]``."""
@@ -341,7 +349,10 @@ class Network:
                 )
         delays = {
             name: buf.write(
-                neurons[name].spike.reshape(*neurons[name].spike.shape[: -len(self.populations[name].shape)], -1)
+                self._exchange(
+                    name,
+                    neurons[name].spike.reshape(*neurons[name].spike.shape[: -len(self.populations[name].shape)], -1),
+                )
             )
             for name, buf in state.delays.items()
         }

@@ -364,6 +364,7 @@ def simulate(
     inputs: Sequence[InputSpec] | dict = (),
     monitors: Sequence[str] = (),
     every: int = 1,
+    devices: Any = None,
 ) -> tuple[NetworkState, dict[str, jax.Array]]:
     """Run ``net`` for ``duration`` ms from ``state`` as one ``lax.scan``; pure, so it composes with
     ``jax.jit`` (mark nothing static: the spec is read before tracing), ``jax.vmap`` and ``jax.grad``.
@@ -381,6 +382,10 @@ def simulate(
       monitors: what to record: state paths ``'<population>.<field>'`` or ``'<projection>.<field>'``, or
         ``(name, fn)`` pairs with ``fn(state) -> array`` computed on the device (e.g. a spike count).
       every: record every ``every`` steps (the number of steps must be a multiple).
+      devices: ``None`` (one device), or a list of devices / a ``jax.sharding.Mesh`` with an axis ``"neurons"``
+        over which the network is split (:mod:`snnjax.sharding`): ``state`` and the returned state stay in the
+        one-device layout (converted on the host, so not under ``jit``/``vmap``/``grad``), and only state paths
+        can be monitored.
 
     Returns:
       ``(final_state, record)``: ``record['ts']`` has shape ``(n_rec,)`` (ms, computed on the device from
@@ -403,6 +408,8 @@ def simulate(
     """
     spec, state = _prepare(net, state, duration, dt, inputs, monitors, every, check_finite=False, owner="simulate")
     values = [None if mode == "func" else v for _, mode, v in spec.inputs_full]
+    if devices is not None:
+        return _simulate_sharded(net, state, spec, values, devices)
     acc = _init_reducers(spec, state)
     if _cacheable((net, state, values, spec.lag_arrays), spec.static):
         fn = _compiled_chunk(spec.static, True, host=False)
@@ -411,6 +418,25 @@ def simulate(
     state, acc, rec = fn(net, state, acc, values, spec.lag_arrays)
     rec.update(_finish_reducers(spec, acc, spec.static.n_steps))
     return state, rec
+
+
+def _simulate_sharded(net, state, spec, values, devices):
+    from snnjax import sharding
+
+    if any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves((net, state, values))):
+        raise ValueError(
+            "simulate: devices= converts the state on the host, so it cannot run under jit/vmap/grad; call it at top "
+            "level (it compiles its own program)"
+        )
+    sharding.check_monitors(spec.static.records, "simulate")
+    shard = sharding.cached(net, devices, spec.static.dt)
+    acc = sharding.init_reducers(shard, spec.static, state)
+    sstate, acc, rec = sharding.run_chunk(
+        shard, spec.static, shard.shard_state(state), acc, values, spec.lag_arrays, host=False
+    )
+    rec = {k: jnp.asarray(v) for k, v in rec.items()}
+    rec.update(_finish_reducers(spec, sharding.gather_reducers(shard, spec.static, acc), spec.static.n_steps))
+    return shard.gather_state(sstate), rec
 
 
 def _cacheable(args: Any, static: _Static) -> bool:
@@ -673,6 +699,11 @@ class Runner:
         and variable that became NaN or infinite (costs one reduction per state array per step);
         ``runner.state`` is then the state at the start of the failing chunk, matching ``runner.mon``.
       jit: compile (default True); False runs op by op, for debugging.
+      devices: ``None`` (one device), or a list of devices / a ``jax.sharding.Mesh`` with an axis ``"neurons"``:
+        the network is split over them (:mod:`snnjax.sharding`; neurons partitioned, projections split by
+        postsynaptic neuron, spikes all-gathered as bits once per step). ``state`` is then the sharded state
+        (every leaf ``(D, ...)``; :meth:`global_state` gives the one-device view); monitors are state paths and
+        come back in the one-device layout.
     """
 
     def __init__(
@@ -688,6 +719,7 @@ class Runner:
         progress: bool = False,
         check_finite: bool = False,
         jit: bool = True,
+        devices: Any = None,
     ):
         if not isinstance(net, Network):
             raise TypeError(f"Runner: net must be an snnjax.Network, got {type(net).__name__}")
@@ -728,19 +760,34 @@ class Runner:
                 )
         _normalize_inputs(net, self.inputs, None, self.batch_shape)
         self.key = jax.random.key(0) if key is None else key
+        self.shard = None
+        if devices is not None:
+            from snnjax import sharding
+
+            if not jit:
+                raise ValueError("Runner: devices= needs jit=True (the sharded step is a compiled shard_map)")
+            sharding.check_monitors(_normalize_monitors(net, self.monitors, template), "Runner")
+            self.shard = sharding.ShardedNetwork(net, devices, self.dt)
+            self._template = template
         self.reset()
         self.mon: Monitors | None = None
 
     def reset(self) -> None:
-        """Back to the initial state (``net.init``)."""
+        """Back to the initial state (``net.init``; sharded over the devices with ``devices=``)."""
         self.state = self.net.init(self.key, self.batch_shape, dt=self.dt)
+        if self.shard is not None:
+            self.state = self.shard.shard_state(self.state)
+
+    def global_state(self) -> NetworkState:
+        """The state in the one-device layout of ``net.init`` (with ``devices=``: gathered from the devices)."""
+        return self.state if self.shard is None else self.shard.gather_state(self.state)
 
     def run(self, duration: float) -> Monitors:
         """Simulate ``duration`` ms more; returns (and stores at ``self.mon``) the recorded traces."""
         duration = _checks.check_time("Runner.run", "duration", duration)
         spec, _ = _prepare(
             self.net,
-            self.state,
+            self.state if self.shard is None else self._template,
             duration,
             self.dt,
             self.inputs,
@@ -751,8 +798,13 @@ class Runner:
         )
         n_steps, every = spec.static.n_steps, self.every
         chunk_steps = max(every, int(round(self.chunk / self.dt)) // every * every)
-        step0 = int(self.state.step)
-        acc = _init_reducers(spec, self.state)
+        step0 = int(self.state.step if self.shard is None else np.asarray(self.state.step.addressable_data(0))[0])
+        if self.shard is None:
+            acc = _init_reducers(spec, self.state)
+        else:
+            from snnjax import sharding
+
+            acc = sharding.init_reducers(self.shard, spec.static, self._template)
         parts: list[dict] = []
         bar = None
         if self.progress:
@@ -769,9 +821,16 @@ class Runner:
                     for _, mode, v in spec.inputs_full
                 ]
                 t0 = time.perf_counter()
-                fn = _compiled_chunk(static, self.jit)
-                state, new_acc, rec = fn(self.net, self.state, acc, values, spec.lag_arrays)
-                rec = jax.device_get(rec)
+                if self.shard is None:
+                    fn = _compiled_chunk(static, self.jit)
+                    state, new_acc, rec = fn(self.net, self.state, acc, values, spec.lag_arrays)
+                    rec = jax.device_get(rec)
+                else:
+                    from snnjax import sharding
+
+                    state, new_acc, rec = sharding.run_chunk(
+                        self.shard, static, self.state, acc, values, spec.lag_arrays
+                    )
                 if self.check_finite:  # raises before the state moves: it stays at the failing chunk's start
                     self._raise_if_nonfinite(rec.pop("_finite"), static, step0 + done)
                 self.state, acc = state, new_acc
@@ -784,6 +843,8 @@ class Runner:
         finally:
             if bar is not None:
                 bar.close()
+            if self.shard is not None:
+                acc = sharding.gather_reducers(self.shard, spec.static, acc)
             self.mon = self._assemble(parts, spec, step0, done, acc)
         return self.mon
 

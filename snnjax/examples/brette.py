@@ -19,6 +19,7 @@ import time
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 import snnjax as sj
 
@@ -92,7 +93,16 @@ def main(kind: str) -> None:
     ap.add_argument("--method", default="auto", choices=sj.projection.METHODS, help="propagation kernel")
     ap.add_argument("--repeat", type=int, default=3, help="compiled runs timed; steady_s is the fastest")
     ap.add_argument("--plasticity", default="none", choices=("none", "stdp"), help="STDP on E->E (stdp_rule)")
+    ap.add_argument(
+        "--devices",
+        type=int,
+        default=None,
+        help="split the network over the first K devices (snnjax.sharding; on a CPU, set "
+        "XLA_FLAGS=--xla_force_host_platform_device_count=K before starting)",
+    )
     args = ap.parse_args()
+    if args.devices is not None:
+        return _main_sharded(kind, args)
 
     t0 = time.perf_counter()
     net = build(args.n, kind, args.method, plasticity=args.plasticity)
@@ -109,6 +119,7 @@ def main(kind: str) -> None:
     out_state, rec = jax.block_until_ready(run(net, state))
     first_state = out_state
     first_s = time.perf_counter() - t0
+    first_spikes = float(jnp.sum(rec["spikes"]))
     times = []
     for _ in range(max(1, args.repeat)):  # the machine is shared: the fastest run is the least disturbed
         t0 = time.perf_counter()
@@ -120,6 +131,7 @@ def main(kind: str) -> None:
         for p in net.projections.values()
     )
     rate = float(jnp.sum(rec["spikes"])) / args.n / (args.duration / 1000.0)
+    nbytes = sum(x.nbytes for x in jax.tree.leaves((net, state)) if hasattr(x, "nbytes"))
     print(
         json.dumps(
             {
@@ -135,12 +147,70 @@ def main(kind: str) -> None:
                 "steady_s": round(steady_s, 3),
                 "steady_median_s": round(sorted(times)[len(times) // 2], 3),
                 "rate_hz": round(rate, 2),
+                "spikes": int(first_spikes),
+                "devices": 1,
+                "bytes_per_device": int(nbytes),
+                "exchange_bytes_per_step": 0,
                 "plasticity": args.plasticity,
                 **(
                     {"mean_w_final": round(float(jnp.mean(first_state.synapses["EE"].w)), 6)}
                     if args.plasticity == "stdp"
                     else {}
                 ),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "jax": jax.__version__,
+                "backend": jax.default_backend(),
+                "cpu": platform.processor() or platform.machine(),
+            }
+        )
+    )
+
+
+def _main_sharded(kind: str, args) -> None:
+    """``--devices K``: the same network and run through ``Runner(..., devices=jax.devices()[:K])``; spikes are
+    counted with ``SpikeCount`` reducers (no raster leaves the devices)."""
+    if args.devices < 1 or args.devices > len(jax.devices()):
+        raise SystemExit(
+            f"--devices {args.devices}: this process sees {len(jax.devices())} device(s); on a CPU start it with "
+            f"XLA_FLAGS=--xla_force_host_platform_device_count={max(args.devices, 1)}"
+        )
+    t0 = time.perf_counter()
+    net = build(args.n, kind, args.method, plasticity=args.plasticity)
+    inputs = {"coba": COBA_INPUTS, "cobahh": COBAHH_INPUTS}.get(kind, [])
+    counts = [sj.monitors.SpikeCount("nE", "E"), sj.monitors.SpikeCount("nI", "I")]
+    runner = sj.Runner(net, dt=args.dt, inputs=inputs, monitors=counts, chunk=args.duration,
+                       devices=jax.devices()[: args.devices])  # fmt: skip
+    build_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    mon = runner.run(args.duration)
+    first_s = time.perf_counter() - t0
+    spikes = int(round(float(np.sum(mon["nE"]) + np.sum(mon["nI"]))))
+    times = []
+    for _ in range(max(1, args.repeat)):
+        t0 = time.perf_counter()
+        runner.run(args.duration)
+        times.append(time.perf_counter() - t0)
+    shard = runner.shard
+    print(
+        json.dumps(
+            {
+                "bench": kind,
+                "lib": "snnjax",
+                "n": args.n,
+                "duration_ms": args.duration,
+                "dt": args.dt,
+                "methods": sorted({p.method for p in net.projections.values()}),
+                "synapses": sum(p.topology.n_syn for p in net.projections.values()),
+                "devices": args.devices,
+                "build_s": round(build_s, 3),
+                "first_s": round(first_s, 3),
+                "steady_s": round(min(times), 3),
+                "steady_median_s": round(sorted(times)[len(times) // 2], 3),
+                "spikes": spikes,
+                "rate_hz": round(spikes / args.n / (args.duration / 1000.0), 2),
+                "bytes_per_device": shard.bytes_per_device(runner.state),
+                "exchange_bytes_per_step": shard.exchange_bytes_per_step(),
+                "plasticity": args.plasticity,
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 "jax": jax.__version__,
                 "backend": jax.default_backend(),

@@ -41,6 +41,15 @@ PAIRINGS = ("all-to-all", "nearest")
 BOUNDS = ("hard", "soft")
 
 
+def _rounded(x: jax.Array) -> jax.Array:
+    """``x``, rounded to its dtype before it is added to a weight. XLA CPU contracts a product feeding an add
+    into one fused multiply-add (one rounding instead of two) inside some fusions and not others, so the same
+    rule gave weights 1 ulp apart in programs fused differently (one device against several). A select between
+    the product and zero cannot be contracted through; it returns ``x`` (a product of -0 becomes +0, which adds
+    the same to any weight but -0)."""
+    return jnp.where(x != 0, x, jnp.zeros((), x.dtype))
+
+
 @struct.dataclass
 class STDPState:
     """Weights and traces of an STDP projection (traces dimensionless).
@@ -135,12 +144,12 @@ class _TraceRule:
     def _depress(self, w, apost, apre2):
         p = self._params()
         dep = apost * p["a2_minus"] if apre2 is None else apost * (p["a2_minus"] + p["a3_minus"] * apre2)
-        return self._bounded(w, jnp.zeros((), w.dtype), dep.astype(w.dtype))
+        return self._bounded(w, jnp.zeros((), w.dtype), _rounded(dep.astype(w.dtype)))
 
     def _potentiate(self, w, apre, apost2):
         p = self._params()
         pot = apre * p["a2_plus"] if apost2 is None else apre * (p["a2_plus"] + p["a3_plus"] * apost2)
-        return self._bounded(w, pot.astype(w.dtype), jnp.zeros((), w.dtype))
+        return self._bounded(w, _rounded(pot.astype(w.dtype)), jnp.zeros((), w.dtype))
 
     def _bounded(self, w, pot, dep):
         """The bounds of the Inferno view's rules (:class:`~snnjax.plasticity.local.HardBounds` /

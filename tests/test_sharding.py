@@ -1,0 +1,228 @@
+"""One network split over several devices (snnjax.sharding): sharded runs equal one-device runs.
+
+The runs on 4 forced host devices need XLA_FLAGS before jax starts, so they run in a subprocess
+(tests/shard_cases.py; tests/shard_distributed.py for the 2-process jax.distributed run); the tests here read
+its results. The layout arithmetic and the 1-device path run in this process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+
+import snnjax as sj
+from snnjax.examples.brette import COBA_INPUTS, build
+from snnjax.sharding import PopulationSplit, ShardedNetwork, make_mesh
+
+HERE = Path(__file__).parent
+
+
+def _env(devices: int) -> dict:
+    env = dict(os.environ, JAX_PLATFORMS="cpu")
+    env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={devices}").strip()
+    package_root = Path(sj.__file__).parents[1]  # the snnjax this session imported
+    env["PYTHONPATH"] = os.pathsep.join([str(package_root), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+@pytest.fixture(scope="module")
+def cases(tmp_path_factory):
+    out = tmp_path_factory.mktemp("shard") / "cases.json"
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "shard_cases.py"), str(out)],
+        env=_env(4),
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return json.loads(out.read_text())
+
+
+def _all_equal(case: dict) -> list[str]:
+    return [k for k, v in case.items() if not v["equal"]]
+
+
+# -- 4 devices against 1 (subprocess) --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["event", "sparse"])
+def test_shard_coba16k_identical_spikes(cases, method):
+    """COBA 16k on 4 devices: spike trains, v and the final state identical to the 1-device run (post-partitioned
+    sums add the same terms in the same order)."""
+    case = cases[f"coba16k_{method}"]
+    assert _all_equal(case) == []
+    assert case["E.spike"]["spikes"] > 10_000 and case["I.spike"]["spikes"] > 2_000  # an active network
+
+
+def test_shard_coba_jit_connectivity(cases):
+    """Just-in-time connectivity (nothing stored): each device regenerates the spiking rows and keeps its targets,
+    in the same order, so the sums are the one-device run's."""
+    case = cases["coba4k_jit"]
+    assert _all_equal(case) == []
+    assert case["E.spike"]["spikes"] > 1_000
+
+
+def test_shard_coba_dense(cases):
+    """Dense matrices on 4 devices (4k: a dense 16k network would hold 1 GB): identical in this run; the
+    documented tolerance is 1e-5 mV on v (a matrix product may block its sum differently)."""
+    case = cases["coba4k_dense"]
+    assert case["E.spike"]["equal"] and case["I.spike"]["equal"]
+    assert case["E.v"]["max_diff"] <= 1e-5
+
+
+def test_shard_coba16k_stdp_identical(cases):
+    """STDP on E->E at 16k: spikes, v and weights identical (the rule's products are rounded before they meet
+    the weight, so no fusion turns them into a fused multiply-add in one program and not the other)."""
+    case = cases["coba16k_stdp"]
+    assert _all_equal(case) == []
+    assert case["E.spike"]["spikes"] > 5_000
+
+
+def test_shard_inputs_monitors_reducers(cases):
+    """Per-neuron constant, per-step and callable inputs; index subsets, synapse fields and the SpikeCount /
+    Mean / ExpTrace reducers, every 2 steps; 201 neurons over 4 devices (padded)."""
+    assert _all_equal(cases["small_inputs_monitors"]) == []
+    assert "I: 201 = 51+50 per device, padded to 52 (7 ghosts)" in cases["repr_small"]
+
+
+def test_shard_batch_and_three_devices(cases):
+    assert _all_equal(cases["small_batch"]) == []
+    assert _all_equal(cases["small_3_devices"]) == []
+
+
+def test_shard_per_synapse_delays_and_stp(cases):
+    """Per-synapse delays (sparse), a buffered scalar delay with STP (presynaptic u, x on every device)."""
+    case = cases["delays_stp"]
+    assert _all_equal(case) == []
+    assert case["E.spike"]["spikes"] > 100
+
+
+def test_shard_simulate_and_checkpoint(cases):
+    assert cases["simulate"] == {"records": True, "state": True}
+    assert cases["checkpoint"] == {"equal": True, "state": True}
+
+
+@pytest.mark.parametrize("method", ["event", "sparse"])
+def test_shard_memory_falls_with_devices(cases, method):
+    """A device holds its part of the synapse lists and of the state: on 4 devices, well under half of what one
+    device holds (event: the row tables are padded to the widest row of any device; benchmarks/coba.py)."""
+    got = cases[f"bytes_16k_{method}"]
+    assert got["four"] < {"event": 0.5, "sparse": 0.3}[method] * got["one"]
+    # one all-gather of bits per sending population: 4 devices x ceil(P / 8) bytes
+    assert cases["exchange_16k"] == 4 * ((3201 + 7) // 8) + 4 * ((801 + 7) // 8)
+
+
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("too_small", ["'A'", "3 neurons", "4 devices"]),
+        ("mesh_axis", ["'neurons'", "('batch',)"]),
+        ("mesh_2d", ["size 1", "'other'"]),
+        ("not_devices", ["jax.Device"]),
+        ("duplicate_devices", ["distinct"]),
+        ("two_d", ["'G'", "(4, 4)", "1-D"]),
+        ("probe", ["PopulationRate", "state paths"]),
+        ("function", ["function", "state paths"]),
+        ("no_jit", ["jit=True"]),
+        ("traced", ["jit/vmap/grad"]),
+    ],
+)
+def test_shard_bad_input(cases, name, words):
+    message = cases["errors"][name]
+    assert message is not None, f"{name} was accepted"
+    for w in words:
+        assert w in message, (w, message)
+
+
+# -- 2 processes x 2 devices with jax.distributed (subprocesses) ----------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("localhost", 0))
+        return s.getsockname()[1]
+
+
+def test_shard_distributed_two_processes_equal_one(tmp_path):
+    """jax.distributed: a coordinator on localhost and 2 processes with 2 CPU devices each run one network over
+    the 4 devices (with STDP), save their own shards halfway and resume from them; the records and the final
+    state equal one process's one-device run."""
+    port = _free_port()
+    out = tmp_path / "dist.npz"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(HERE / "shard_distributed.py"), str(i), "2", str(port), str(out), str(tmp_path)],
+            env=_env(2),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(2)
+    ]
+    logs = [p.communicate(timeout=600) for p in procs]
+    for p, (_, err) in zip(procs, logs):
+        assert p.returncode == 0, err[-4000:]
+    got = np.load(out)
+    net = build(2000, "coba", "event", plasticity="stdp")
+    ref = sj.Runner(net, dt=0.1, inputs=COBA_INPUTS, monitors=["E.spike", "I.spike", "E.v"])
+    mon = ref.run(40.0)
+    assert got["devices"] == 4 and got["processes"] == 2
+    for k in ("E.spike", "I.spike", "E.v"):
+        assert np.array_equal(got[k], mon[k]), k
+    assert np.array_equal(got["w"], ref.state.synapses["EE"].w)
+    assert np.array_equal(got["v_final"], ref.state.neurons["E"].v)
+    assert mon["E.spike"].sum() > 100
+
+
+# -- in this process: layout, one device ------------------------------------------------------------------------
+
+
+def test_shard_population_split_layout():
+    s = PopulationSplit.of("E", 10, 4)
+    assert s.counts == (3, 3, 2, 2) and s.starts == (0, 3, 6, 8) and s.slots == 4 and s.padded == 16
+    assert list(s.positions) == [0, 1, 2, 4, 5, 6, 8, 9, 12, 13]
+    a = np.arange(10.0) * 10
+    blocks = np.stack([s.local(a, d) for d in range(4)])
+    assert blocks.shape == (4, 4)
+    assert list(blocks[3]) == [80.0, 90.0, 90.0, 90.0]  # ghosts repeat the device's last neuron
+    assert np.array_equal(s.join(blocks), a)
+    assert np.array_equal(s.from_padded(s.to_padded(a)), a)
+    assert list(s.device_of(np.array([0, 2, 3, 7, 9]))) == [0, 0, 1, 2, 3]
+
+
+def test_shard_one_device_equals_plain_run():
+    """The sharded path on one device (every device-side mechanism but the transfer) equals the plain run, and
+    shard_state / gather_state are inverse."""
+    net = build(500, "coba", "event", plasticity="stdp")
+    mons = ["E.spike", "E.v", "EE.w", sj.monitors.SpikeCount("n", "I")]
+    plain = sj.Runner(net, dt=0.1, inputs=COBA_INPUTS, monitors=mons)
+    sharded = sj.Runner(net, dt=0.1, inputs=COBA_INPUTS, monitors=mons, devices=jax.devices()[:1])
+    m1, m2 = plain.run(30.0), sharded.run(30.0)
+    for k in m1:
+        assert np.array_equal(np.asarray(m1[k]), np.asarray(m2[k])), k
+    g = sharded.global_state()
+    assert jax.tree.all(jax.tree.map(lambda a, b: np.array_equal(np.asarray(a), np.asarray(b)), plain.state, g))
+    shard = sharded.shard
+    back = shard.gather_state(shard.shard_state(plain.state))
+    assert jax.tree.all(jax.tree.map(lambda a, b: np.array_equal(np.asarray(a), np.asarray(b)), plain.state, back))
+
+
+def test_shard_mesh_checks():
+    dev = jax.devices()[0]
+    assert make_mesh([dev]).axis_names == ("neurons",)
+    assert make_mesh(jax.sharding.Mesh(np.asarray([dev]), ("neurons",))).shape == {"neurons": 1}
+    with pytest.raises(ValueError, match="'neurons'"):
+        make_mesh(jax.sharding.Mesh(np.asarray([dev]), ("x",)))
+    with pytest.raises(ValueError, match="jax.Device"):
+        make_mesh([])
+    with pytest.raises(TypeError, match="snnjax.Network"):
+        ShardedNetwork("not a network", [dev])
