@@ -347,7 +347,13 @@ class Network:
                 synapses[name] = proj.learn(
                     synapses[name], *arrived[name], post_spikes, dt=dt, reward=rewards.get(name)
                 )
-        delays = {
+        return NetworkState(
+            neurons=neurons, synapses=synapses, delays=self._write_delays(state, neurons), step=state.step + 1
+        )
+
+    def _write_delays(self, state: NetworkState, neurons: dict) -> dict:
+        """The delay buffers after a step: each population's new spikes (:meth:`_exchange`) entered in its buffer."""
+        return {
             name: buf.write(
                 self._exchange(
                     name,
@@ -356,4 +362,3 @@ class Network:
             )
             for name, buf in state.delays.items()
         }
-        return NetworkState(neurons=neurons, synapses=synapses, delays=delays, step=state.step + 1)

@@ -17,8 +17,11 @@ populations are partitioned over the devices of a mesh axis named :data:`AXIS` (
 - **Spikes** are exchanged once per step: after the update each device packs its neurons' spikes into bits
   (``jnp.packbits``) and a ``jax.lax.all_gather`` over :data:`AXIS` gives every device every population's spikes,
   which enter a delay buffer of the whole (padded) population on every device. Projections read their lag
-  there, lag 1 included. Presynaptic per-neuron states (STP, pre-aligned kinetics, plasticity's presynaptic
-  traces) are computed redundantly on every device, in the padded numbering.
+  there, lag 1 included. A population whose projections all have lags of ``n`` steps or more is exchanged once
+  per ``n`` steps instead (``ShardedNetwork.every``): each device keeps its own last steps under
+  ``state.delays["<name>/pending"]`` and sends the ``n`` steps at once; no spike is needed before then.
+  Presynaptic per-neuron states (STP, pre-aligned kinetics, plasticity's presynaptic traces) are computed
+  redundantly on every device, in the padded numbering.
 
 The state of a sharded run is a :class:`~snnjax.network.NetworkState` whose every leaf has a leading device axis
 (``(D, ...)``, sharded over :data:`AXIS`) holding each device's *local* state; :meth:`ShardedNetwork.shard_state`
@@ -54,6 +57,7 @@ from snnjax.projection import Projection
 from snnjax.propagators.jit import Jit
 
 AXIS = "neurons"  # the mesh axis a sharded network is partitioned over
+PENDING = "/pending"  # state.delays key suffix: a population's own spikes of the steps not exchanged yet
 _REDUCERS = (monitors_mod.SpikeCount, monitors_mod.Mean, monitors_mod.ExpTrace)
 
 __all__ = ["AXIS", "PopulationSplit", "ShardedNetwork", "load_shards", "make_mesh", "save_shards"]
@@ -167,10 +171,14 @@ def _check_population(name: str, pop: Any, devices: int) -> None:
             f"devices: population {name!r} has shape {pop.shape}; a sharded network splits 1-D populations only "
             "(flatten it: e.g. LIF(28 * 28) instead of LIF((28, 28)))"
         )
-    if not dataclasses.is_dataclass(pop) or "size" not in {f.name for f in dataclasses.fields(pop)}:
+    from snnjax import inputs
+
+    fields = {f.name for f in dataclasses.fields(pop)} if dataclasses.is_dataclass(pop) else set()
+    if "size" not in fields or isinstance(pop, (inputs.SpikeTimeGroup, inputs.SpikeArray)):
         raise ValueError(
-            f"devices: population {name!r} ({type(pop).__name__}) has no size= field to split; sharded networks "
-            "take neuron models and PoissonGroup (not SpikeArray)"
+            f"devices: population {name!r} ({type(pop).__name__}) cannot be split (its spikes are given by "
+            "neuron index, or it has no size= field); sharded networks take neuron models and PoissonGroup; drive "
+            "them with a current input instead"
         )
     if pop.count < devices:
         raise ValueError(
@@ -254,14 +262,47 @@ class _LocalNetwork(Network):
     local projections reading the gathered spikes of whole presynaptic populations in the padded numbering."""
 
     def tree_flatten(self):
-        return (self.populations, self.projections), self._splits
+        return (self.populations, self.projections), (self._splits, self._every)
 
     @classmethod
     def tree_unflatten(cls, aux, children):
         net = object.__new__(cls)
         net.populations, net.projections = children
-        net._splits = aux
+        net._splits, net._every = aux
         return net
+
+    def step(self, prep: dict, state: NetworkState, inputs: dict, *, dt: float) -> NetworkState:
+        # a population exchanged every n steps: its buffer's newest entry is k = step % n steps old, so the
+        # projections read it through a view whose head is k entries ahead (lags >= n only reach exchanged steps)
+        delays = dict(state.delays)
+        for name, n in self._every:
+            delays[name] = delays[name].replace(head=delays[name].head + state.step % n)
+        return super().step(prep, state.replace(delays=delays), inputs, dt=dt)
+
+    def _write_delays(self, state: NetworkState, neurons: dict) -> dict:
+        every = dict(self._every)
+        out = {}
+        for name, buf in state.delays.items():
+            if name.endswith(PENDING):
+                continue
+            spike = neurons[name].spike
+            flat = spike.reshape(*spike.shape[: spike.ndim - 1], -1)
+            n = every.get(name, 1)
+            if n == 1:
+                out[name] = buf.write(self._exchange(name, flat))
+                continue
+            k = state.step % n
+            buf = buf.replace(head=(buf.head - k) % buf.max_lag)  # the view of step() undone
+            pending = state.delays[name + PENDING]
+            data = jax.lax.dynamic_update_index_in_dim(pending.data, flat != 0, k, 0)
+
+            def exchange(b, data=data, name=name, n=n):
+                block = self._exchange(name, data)  # the n steps of every device at once: (n, *batch, D * P)
+                return jax.lax.fori_loop(0, n, lambda i, b: b.write(block[i]), b)
+
+            out[name] = jax.lax.cond(k == n - 1, exchange, lambda b: b, buf)
+            out[name + PENDING] = pending.replace(data=data)
+        return out
 
     def _now(self, name: str, state: NetworkState) -> jax.Array:
         return state.delays[name].read(1)  # the last step's gathered spikes (every sending group has a buffer)
@@ -289,6 +330,8 @@ class ShardedNetwork:
     Attributes:
       mesh: the 1-D mesh.
       splits: population name -> :class:`PopulationSplit`.
+      every: sending population name -> steps between its spike exchanges (its projections' shortest lag at
+        ``dt``; 1 for lag-1 or traced delays).
       local_leaves: the array leaves of the network each device runs, stacked: ``(D, ...)``, sharded.
     """
 
@@ -304,6 +347,14 @@ class ShardedNetwork:
             _check_population(name, pop, n_dev)
         self.splits = {name: PopulationSplit.of(name, pop.count, n_dev) for name, pop in net.populations.items()}
         self.senders = tuple(sorted({p.pre for p in net.projections.values()}))
+        lags = net.lags(self.dt)
+        every: dict[str, int] = {}
+        for name, proj in net.projections.items():
+            lag = lags[name]
+            m = 1 if lag is None or not np.size(lag) else int(np.min(lag))
+            every[proj.pre] = min(every.get(proj.pre, m), m)
+        # steps between exchanges of each sending population: its shortest lag (1: every step)
+        self.every = {name: every[name] for name in self.senders}
         depths = net.delay_depths(self.dt)
         self.depths = {name: max(1, depths.get(name) or 1) for name in self.senders}
         self._local_devices = {
@@ -421,6 +472,7 @@ class ShardedNetwork:
         net.populations = {n: _local_population(p, self.splits[n], d) for n, p in self.net.populations.items()}
         net.projections = {n: self._local_projection(n, p, d) for n, p in self.net.projections.items()}
         net._splits = tuple(sorted(self.splits.items()))
+        net._every = tuple((name, n) for name, n in self.every.items() if n > 1)
         net = self._pad_tables(net)
         self._local_cache[d] = net
         return net
@@ -485,8 +537,9 @@ class ShardedNetwork:
             return np.asarray(part(d))[None].astype(dtype)
 
         if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
-            data = self._stacked((shape + (2,), np.uint32), lambda d: jax.random.key_data(part(d)))
-            return jax.random.wrap_key_data(data)
+            sample = jax.random.key_data(part(min(self._local_devices)))
+            data = self._stacked((sample.shape, sample.dtype), lambda d: jax.random.key_data(part(d)))
+            return jax.random.wrap_key_data(data, impl=jax.random.key_impl(part(min(self._local_devices))))
         return jax.make_array_from_callback((self.n_devices, *shape), self._sharding(), block)
 
     def local_net(self, leaves: list) -> _LocalNetwork:
@@ -582,7 +635,10 @@ class ShardedNetwork:
                     local0 = self._to_local(kind, leaf, 0)
                     new.append(
                         self._stacked(
-                            (tuple(np.shape(local0)), getattr(local0, "dtype", np.asarray(local0).dtype)),
+                            (
+                                tuple(np.shape(local0)),
+                                local0.dtype if hasattr(local0, "dtype") else np.asarray(local0).dtype,
+                            ),
                             functools.partial(lambda kd, lf, d: self._to_local(kd, lf, d), kind, leaf),
                         )
                     )
@@ -603,6 +659,19 @@ class ShardedNetwork:
             depth = self.depths[name]
             if data.shape[0] < depth:  # pragma: no cover - the state was checked against dt
                 raise ValueError(f"devices: the delay buffer of {name!r} holds {data.shape[0]} steps, needs {depth}")
+            n = self.every[name]
+            k = int(np.asarray(state.step)) % n
+            if n > 1:  # the last k steps are not exchanged yet: each device holds its own, pending
+                pending = np.zeros((n, *data.shape[1:-1], split.n), bool)
+                for i in range(k):  # step s - k + i, k - 1 - i entries before the newest
+                    pending[i] = np.asarray(buf.data)[(int(head) - (k - 1 - i)) % data.shape[0]]
+                head = np.asarray((int(head) - k) % data.shape[0], np.int32)
+                delays[name + PENDING] = DelayBuffer(
+                    data=self._stacked(
+                        ((n, *data.shape[1:-1], split.slots), bool), lambda d, x=pending, sp=split: sp.local(x, d)
+                    ),
+                    head=self._stacked(((), np.int32), lambda d: np.zeros((), np.int32)),
+                )
             delays[name] = DelayBuffer(
                 data=self._stacked((data.shape, bool), lambda d, x=data: x),
                 head=self._stacked(((), np.int32), lambda d, x=head: x),
@@ -636,15 +705,25 @@ class ShardedNetwork:
             return out
 
         delays = {}
+        step = int(_fetch(state.step)[0])
         for name in self.net.buffered(self.dt):
             buf = state.delays[name]
-            data = self.splits[name].from_padded(_fetch(buf.data)[0])
-            delays[name] = DelayBuffer(data=jnp.asarray(data), head=jnp.asarray(_fetch(buf.head)[0]))
+            split = self.splits[name]
+            data = split.from_padded(_fetch(buf.data)[0])
+            head = int(_fetch(buf.head)[0])
+            n = self.every.get(name, 1)
+            if n > 1:  # enter the steps each device still holds (pending) as the newest entries
+                k = step % n
+                pending = _fetch(state.delays[name + PENDING].data)  # (D, n, *batch, P)
+                for i in range(k):
+                    data[(head + 1 + i) % data.shape[0]] = split.join(pending[:, i])
+                head = (head + k) % data.shape[0]
+            delays[name] = DelayBuffer(data=jnp.asarray(data), head=jnp.asarray(head, jnp.int32))
         return NetworkState(
             neurons=convert("neurons"),
             synapses=convert("synapses"),
             delays=delays,
-            step=jnp.asarray(_fetch(state.step)[0]),
+            step=jnp.asarray(step, jnp.int32),
         )
 
     def depth_of(self, name: str) -> int:
@@ -684,10 +763,15 @@ class ShardedNetwork:
         return int(total)
 
     def exchange_bytes_per_step(self, batch_shape: tuple[int, ...] = ()) -> int:
-        """Bytes each device receives per step from the spike all-gather: ``D * ceil(P / 8)`` per sending
-        population and batch element (its own block included)."""
+        """Bytes each device receives per step from the spike all-gathers: ``D * ceil(P / 8)`` per sending
+        population and batch element (its own block included); a population exchanged every ``n`` steps sends
+        ``n`` steps at once, the same bytes per step."""
         b = int(np.prod(batch_shape)) if batch_shape else 1
         return int(sum(self.n_devices * math.ceil(self.splits[n].slots / 8) * b for n in self.senders))
+
+    def exchanges_per_step(self) -> float:
+        """All-gathers per step: one per sending population every ``every[name]`` steps (its shortest lag)."""
+        return float(sum(1.0 / self.every[n] for n in self.senders))
 
 
 def _shape(x: Any) -> tuple:
@@ -932,5 +1016,5 @@ def load_shards(path: Any, like: NetworkState) -> NetworkState:
             return b.astype(data.dtype)
 
         arr = jax.make_array_from_callback(data.shape, data.sharding, block)
-        out.append(jax.random.wrap_key_data(arr) if is_key else arr)
+        out.append(jax.random.wrap_key_data(arr, impl=jax.random.key_impl(leaf)) if is_key else arr)
     return jax.tree.unflatten(treedef, out)

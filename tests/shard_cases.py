@@ -107,6 +107,55 @@ out["coba4k_jit"], _ = pair(
     build(4000, "coba", "jit"), 100.0, inputs=COBA_INPUTS, monitors=["E.spike", "I.spike", "E.v"]
 )
 
+
+# every lag >= 8 steps: spikes exchanged once per 10 (E) and 8 (I) steps, n steps of bits at once
+def delayed_proj(a, b, seed, w, tau, e_rev, delay):
+    return sj.Projection(a, b, conn=sj.conn.FixedProb(0.05, seed=seed), weight=w, delay=delay, method="event",
+                         synapse=sj.synapses.Exponential(tau), output=sj.outputs.COBA(E=e_rev))  # fmt: skip
+
+
+delayed = sj.Network(
+    E=sj.neurons.LIF(1600, **lif),
+    I=sj.neurons.LIF(401, **lif),
+    EE=delayed_proj("E", "E", 1, 0.6, 5.0, 0.0, 1.0),
+    EI=delayed_proj("E", "I", 2, 0.6, 5.0, 0.0, 1.5),
+    IE=delayed_proj("I", "E", 3, 6.7, 10.0, -80.0, 0.8),
+    II=delayed_proj("I", "I", 4, 6.7, 10.0, -80.0, 2.0),
+)
+drive = [("E.input", 20.0), ("I.input", 20.0)]
+out["delayed"], r4 = pair(delayed, 60.0, inputs=drive, monitors=["E.spike", "I.spike", "E.v"])
+out["delayed_every"] = {"every": r4.shard.every, "exchanges_per_step": r4.shard.exchanges_per_step()}
+# stopped in the middle of an exchange block (237 steps: 7 of E's 10 pending), converted and continued
+r1 = sj.Runner(delayed, dt=0.1, inputs=drive)
+r1.run(23.7)
+r4 = sj.Runner(delayed, dt=0.1, inputs=drive, devices=DEVICES)
+r4.run(23.7)
+mid = r4.global_state()
+s1, rec1 = sj.simulate(delayed, r1.state, duration=20.0, dt=0.1, inputs=drive, monitors=["E.spike", "I.v"])
+s4, rec4 = sj.simulate(delayed, mid, duration=20.0, dt=0.1, inputs=drive, monitors=["E.spike", "I.v"],
+                       devices=DEVICES)  # fmt: skip
+out["delayed_mid_block"] = {
+    "state": bool(jax.tree.all(jax.tree.map(lambda a, b: bool(np.array_equal(a, b)), r1.state, mid))),
+    "continued": all(np.array_equal(np.asarray(rec1[k]), np.asarray(rec4[k])) for k in rec1),
+    "final": bool(jax.tree.all(jax.tree.map(lambda a, b: bool(np.array_equal(a, b)), s1, s4))),
+}
+
+# Poisson sources: every device draws from fold_in(key, device): the rate, not the numbers, of one device
+poisson = sj.Network(
+    P=sj.inputs.PoissonGroup(4001, rate=20.0),
+    E=sj.neurons.LIF(400, **lif),
+    PE=sj.Projection("P", "E", conn=sj.conn.FixedProb(0.02, seed=5), weight=0.5, method="event",
+                     synapse=sj.synapses.Exponential(5.0), output=sj.outputs.COBA(E=0.0)),
+)  # fmt: skip
+mon = sj.Runner(poisson, dt=0.1, monitors=["P.spike", "E.spike"], devices=DEVICES).run(500.0)
+raster = np.asarray(mon["P.spike"])
+blocks = [raster[:, s : s + 1000].sum(0) for s in (0, 1001, 2001, 3001)]  # one block of 1000 per device
+out["poisson"] = {
+    "rate_hz": float(raster.sum() / 4001 / 0.5),
+    "blocks_differ": bool(all(not np.array_equal(blocks[0], b) for b in blocks[1:])),
+    "e_spikes": int(np.asarray(mon["E.spike"]).sum()),
+}
+
 # simulate(devices=) against simulate
 state = small.init(jax.random.key(3), dt=0.1)
 s1, rec1 = sj.simulate(small, state, duration=20.0, dt=0.1, inputs=COBA_INPUTS, monitors=["E.spike", "I.v"])
@@ -157,6 +206,9 @@ refused("mesh_2d", lambda: sj.Runner(small, devices=jax.sharding.Mesh(np.asarray
                                                                      ("neurons", "other"))))  # fmt: skip
 refused("not_devices", lambda: sj.Runner(small, devices=["cpu:0"]))
 refused("duplicate_devices", lambda: sj.Runner(small, devices=[DEVICES[0], DEVICES[0]]))
+times = sj.Network(S=sj.inputs.SpikeTimeGroup(8, times=[1.0, 2.0], indices=[0, 5]), A=sj.neurons.LIF(8),
+                   SA=sj.Projection("S", "A", conn=sj.conn.One2One(), weight=1.0))  # fmt: skip
+refused("spike_times", lambda: sj.Runner(times, devices=DEVICES))
 grid = sj.Network(G=sj.neurons.LIF((4, 4)))
 refused("two_d", lambda: sj.Runner(grid, devices=DEVICES))
 refused("probe", lambda: sj.Runner(small, monitors=[sj.monitors.PopulationRate("r", "E")], devices=DEVICES))

@@ -106,6 +106,26 @@ def test_shard_per_synapse_delays_and_stp(cases):
     assert case["E.spike"]["spikes"] > 100
 
 
+def test_shard_exchange_every_n_steps(cases):
+    """Every lag from E is >= 10 steps and from I >= 8: each is exchanged once per 10 / 8 steps (10 / 8 steps of
+    bits at once), and the run is still the one-device run, also when stopped inside an exchange block
+    (237 steps), converted to the one-device state and continued."""
+    assert _all_equal(cases["delayed"]) == []
+    assert cases["delayed"]["E.spike"]["spikes"] > 100
+    assert cases["delayed_every"] == {"every": {"E": 10, "I": 8}, "exchanges_per_step": 1 / 10 + 1 / 8}
+    assert cases["delayed_mid_block"] == {"state": True, "continued": True, "final": True}
+
+
+def test_shard_poisson_sources(cases):
+    """PoissonGroup on 4 devices: every device draws its own stream (fold_in(key, device)); the rate is the
+    group's: p = 1 - exp(-20 Hz x 0.1 ms) per step, 19.98 Hz; about 40,000 spikes in 500 ms, so one standard
+    deviation is 0.1 Hz and the test allows three."""
+    got = cases["poisson"]
+    assert abs(got["rate_hz"] - (1 - np.exp(-20.0 * 0.1 / 1000)) * 1000 / 0.1) < 0.3
+    assert got["blocks_differ"]
+    assert got["e_spikes"] > 0
+
+
 def test_shard_simulate_and_checkpoint(cases):
     assert cases["simulate"] == {"records": True, "state": True}
     assert cases["checkpoint"] == {"equal": True, "state": True}
@@ -130,6 +150,7 @@ def test_shard_memory_falls_with_devices(cases, method):
         ("not_devices", ["jax.Device"]),
         ("duplicate_devices", ["distinct"]),
         ("two_d", ["'G'", "(4, 4)", "1-D"]),
+        ("spike_times", ["'S'", "SpikeTimeGroup", "cannot be split"]),
         ("probe", ["PopulationRate", "state paths"]),
         ("function", ["function", "state paths"]),
         ("no_jit", ["jit=True"]),

@@ -210,6 +210,7 @@ def _main_sharded(kind: str, args) -> None:
                 "rate_hz": round(spikes / args.n / (args.duration / 1000.0), 2),
                 "bytes_per_device": shard.bytes_per_device(runner.state),
                 "exchange_bytes_per_step": shard.exchange_bytes_per_step(),
+                "exchanges_per_step": shard.exchanges_per_step(),
                 "plasticity": args.plasticity,
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 "jax": jax.__version__,
