@@ -15,8 +15,8 @@ populations are partitioned over the devices of a mesh axis named :data:`AXIS` (
   *dummy* synapses of weight 0 from real presynaptic rows (spread over them, one extra entry per row at most) to
   ghost neurons; they change no real neuron's input and, under plasticity, no real weight.
 - **Spikes** are exchanged once per step: after the update each device packs its neurons' spikes into bits
-  (``jnp.packbits``) and a ``jax.lax.all_gather`` over :data:`AXIS` gives every device every population's spikes,
-  which enter a delay buffer of the whole (padded) population on every device. Projections read their lag
+  (``jnp.packbits``) and one ``jax.lax.all_gather`` over :data:`AXIS` (for all populations) gives every device
+  every spike, which enter a delay buffer of the whole (padded) population on every device. Projections read their lag
   there, lag 1 included. A population whose projections all have lags of ``n`` steps or more is exchanged once
   per ``n`` steps instead (``ShardedNetwork.every``): each device keeps its own last steps under
   ``state.delays["<name>/pending"]`` and sends the ``n`` steps at once; no spike is needed before then.
@@ -282,19 +282,21 @@ class _LocalNetwork(Network):
     def _write_delays(self, state: NetworkState, neurons: dict) -> dict:
         every = dict(self._every)
         out = {}
-        for name, buf in state.delays.items():
-            if name.endswith(PENDING):
-                continue
-            spike = neurons[name].spike
-            flat = spike.reshape(*spike.shape[: spike.ndim - 1], -1)
-            n = every.get(name, 1)
-            if n == 1:
-                out[name] = buf.write(self._exchange(name, flat))
-                continue
+        flat = {}
+        for name in state.delays:
+            if not name.endswith(PENDING):
+                spike = neurons[name].spike
+                flat[name] = spike.reshape(*spike.shape[: spike.ndim - 1], -1)
+        now = [name for name in flat if every.get(name, 1) == 1]  # exchanged every step: one all-gather for all
+        if now:
+            for name, got in zip(now, self._exchange_many(now, [flat[n] for n in now])):
+                out[name] = state.delays[name].write(got)
+        for name, n in self._every:
+            buf = state.delays[name]
             k = state.step % n
             buf = buf.replace(head=(buf.head - k) % buf.max_lag)  # the view of step() undone
             pending = state.delays[name + PENDING]
-            data = jax.lax.dynamic_update_index_in_dim(pending.data, flat != 0, k, 0)
+            data = jax.lax.dynamic_update_index_in_dim(pending.data, flat[name] != 0, k, 0)
 
             def exchange(b, data=data, name=name, n=n):
                 block = self._exchange(name, data)  # the n steps of every device at once: (n, *batch, D * P)
@@ -308,12 +310,26 @@ class _LocalNetwork(Network):
         return state.delays[name].read(1)  # the last step's gathered spikes (every sending group has a buffer)
 
     def _exchange(self, name: str, spikes: jax.Array) -> jax.Array:
-        split = dict(self._splits)[name]
-        valid = jnp.arange(split.slots) < jnp.asarray(split.counts)[jax.lax.axis_index(AXIS)]
-        bits = jnp.packbits((spikes != 0) & valid, axis=-1)  # (*batch, ceil(P / 8)) uint8: ghosts never fire
-        every = jax.lax.all_gather(bits, AXIS, axis=0)  # (D, *batch, ceil(P / 8))
-        full = jnp.unpackbits(every, axis=-1, count=split.slots).astype(bool)  # (D, *batch, P)
-        return jnp.moveaxis(full, 0, -2).reshape(*spikes.shape[:-1], split.padded)
+        return self._exchange_many([name], [spikes])[0]
+
+    def _exchange_many(self, names: list[str], spikes: list[jax.Array]) -> list[jax.Array]:
+        """Every device's spikes of the populations ``names`` (local ``(..., P)`` each, same leading axes) in one
+        all-gather of their bits: ``(..., D * P)`` each, in the padded numbering; ghosts never fire."""
+        splits = dict(self._splits)
+        d = jax.lax.axis_index(AXIS)
+        bits = []
+        for name, s in zip(names, spikes):
+            sp = splits[name]
+            valid = jnp.arange(sp.slots) < jnp.asarray(sp.counts)[d]
+            bits.append(jnp.packbits((s != 0) & valid, axis=-1))  # (..., ceil(P / 8)) uint8
+        every = jax.lax.all_gather(jnp.concatenate(bits, axis=-1), AXIS, axis=0)  # (D, ..., total bytes)
+        out, start = [], 0
+        for name, s, b in zip(names, spikes, bits):
+            sp, width = splits[name], b.shape[-1]
+            full = jnp.unpackbits(every[..., start : start + width], axis=-1, count=sp.slots).astype(bool)
+            out.append(jnp.moveaxis(full, 0, -2).reshape(*s.shape[:-1], sp.padded))  # (D, ..., P) -> (..., D * P)
+            start += width
+        return out
 
 
 class ShardedNetwork:
@@ -770,8 +786,10 @@ class ShardedNetwork:
         return int(sum(self.n_devices * math.ceil(self.splits[n].slots / 8) * b for n in self.senders))
 
     def exchanges_per_step(self) -> float:
-        """All-gathers per step: one per sending population every ``every[name]`` steps (its shortest lag)."""
-        return float(sum(1.0 / self.every[n] for n in self.senders))
+        """All-gathers per step: one for all the sending populations exchanged every step, and one per other
+        sending population every ``every[name]`` steps (its shortest lag)."""
+        each = any(self.every[n] == 1 for n in self.senders)
+        return float(each + sum(1.0 / self.every[n] for n in self.senders if self.every[n] > 1))
 
 
 def _shape(x: Any) -> tuple:

@@ -60,7 +60,7 @@ for method in ("event", "sparse"):
         "four": r4.shard.bytes_per_device(r4.state),
     }
 out["repr_16k"] = repr(r4.shard)
-out["exchange_16k"] = r4.shard.exchange_bytes_per_step()
+out["exchange_16k"] = [r4.shard.exchange_bytes_per_step(), r4.shard.exchanges_per_step()]
 
 # dense at 4k (a dense 16k network would hold 1 GB of matrices)
 net = build(4000, "coba", "dense")
