@@ -635,31 +635,26 @@ class ShardedNetwork:
             return self.splits[kind[1]].from_padded(stacked[0])
         return stacked[0]
 
+    def _convert(self, state: NetworkState, batch: tuple[int, ...], fn: Any, group: str) -> dict:
+        """``state.<group>`` (``"neurons"`` or ``"synapses"``) with every leaf replaced by ``fn(kind, leaf)``."""
+        kinds = self._state_kinds(batch)
+        out = {}
+        for name, sub in getattr(state, group).items():
+            leaves, treedef = jax.tree.flatten(sub)
+            out[name] = jax.tree.unflatten(treedef, [fn(k, x) for k, x in zip(kinds[group][name], leaves, strict=True)])
+        return out
+
     def shard_state(self, state: NetworkState) -> NetworkState:
         """A one-device state (``net.init(...)`` or a previous run's) in the sharded layout: every leaf
         ``(D, ...)`` sharded over :data:`AXIS`. Delay buffers cover every sending population."""
         spike = next(iter(state.neurons.values())).spike
-        batch = tuple(np.shape(spike))[: np.ndim(spike) - 1]
-        kinds = self._state_kinds(batch)
 
-        def convert(group: str):
-            out = {}
-            for name, sub in getattr(state, group).items():
-                leaves, treedef = jax.tree.flatten(sub)
-                new = []
-                for kind, leaf in zip(kinds[group][name], leaves, strict=True):
-                    local0 = self._to_local(kind, leaf, 0)
-                    new.append(
-                        self._stacked(
-                            (
-                                tuple(np.shape(local0)),
-                                local0.dtype if hasattr(local0, "dtype") else np.asarray(local0).dtype,
-                            ),
-                            functools.partial(lambda kd, lf, d: self._to_local(kd, lf, d), kind, leaf),
-                        )
-                    )
-                out[name] = jax.tree.unflatten(treedef, new)
-            return out
+        def stack(kind, leaf):
+            local0 = self._to_local(kind, leaf, 0)
+            dtype = local0.dtype if hasattr(local0, "dtype") else np.asarray(local0).dtype
+            return self._stacked((tuple(np.shape(local0)), dtype), lambda d: self._to_local(kind, leaf, d))
+
+        convert = functools.partial(self._convert, state, tuple(np.shape(spike))[: np.ndim(spike) - 1], stack)
 
         delays = {}
         for name in self.senders:
@@ -704,21 +699,11 @@ class ShardedNetwork:
         """The one-device state (``net.init`` layout, ghosts and dummies left out) of a sharded one, on every
         process (multi-host: gathered with ``multihost_utils.process_allgather``)."""
         spike = next(iter(state.neurons.values())).spike
-        batch = tuple(np.shape(spike))[1 : np.ndim(spike) - 1]
-        kinds = self._state_kinds(batch)
 
-        def convert(group: str):
-            out = {}
-            for name, sub in getattr(state, group).items():
-                leaves, treedef = jax.tree.flatten(sub)
-                new = []
-                for kind, leaf in zip(kinds[group][name], leaves, strict=True):
-                    if kind[0] == "key":
-                        new.append(leaf[0])
-                    else:
-                        new.append(jnp.asarray(self._to_global(kind, _fetch(leaf))))
-                out[name] = jax.tree.unflatten(treedef, new)
-            return out
+        def join(kind, leaf):
+            return leaf[0] if kind[0] == "key" else jnp.asarray(self._to_global(kind, _fetch(leaf)))
+
+        convert = functools.partial(self._convert, state, tuple(np.shape(spike))[1 : np.ndim(spike) - 1], join)
 
         delays = {}
         step = int(_fetch(state.step)[0])

@@ -125,7 +125,6 @@ def main(kind: str) -> None:
         t0 = time.perf_counter()
         out_state, rec = jax.block_until_ready(run(net, out_state))
         times.append(time.perf_counter() - t0)
-    steady_s = min(times)
     n_syn = sum(  # expected count for just-in-time connectivity (nothing stored)
         round(p.conn.p * p.topology.n_pre * p.topology.n_post) if p.conn is not None else p.topology.n_syn
         for p in net.projections.values()
@@ -135,17 +134,7 @@ def main(kind: str) -> None:
     print(
         json.dumps(
             {
-                "bench": kind,
-                "lib": "snnjax",
-                "n": args.n,
-                "duration_ms": args.duration,
-                "dt": args.dt,
-                "methods": sorted({p.method for p in net.projections.values()}),
-                "synapses": n_syn,
-                "build_s": round(build_s, 3),
-                "first_s": round(first_s, 3),
-                "steady_s": round(steady_s, 3),
-                "steady_median_s": round(sorted(times)[len(times) // 2], 3),
+                **_common(kind, args, net, n_syn, build_s, first_s, times),
                 "rate_hz": round(rate, 2),
                 "spikes": int(first_spikes),
                 "devices": 1,
@@ -164,6 +153,23 @@ def main(kind: str) -> None:
             }
         )
     )
+
+
+def _common(kind: str, args, net: sj.Network, n_syn: int, build_s: float, first_s: float, times: list) -> dict:
+    """The JSON fields every benchmark line has: the run's description and its times (s)."""
+    return {
+        "bench": kind,
+        "lib": "snnjax",
+        "n": args.n,
+        "duration_ms": args.duration,
+        "dt": args.dt,
+        "methods": sorted({p.method for p in net.projections.values()}),
+        "synapses": n_syn,
+        "build_s": round(build_s, 3),
+        "first_s": round(first_s, 3),
+        "steady_s": round(min(times), 3),
+        "steady_median_s": round(sorted(times)[len(times) // 2], 3),
+    }
 
 
 def _main_sharded(kind: str, args) -> None:
@@ -188,26 +194,18 @@ def _main_sharded(kind: str, args) -> None:
     times = []
     for _ in range(max(1, args.repeat)):
         t0 = time.perf_counter()
-        runner.run(args.duration)
+        last = runner.run(args.duration)
         times.append(time.perf_counter() - t0)
+    last_spikes = float(np.sum(last["nE"]) + np.sum(last["nI"]))  # rate_hz of the last run, as without --devices
     shard = runner.shard
+    n_syn = sum(p.topology.n_syn for p in net.projections.values())
     print(
         json.dumps(
             {
-                "bench": kind,
-                "lib": "snnjax",
-                "n": args.n,
-                "duration_ms": args.duration,
-                "dt": args.dt,
-                "methods": sorted({p.method for p in net.projections.values()}),
-                "synapses": sum(p.topology.n_syn for p in net.projections.values()),
+                **_common(kind, args, net, n_syn, build_s, first_s, times),
                 "devices": args.devices,
-                "build_s": round(build_s, 3),
-                "first_s": round(first_s, 3),
-                "steady_s": round(min(times), 3),
-                "steady_median_s": round(sorted(times)[len(times) // 2], 3),
                 "spikes": spikes,
-                "rate_hz": round(spikes / args.n / (args.duration / 1000.0), 2),
+                "rate_hz": round(last_spikes / args.n / (args.duration / 1000.0), 2),
                 "bytes_per_device": shard.bytes_per_device(runner.state),
                 "exchange_bytes_per_step": shard.exchange_bytes_per_step(),
                 "exchanges_per_step": shard.exchanges_per_step(),
