@@ -54,7 +54,6 @@ from snnjax import monitors as monitors_mod
 from snnjax.delays import DelayBuffer
 from snnjax.network import DEFAULT_DT, Network, NetworkState
 from snnjax.projection import Projection
-from snnjax.propagators.jit import Jit
 
 AXIS = "neurons"  # the mesh axis a sharded network is partitioned over
 PENDING = "/pending"  # state.delays key suffix: a population's own spikes of the steps not exchanged yet
@@ -248,14 +247,6 @@ class _LocalTargets:
         return jnp.where(keep, local, n_post)
 
 
-@dataclasses.dataclass(frozen=True)
-class _ShardedJit(Jit):
-    """The ``jit`` propagator on one device of a sharded network (``conn`` a :class:`_LocalTargets`)."""
-
-    def propagate(self, topo, w, spikes, index):
-        return jitconn.event_jit(spikes, w, self.conn, topo.n_post, self.max_events, events=index)
-
-
 @jax.tree_util.register_pytree_node_class
 class _LocalNetwork(Network):
     """One device's part of a sharded network (traced inside ``shard_map``): local populations of ``P`` slots,
@@ -437,7 +428,7 @@ class ShardedNetwork:
         if isinstance(proj.conn, jitconn.JitFixedProb):  # nothing stored: each device keeps its rows' local targets
             info = proj.info(pre_split.padded, post_split.slots, 0)
             targets = _LocalTargets(proj.conn, pre_split, post_split)
-            prop = _ShardedJit(conn=targets, max_events=proj.propagator.max_events)
+            prop = dataclasses.replace(proj.propagator, conn=targets)  # the jit propagator, drawing local targets
             empty = np.zeros(0, np.int32)
             topo = ops.Topology.from_lists(empty, empty, info.n_pre, info.n_post, on_device=False, ell=False)
             return proj.replace(topology=topo, propagator=prop)
