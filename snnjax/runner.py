@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from snnjax import _checks
+from snnjax import _checks, sharding
 from snnjax import monitors as monitors_mod
 from snnjax.network import DEFAULT_DT, Network, NetworkState
 
@@ -384,8 +384,8 @@ def simulate(
       every: record every ``every`` steps (the number of steps must be a multiple).
       devices: ``None`` (one device), or a list of devices / a ``jax.sharding.Mesh`` with an axis ``"neurons"``
         over which the network is split (:mod:`snnjax.sharding`): ``state`` and the returned state stay in the
-        one-device layout (converted on the host, so not under ``jit``/``vmap``/``grad``), and only state paths
-        can be monitored.
+        one-device layout (converted on the host, so not under ``jit``/``vmap``/``grad``), and the monitors are
+        state paths and the reducers ``SpikeCount``, ``Mean`` and ``ExpTrace``.
 
     Returns:
       ``(final_state, record)``: ``record['ts']`` has shape ``(n_rec,)`` (ms, computed on the device from
@@ -421,8 +421,6 @@ def simulate(
 
 
 def _simulate_sharded(net, state, spec, values, devices):
-    from snnjax import sharding
-
     if any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves((net, state, values))):
         raise ValueError(
             "simulate: devices= converts the state on the host, so it cannot run under jit/vmap/grad; call it at top "
@@ -703,7 +701,7 @@ class Runner:
         the network is split over them (:mod:`snnjax.sharding`; neurons partitioned, projections split by
         postsynaptic neuron, spikes all-gathered as bits once per step). ``state`` is then the sharded state
         (every leaf ``(D, ...)``; :meth:`global_state` gives the one-device view); monitors are state paths and
-        come back in the one-device layout.
+        the reducers ``SpikeCount``, ``Mean`` and ``ExpTrace``, and come back in the one-device layout.
     """
 
     def __init__(
@@ -762,8 +760,6 @@ class Runner:
         self.key = jax.random.key(0) if key is None else key
         self.shard = None
         if devices is not None:
-            from snnjax import sharding
-
             if not jit:
                 raise ValueError("Runner: devices= needs jit=True (the sharded step is a compiled shard_map)")
             sharding.check_monitors(_normalize_monitors(net, self.monitors, template), "Runner")
@@ -802,8 +798,6 @@ class Runner:
         if self.shard is None:
             acc = _init_reducers(spec, self.state)
         else:
-            from snnjax import sharding
-
             acc = sharding.init_reducers(self.shard, spec.static, self._template)
         parts: list[dict] = []
         bar = None
@@ -826,8 +820,6 @@ class Runner:
                     state, new_acc, rec = fn(self.net, self.state, acc, values, spec.lag_arrays)
                     rec = jax.device_get(rec)
                 else:
-                    from snnjax import sharding
-
                     state, new_acc, rec = sharding.run_chunk(
                         self.shard, static, self.state, acc, values, spec.lag_arrays
                     )
