@@ -140,6 +140,26 @@ out["delayed_mid_block"] = {
     "final": bool(jax.tree.all(jax.tree.map(lambda a, b: bool(np.array_equal(a, b)), s1, s4))),
 }
 
+# learnable (linear) delays, reward-modulated plasticity with a reward over time, a dense weight matrix
+rng = np.random.default_rng(2)
+learnable = sj.Network(
+    E=sj.neurons.LIF(600, **lif),
+    I=sj.neurons.LIF(150, **lif),
+    EE=sj.Projection("E", "E", conn=sj.conn.FixedProb(0.05, seed=1), weight=0.8, method="sparse",
+                     delay=rng.uniform(0.0, 2.0, k_ee).astype(np.float32), delay_interp="linear", max_delay=2.5,
+                     synapse=sj.synapses.Exponential(5.0), output=sj.outputs.COBA(E=0.0)),
+    EI=sj.Projection("E", "I", conn=sj.conn.FixedProb(0.05, seed=2), weight=0.6, method="sparse",
+                     plasticity=sj.plasticity.MSTDPET(), synapse=sj.synapses.Exponential(5.0),
+                     output=sj.outputs.COBA(E=0.0)),
+    IE=sj.Projection("I", "E", conn=sj.conn.FixedProb(0.05, seed=3), method="sparse",
+                     weight=rng.uniform(4.0, 8.0, (150, 600)).astype(np.float32),
+                     synapse=sj.synapses.Exponential(10.0), output=sj.outputs.COBA(E=-80.0)),
+)  # fmt: skip
+reward = [("EI.reward", np.sin(np.arange(600) / 30.0).astype(np.float32), "iter")]
+out["linear_delays_mstdpet_dense_weights"], _ = pair(
+    learnable, 60.0, inputs=[*drive, *reward], monitors=["E.spike", "I.spike", "EI.w", "E.v"]
+)
+
 # Poisson sources: every device draws from fold_in(key, device): the rate, not the numbers, of one device
 poisson = sj.Network(
     P=sj.inputs.PoissonGroup(4001, rate=20.0),

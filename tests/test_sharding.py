@@ -116,6 +116,14 @@ def test_shard_exchange_every_n_steps(cases):
     assert cases["delayed_mid_block"] == {"state": True, "continued": True, "final": True}
 
 
+def test_shard_linear_delays_reward_plasticity_dense_weights(cases):
+    """Learnable delays (delay_interp="linear"), MSTDPET with a reward over time (its weights change) and a dense
+    (n_pre, n_post) weight matrix: identical to one device."""
+    case = cases["linear_delays_mstdpet_dense_weights"]
+    assert _all_equal(case) == []
+    assert case["E.spike"]["spikes"] > 50
+
+
 def test_shard_poisson_sources(cases):
     """PoissonGroup on 4 devices: every device draws its own stream (fold_in(key, device)); the rate is the
     group's: p = 1 - exp(-20 Hz x 0.1 ms) per step, 19.98 Hz; about 40,000 spikes in 500 ms, so one standard
