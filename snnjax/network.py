@@ -251,11 +251,6 @@ class Network:
         spike = state.neurons[name].spike
         return spike.reshape(*spike.shape[: spike.ndim - len(self.populations[name].shape)], -1)
 
-    def _exchange(self, name: str, spikes: jax.Array) -> jax.Array:
-        """What enters population ``name``'s delay buffer after a step, from its new flattened spikes
-        ``(*batch, count)``: the spikes themselves (a sharded network's local step gathers them here)."""
-        return spikes
-
     def _read_linear(self, proj: Projection, q: jax.Array, state: NetworkState, now: jax.Array) -> jax.Array:
         """Spikes read ``q`` (float, >= 1) steps late: ``(1 - frac) s[floor(q)] + frac s[floor(q) + 1]``."""
         buf = state.delays[proj.pre]
@@ -352,13 +347,11 @@ class Network:
         )
 
     def _write_delays(self, state: NetworkState, neurons: dict) -> dict:
-        """The delay buffers after a step: each population's new spikes (:meth:`_exchange`) entered in its buffer."""
+        """The delay buffers after a step: each population's new spikes entered in its buffer (a sharded
+        network's local step gathers every device's spikes here)."""
         return {
             name: buf.write(
-                self._exchange(
-                    name,
-                    neurons[name].spike.reshape(*neurons[name].spike.shape[: -len(self.populations[name].shape)], -1),
-                )
+                neurons[name].spike.reshape(*neurons[name].spike.shape[: -len(self.populations[name].shape)], -1)
             )
             for name, buf in state.delays.items()
         }

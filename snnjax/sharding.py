@@ -290,7 +290,7 @@ class _LocalNetwork(Network):
             data = jax.lax.dynamic_update_index_in_dim(pending.data, flat[name] != 0, k, 0)
 
             def exchange(b, data=data, name=name, n=n):
-                block = self._exchange(name, data)  # the n steps of every device at once: (n, *batch, D * P)
+                block = self._exchange_many([name], [data])[0]  # every device's n steps at once: (n, *batch, D * P)
                 return jax.lax.fori_loop(0, n, lambda i, b: b.write(block[i]), b)
 
             out[name] = jax.lax.cond(k == n - 1, exchange, lambda b: b, buf)
@@ -299,9 +299,6 @@ class _LocalNetwork(Network):
 
     def _now(self, name: str, state: NetworkState) -> jax.Array:
         return state.delays[name].read(1)  # the last step's gathered spikes (every sending group has a buffer)
-
-    def _exchange(self, name: str, spikes: jax.Array) -> jax.Array:
-        return self._exchange_many([name], [spikes])[0]
 
     def _exchange_many(self, names: list[str], spikes: list[jax.Array]) -> list[jax.Array]:
         """Every device's spikes of the populations ``names`` (local ``(..., P)`` each, same leading axes) in one
@@ -718,10 +715,6 @@ class ShardedNetwork:
             step=jnp.asarray(step, jnp.int32),
         )
 
-    def depth_of(self, name: str) -> int:
-        """Depth (steps) of the delay buffer of sending population ``name`` in the sharded state."""
-        return max(self.depths[name], self.net.buffered(self.dt).get(name, 1))
-
     def init(self, key: jax.Array | None = None, batch_shape: tuple[int, ...] = (), dt: float | None = None):
         """``shard_state(net.init(key, batch_shape, dt))``."""
         return self.shard_state(self.net.init(key, batch_shape, dt=self.dt if dt is None else dt))
@@ -850,13 +843,6 @@ class _LocalInput:
         start = jnp.asarray(s.starts)[jax.lax.axis_index(AXIS)]
         return jax.lax.dynamic_slice_in_dim(v, start, s.slots, axis=-1)
 
-    def __eq__(self, other):
-        return type(other) is _LocalInput and (self.fn, self.split, self.batch_shape) == (
-            other.fn, other.split, other.batch_shape)  # fmt: skip
-
-    def __hash__(self):
-        return hash((self.fn, self.split, self.batch_shape))
-
 
 def _compiled(shard: ShardedNetwork, static: Any, batch_shape: tuple[int, ...], host: bool):
     key = (static, batch_shape, host)
@@ -876,7 +862,7 @@ def _compiled(shard: ShardedNetwork, static: Any, batch_shape: tuple[int, ...], 
             for pop, mode, fn in static.inputs
         ),  # fmt: skip
         field_ndim=(),
-        depths=tuple((name, shard.depth_of(name)) for name in shard.senders),
+        depths=tuple((name, shard.depths[name]) for name in shard.senders),
     )
     spikes = set(static.spikes) if host else set()
 

@@ -115,21 +115,14 @@ class Integrator(_base.NeuronGroup):
 
 
 @struct.dataclass
-class IFState:
-    """State of an :class:`IF` group; both fields have shape ``(*batch_shape, *shape)``.
+class IFState(ReadoutState):
+    """State of an :class:`IF` group; both fields have shape ``(*batch_shape, *shape)`` (the fields and ``voltage``
+    of :class:`ReadoutState`, but this group fires).
 
     Attributes:
       v: membrane potential, mV.
       spike: 1.0 where the neuron fired during the last step, else 0.0.
     """
-
-    v: jax.Array
-    spike: jax.Array
-
-    @property
-    def voltage(self) -> jax.Array:
-        """Inferno's name for ``v`` (mV)."""
-        return self.v
 
 
 @struct.dataclass
