@@ -40,6 +40,7 @@ the entries of an array (true for a group of independent neurons), and leaves ar
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -65,10 +66,23 @@ __all__ = [
 
 
 def exprel(x: jax.Array) -> jax.Array:
-    """``(exp(x) - 1) / x``, 1 at ``x = 0`` (elementwise; safe for gradients at 0)."""
-    small = jnp.abs(x) < 1e-6
+    """``(exp(x) - 1) / x``, 1 at ``x = 0`` (elementwise; smooth, so gradients are finite everywhere).
+
+    Where ``|x| <= 0.1`` it is the series ``sum_k x^k / (k+1)!``, up to ``k = 4`` in float32 (truncation
+    error below ``1.4e-8`` relative; measured within 0.6 ulp of the exact value) and ``k = 9`` in float64
+    (below ``3e-18``), evaluated by Horner's rule in multiplies and adds only; elsewhere ``expm1(x) / x``
+    (within 3 ulp on XLA CPU). The series keeps ``exprel`` from depending on how a backend evaluates ``expm1``
+    near 0, where ``exp_euler`` evaluates it most (``|J dt|`` is small for any usable ``dt``), so the same
+    step rounds the same way, within an ulp, in every program.
+    """
+    x = jnp.asarray(x)
+    small = jnp.abs(x) <= 0.1
     xs = jnp.where(small, 1.0, x)
-    return jnp.where(small, 1.0 + 0.5 * x, jnp.expm1(xs) / xs)
+    order = 9 if jnp.finfo(jnp.result_type(x, float)).bits > 32 else 4
+    series = 1.0 / math.factorial(order + 1)
+    for k in range(order, 0, -1):  # series * x + 1/k!: the coefficients 1/(k+1)! from the top down
+        series = series * x + 1.0 / math.factorial(k)
+    return jnp.where(small, series, jnp.expm1(xs) / xs)
 
 
 def _call(f: Derivative, y: PyTree, t: Any, args: tuple, what: str = "f") -> PyTree:

@@ -80,6 +80,21 @@ def test_exp_euler_is_exact_for_uncoupled_linear_equations():
         np.testing.assert_allclose(out, v_inf + (v0 - v_inf) * np.exp(-dt / tau), rtol=0, atol=1e-5)
 
 
+def test_exprel_within_an_ulp_or_three_of_float64():
+    # (e^x - 1) / x against numpy's float64 expm1 at the float32 inputs themselves: the series branch
+    # (|x| <= 0.1, where exp_euler's J dt lives) within 1 ulp, expm1(x) / x beyond within 4 ulp; 1 at 0
+    x = np.concatenate([-np.geomspace(1e-12, 5.0, 4000), [0.0], np.geomspace(1e-12, 5.0, 4000)]).astype(np.float32)
+    x64 = x.astype(np.float64)
+    ref = np.divide(np.expm1(x64), x64, out=np.ones_like(x64), where=x64 != 0)
+    rel = np.abs(np.asarray(jax.jit(ig.exprel)(x), np.float64) - ref) / ref
+    eps = np.finfo(np.float32).eps
+    assert rel[np.abs(x) <= 0.1].max() <= eps and rel.max() <= 4 * eps
+    with jax.enable_x64(True):
+        rel64 = np.abs(np.asarray(ig.exprel(jnp.asarray(x64))) - ref) / ref
+        assert rel64.max() <= 4 * np.finfo(np.float64).eps
+        assert float(jax.grad(ig.exprel)(0.0)) == 0.5  # d/dx of 1 + x/2 + ...: finite and exact at 0
+
+
 def test_exp_euler_declared_jacobian_equals_derived():
     def f(y, t, i):
         return {"v": 0.04 * y["v"] ** 2 + 5 * y["v"] + 140 - y["u"] + i, "u": 0.02 * (0.2 * y["v"] - y["u"])}

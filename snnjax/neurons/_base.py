@@ -74,19 +74,6 @@ class NeuronGroup:
         return jnp.full(shape, spec, dtype)
 
 
-def exprel(x: jax.Array) -> jax.Array:
-    """``(exp(x) - 1) / x``, 1 at ``x = 0`` (safe for gradients)."""
-    small = jnp.abs(x) < 1e-6
-    xs = jnp.where(small, 1.0, x)
-    return jnp.where(small, 1.0 + 0.5 * x, jnp.expm1(xs) / xs)
-
-
-def exp_euler(x: jax.Array, f: jax.Array, jac: jax.Array, dt: float) -> jax.Array:
-    """Exponential Euler step ``x + dt * exprel(J dt) * f`` (BrainPy's ``exp_auto``; Brian2's
-    ``exponential_euler`` when ``f`` is linear in ``x``): exact for ``dx/dt = J x + const``."""
-    return x + dt * exprel(jac * dt) * f
-
-
 def refractory_steps(tau_ref: Any, dt: float) -> Any:
     """Whole steps a neuron is held after a spike: ``floor(q + 1/2)`` with ``q = tau_ref / dt`` first rounded
     to 9 significant digits (6 when ``tau_ref`` is float32 or narrower), the rule of

@@ -60,6 +60,7 @@ from flax import struct
 from jax.typing import ArrayLike
 
 from snnjax import _checks
+from snnjax.integrators import exprel
 
 
 @struct.dataclass
@@ -155,14 +156,6 @@ class Alpha:
         return SynapseState(g=g, h=state.h * decay + inp)
 
 
-def _exprel(x):
-    """``(exp(x) - 1) / x`` (1 at ``x = 0``) without cancellation: its series where ``|x| < 1e-4``, whose
-    truncation error (``x^3 / 24 < 5e-14``) is far below float32 rounding."""
-    small = jnp.abs(x) < 1e-4
-    xs = jnp.where(small, 1.0, x)
-    return jnp.where(small, 1.0 + 0.5 * x * (1.0 + x / 3.0), jnp.expm1(xs) / xs)
-
-
 def _log1p_ratio(u):
     """``log(1 + u) / u`` (1 at ``u = 0``) without cancellation, for ``u > -1``: its series where ``|u| < 1e-4``."""
     small = jnp.abs(u) < 1e-4
@@ -242,6 +235,6 @@ class DualExponential:
         # form above loses all digits as td -> tr in float32), equal to dt e^{-dt/tau} at td == tr, and no
         # overflow when one time constant is much shorter than dt (exprel of a negative argument is in (0, 1])
         x = dt * (td - tr) / (tr * td)
-        coef = dt * jnp.maximum(ed, er) * _exprel(-jnp.abs(x))
+        coef = dt * jnp.maximum(ed, er) * exprel(-jnp.abs(x))
         g = state.g * ed + state.h * coef
         return SynapseState(g=g, h=state.h * er + _dual_exp_a(tr, td, self.A) * inp)
