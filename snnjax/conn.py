@@ -5,6 +5,11 @@
 order is the order of per-synapse weights and delays everywhere in snnjax. Random connectors are
 seeded (``seed``) and sample without building any ``n_pre x n_post`` array, so memory is ``O(K)``.
 
+``connector.blocks(n_pre, n_post)`` yields the same list in consecutive pieces (their concatenation is
+``build``'s list): ``All2All``, ``One2One`` and ``FixedProb`` generate it piece by piece, so a consumer that
+keeps part of each piece (a device's synapses, :mod:`snnjax.sharding`) never holds the whole list; the
+others build it whole and yield it as one piece.
+
 ``include_self=False`` removes the pairs with equal pre and post index (autapses when a group
 projects onto itself), as BrainPy's ``include_self`` does.
 """
@@ -16,6 +21,13 @@ import math
 import numbers
 
 import numpy as np
+
+BLOCK = 1 << 22  # synapses per piece of Connector.blocks
+
+
+def _concat(blocks) -> tuple[np.ndarray, np.ndarray]:
+    pieces = list(blocks) or [(np.zeros(0, np.int32), np.zeros(0, np.int32))]
+    return _as_index(np.concatenate([p for p, _ in pieces])), _as_index(np.concatenate([q for _, q in pieces]))
 
 
 def _check_int(owner, name, value, low=0):
@@ -46,6 +58,12 @@ class Connector:
     def build(self, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
         raise NotImplementedError
 
+    def blocks(self, n_pre: int, n_post: int, size: int = BLOCK):
+        """The synapse list of :meth:`build` as consecutive ``(pre, post)`` pieces (int32 ``(k_i,)`` each, about
+        ``size`` synapses or fewer; their concatenation is ``build(n_pre, n_post)``). This default builds the
+        whole list and yields it as one piece."""
+        yield self.build(n_pre, n_post)
+
 
 @dataclasses.dataclass(frozen=True)
 class All2All(Connector):
@@ -57,10 +75,16 @@ class All2All(Connector):
         _check_bool("All2All", "include_self", self.include_self)
 
     def build(self, n_pre, n_post):
-        pre = np.repeat(np.arange(n_pre), n_post)
-        post = np.tile(np.arange(n_post), n_pre)
-        pre, post = _drop_self(pre, post, self.include_self)
-        return _as_index(pre), _as_index(post)
+        return _concat(self.blocks(n_pre, n_post, size=max(1, n_pre * n_post)))
+
+    def blocks(self, n_pre, n_post, size=BLOCK):
+        rows = max(1, size // max(n_post, 1))
+        for start in range(0, n_pre, rows):  # pieces of whole rows: not a loop over neurons
+            stop = min(n_pre, start + rows)
+            pre = np.repeat(np.arange(start, stop), n_post)
+            post = np.tile(np.arange(n_post), stop - start)
+            pre, post = _drop_self(pre, post, self.include_self)
+            yield _as_index(pre), _as_index(post)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,8 +94,14 @@ class One2One(Connector):
     def build(self, n_pre, n_post):
         if n_pre != n_post:
             raise ValueError(f"One2One: pre and post must have the same size, got {n_pre} and {n_post}")
-        idx = np.arange(n_pre)
-        return _as_index(idx), _as_index(idx)
+        return _concat(self.blocks(n_pre, n_post, size=max(1, n_pre)))
+
+    def blocks(self, n_pre, n_post, size=BLOCK):
+        if n_pre != n_post:
+            raise ValueError(f"One2One: pre and post must have the same size, got {n_pre} and {n_post}")
+        for start in range(0, n_pre, size):
+            idx = np.arange(start, min(n_pre, start + size))
+            yield _as_index(idx), _as_index(idx)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,27 +124,30 @@ class FixedProb(Connector):
         _check_bool("FixedProb", "include_self", self.include_self)
 
     def build(self, n_pre, n_post):
+        # one piece of the expected size (plus six standard deviations): the draws are those of blocks()
+        k = self.p * n_pre * n_post
+        return _concat(self.blocks(n_pre, n_post, size=int(k + 6 * math.sqrt(k) + 16)))
+
+    def blocks(self, n_pre, n_post, size=BLOCK):
+        """Positions ``pre * n_post + post`` of the connected pairs, by geometric gaps drawn ``size`` at a time
+        from one stream: the pieces do not depend on ``size`` (numpy draws each gap from the stream in turn)."""
         total = n_pre * n_post
         if self.p == 0.0 or total == 0:
-            pos = np.zeros(0, np.int64)
-        elif self.p == 1.0:
-            pos = np.arange(total, dtype=np.int64)
-        else:
-            rng = np.random.default_rng(self.seed)
-            chunks, last = [], -1
-            batch = int(self.p * total + 6 * math.sqrt(self.p * total) + 16)
-            while last < total:
-                # a gap past the end ends the list: clipping it to total + 1 changes nothing, and keeps the
-                # cumsum from overflowing (numpy saturates geometric draws at 2**63 - 1 for tiny p)
-                gaps = np.minimum(rng.geometric(self.p, size=batch).astype(np.int64), total + 1)
-                pos = last + np.cumsum(gaps)
-                chunks.append(pos)
-                last = int(pos[-1])
-            pos = np.concatenate(chunks)
-            pos = pos[pos < total]
-        pre, post = np.divmod(pos, n_post)
-        pre, post = _drop_self(pre, post, self.include_self)
-        return _as_index(pre), _as_index(post)
+            return
+        if self.p == 1.0:
+            yield from All2All(self.include_self).blocks(n_pre, n_post, size)
+            return
+        rng = np.random.default_rng(self.seed)
+        last = -1
+        while last < total:
+            # a gap past the end ends the list: clipping it to total + 1 changes nothing, and keeps the
+            # cumsum from overflowing (numpy saturates geometric draws at 2**63 - 1 for tiny p)
+            gaps = np.minimum(rng.geometric(self.p, size=max(1, size)).astype(np.int64), total + 1)
+            pos = last + np.cumsum(gaps)
+            last = int(pos[-1])
+            pre, post = np.divmod(pos[pos < total], n_post)
+            pre, post = _drop_self(pre, post, self.include_self)
+            yield _as_index(pre), _as_index(post)
 
 
 def _distinct_rows(rng, rows, num, n, include_self):

@@ -58,6 +58,24 @@ class Network:
     """
 
     def __init__(self, **components: Any):
+        self._build(components, deferred=False)
+
+    @classmethod
+    def deferred(cls, **components: Any) -> Network:
+        """A network whose stored synapse lists are built per device, never whole on one host.
+
+        Takes the components of ``Network(...)``. Each stored-list projection is checked and its connector
+        counted (:meth:`Projection.bind_deferred`), but its list is built only by ``Runner(net, ...,
+        devices=...)`` / ``simulate(..., devices=...)``: every process streams the connector from its seed
+        (:meth:`snnjax.conn.Connector.blocks`) and keeps the synapses onto its own devices' neurons
+        (:mod:`snnjax.sharding`). The lists, and so every run, are those of ``Network(...)``. Such a network runs
+        only with ``devices=``; its projections need scalar ``weight`` and ``delay``.
+        """
+        net = object.__new__(cls)
+        net._build(components, deferred=True)
+        return net
+
+    def _build(self, components: dict, deferred: bool) -> None:
         pops, projs = {}, {}
         for name, obj in components.items():
             if not name.isidentifier() or keyword.iskeyword(name) or name == "ts":
@@ -96,7 +114,8 @@ class Network:
                         f"Network: projection {name!r} has output target={target!r}, but {proj.post}'s state has no "
                         f"field {target!r} a synapse can jump; use target='input' (a current) or one of {fields}"
                     )
-            projs[name] = proj.bind(pops[proj.pre].count, pops[proj.post].count, pops[proj.post].shape)
+            bind = proj.bind_deferred if deferred else proj.bind
+            projs[name] = bind(pops[proj.pre].count, pops[proj.post].count, pops[proj.post].shape)
         self.populations = pops
         self.projections = projs
 
@@ -120,9 +139,17 @@ class Network:
         return f"Network({pops}; {projs})"
 
     # -- checks ----------------------------------------------------------------------------------
-    def _validate(self, dt: float | None = None) -> None:
+    def _validate(self, dt: float | None = None, sharded: bool = False) -> None:
         """Complete checks on the concrete tree; ``simulate`` and ``Runner`` call it before tracing, with their
-        ``dt`` (ms) so that populations with a ``check_dt`` (e.g. a Poisson rate above 1000 / dt) are checked."""
+        ``dt`` (ms) so that populations with a ``check_dt`` (e.g. a Poisson rate above 1000 / dt) are checked,
+        and ``sharded`` (whether the run is split over devices, which a :meth:`deferred` network needs)."""
+        deferred = [name for name, p in self.projections.items() if p.deferred is not None]
+        if deferred and not sharded:
+            raise ValueError(
+                f"devices: the network was built with Network.deferred (projections {deferred} have their synapse "
+                "lists built per device), so it runs only split over devices: pass devices=[...] to Runner or "
+                "simulate, or build it with snnjax.Network(...)"
+            )
         for pop in self.populations.values():
             if hasattr(pop, "_validate"):
                 pop._validate()

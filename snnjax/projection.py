@@ -202,7 +202,8 @@ class Projection:
 
     Set when the projection is bound into a Network (not an argument): ``structure``, the connector when it has a
     structure worth keeping beside the synapse list (a :class:`snnjax.conn.Conv2D`, so that exports such as
-    :func:`snnjax.nir.to_nir` can write a convolution instead of a dense matrix), else ``None``.
+    :func:`snnjax.nir.to_nir` can write a convolution instead of a dense matrix), else ``None``; ``deferred``,
+    the connector whose synapse list each device builds for itself (:meth:`Network.deferred`), else ``None``.
     """
 
     pre: str = struct.field(pytree_node=False)
@@ -222,6 +223,7 @@ class Projection:
     propagator: Any = struct.field(pytree_node=False, default=None)
     delay_interp: str = struct.field(pytree_node=False, default="step")
     structure: Any = struct.field(pytree_node=False, default=None)
+    deferred: Any = struct.field(pytree_node=False, default=None)
 
     _FIELDS = dict(weight=None, delay="nonnegative")
 
@@ -333,6 +335,44 @@ class Projection:
         bound = self.replace(conn=conn, topology=topo, method=prop.name, propagator=prop, structure=structure)
         bound._validate(post_shape)
         return bound.replace(topology=jax.tree.map(jnp.asarray, topo))
+
+    def bind_deferred(self, n_pre: int, n_post: int, post_shape: tuple[int, ...] | None = None) -> Projection:
+        """Like :meth:`bind`, but the synapse list is left to the devices (``Runner``/``simulate`` with
+        ``devices=``; :mod:`snnjax.sharding`): each builds the synapses onto its own neurons from the connector's
+        seed (:meth:`snnjax.conn.Connector.blocks`), and no host holds the whole list.
+
+        Here the connector is only counted, piece by piece (``K``, for the propagator's choice and the state's
+        shapes); the topology is a stand-in of ``K`` synapses that holds no memory (``pre`` and ``post`` read 0),
+        and :meth:`prepare` refuses to run it. Needs a scalar ``weight`` and ``delay`` (per-synapse arrays are
+        whole lists already: build the Network normally). Just-in-time connectivity (``JitFixedProb``, or
+        ``method="auto"`` choosing it) stores nothing and is bound as usual.
+        """
+        where = f"Network.deferred: projection {self.pre}->{self.post}"
+        if self.topology is not None:
+            raise ValueError(f"{where} is bound already; pass a Projection with its connector (conn=...)")
+        if isinstance(self.conn, jitconn.JitFixedProb):
+            return self.bind(n_pre, n_post, post_shape)
+        connector = _as_connector(self.conn)
+        if self._auto_jit(connector, n_pre, n_post) is not None:
+            return self.bind(n_pre, n_post, post_shape)
+        for name in ("weight", "delay"):
+            if np.ndim(getattr(self, name)) != 0:
+                raise ValueError(
+                    f"{where}: {name} must be a scalar to build the synapse list per device (got shape "
+                    f"{np.shape(getattr(self, name))}: an array per synapse is a whole list already); build the "
+                    "Network normally (snnjax.Network(...)) to give one"
+                )
+        if self.delay_interp != "step":
+            raise ValueError(f"{where}: delay_interp must be 'step' (learnable delays are per synapse), got "
+                             f"{self.delay_interp!r}")  # fmt: skip
+        n_syn = sum(int(pre.size) for pre, _ in connector.blocks(n_pre, n_post))
+        info = self.info(n_pre, n_post, n_syn, connector)
+        prop = self._resolve(info)
+        stand_in = np.broadcast_to(np.zeros((), np.int32), (n_syn,))  # K synapses, no memory
+        topo = ops.Topology(pre=stand_in, post=stand_in, n_pre=int(n_pre), n_post=int(n_post))
+        bound = self.replace(conn=None, topology=topo, method=prop.name, propagator=prop, deferred=connector)
+        bound._validate(post_shape)
+        return bound
 
     def info(self, n_pre: int, n_post: int, n_syn: int, connector: Any = None) -> ProjectionInfo:
         """The :class:`~snnjax.propagators.ProjectionInfo` propagators are told about this projection."""
@@ -469,6 +509,11 @@ class Projection:
           lag: the host lags (:meth:`lags`); ``None``: computed here, on the device if ``delay`` is traced.
           depth: the presynaptic delay buffer's depth (steps), against which device lags are checked.
         """
+        if self.deferred is not None:
+            raise ValueError(
+                f"Projection {self.pre}->{self.post}: its synapse list is built per device (Network.deferred), so the "
+                "network runs only split over devices: Runner(net, ..., devices=...) or simulate(..., devices=...)"
+            )
         if lag is None:
             lag = self.lags(dt)
         if lag is None and self.delay_interp == "linear":  # continuous lags q >= 1 (float), read in between

@@ -406,7 +406,18 @@ def simulate(
     or user callables, which may close over traced values) it is traced into the enclosing program: wrap such
     calls in ``jax.jit`` to compile once.
     """
-    spec, state = _prepare(net, state, duration, dt, inputs, monitors, every, check_finite=False, owner="simulate")
+    spec, state = _prepare(
+        net,
+        state,
+        duration,
+        dt,
+        inputs,
+        monitors,
+        every,
+        check_finite=False,
+        owner="simulate",
+        sharded=devices is not None,
+    )
     values = [None if mode == "func" else v for _, mode, v in spec.inputs_full]
     if devices is not None:
         return _simulate_sharded(net, state, spec, values, devices)
@@ -470,7 +481,7 @@ class _Spec:
     lag_arrays: dict = dataclasses.field(default_factory=dict)  # per-synapse host lags, int32 (K,)
 
 
-def _prepare(net, state, duration, dt, inputs, monitors, every, check_finite, owner):
+def _prepare(net, state, duration, dt, inputs, monitors, every, check_finite, owner, sharded=False):
     dt = _checks.check_time(owner, "dt", dt)
     duration = _checks.check_time(owner, "duration", duration)
     n_steps = int(round(duration / dt))
@@ -480,7 +491,7 @@ def _prepare(net, state, duration, dt, inputs, monitors, every, check_finite, ow
         raise ValueError(f"{owner}: every must be an int >= 1 dividing the number of steps ({n_steps}), got {every!r}")
     if not isinstance(net, Network):
         raise TypeError(f"{owner}: net must be an snnjax.Network, got {type(net).__name__}")
-    net._validate(dt)
+    net._validate(dt, sharded)
     _check_state(net, state, dt, owner)
     lags = net.lags(dt)
     specs = _normalize_inputs(net, inputs, n_steps, _batch_shape(net, state))
@@ -743,7 +754,7 @@ class Runner:
         self.progress = bool(progress)
         self.check_finite = bool(check_finite)
         self.jit = jit
-        net._validate(self.dt)
+        net._validate(self.dt, devices is not None)
         # every check before the first compiled (or eager) operation: on the state's shapes only
         template = jax.eval_shape(
             lambda: net.init(jax.random.key(0) if key is None else key, self.batch_shape, dt=self.dt)
@@ -770,9 +781,10 @@ class Runner:
 
     def reset(self) -> None:
         """Back to the initial state (``net.init``; sharded over the devices with ``devices=``)."""
-        self.state = self.net.init(self.key, self.batch_shape, dt=self.dt)
         if self.shard is not None:
-            self.state = self.shard.shard_state(self.state)
+            self.state = self.shard.init(self.key, self.batch_shape, dt=self.dt)
+        else:
+            self.state = self.net.init(self.key, self.batch_shape, dt=self.dt)
 
     def global_state(self) -> NetworkState:
         """The state in the one-device layout of ``net.init`` (with ``devices=``: gathered from the devices)."""
@@ -791,6 +803,7 @@ class Runner:
             self.every,
             self.check_finite,
             owner="Runner.run",
+            sharded=self.shard is not None,
         )
         n_steps, every = spec.static.n_steps, self.every
         chunk_steps = max(every, int(round(self.chunk / self.dt)) // every * every)

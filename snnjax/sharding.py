@@ -161,7 +161,11 @@ class _ProjectionSplit:
 
     n_syn: int
     k_local: int
-    device: np.ndarray  # device of each global synapse (that of its postsynaptic neuron)
+    device: np.ndarray | None  # device of each global synapse (that of its postsynaptic neuron); None: streamed
+    lists: dict | None = None  # streamed (Network.deferred): device -> (pre, post, global synapse index)
+    fan: np.ndarray | None = None  # streamed: (D,) largest row of any presynaptic neuron on each device
+    fan_in: int = 0  # streamed: largest fan-in of a postsynaptic neuron (plastic projections; else 0)
+    counts: np.ndarray | None = None  # streamed: (D,) synapses onto each device's neurons
 
 
 def _check_population(name: str, pop: Any, devices: int) -> None:
@@ -390,10 +394,67 @@ class ShardedNetwork:
         """Each synapse's device (that of its postsynaptic neuron) and the common padded length."""
         if isinstance(proj.conn, jitconn.JitFixedProb):
             return _ProjectionSplit(n_syn=0, k_local=0, device=np.zeros(0, np.int64))
+        if proj.deferred is not None:
+            return self._stream(proj, self._local_devices)
         post = np.asarray(proj.topology.post)
         dev = self.splits[proj.post].device_of(post)
         per_dev = np.bincount(dev, minlength=self.n_devices)
         return _ProjectionSplit(n_syn=int(post.size), k_local=max(1, int(per_dev.max())), device=dev)
+
+    def _stream(self, proj: Projection, keep: Any) -> _ProjectionSplit:
+        """One pass over a deferred projection's connector (:meth:`snnjax.conn.Connector.blocks`): the synapses
+        onto the neurons of the devices ``keep`` (with their global index), and what every device needs to know
+        of the others (synapses per device, widest row per device, widest fan-in). Memory: the kept synapses, one
+        piece of the stream, and ``n_pre x D`` row counts; the whole list is never held."""
+        n_dev, pre_split, post_split = self.n_devices, self.splits[proj.pre], self.splits[proj.post]
+        counts = np.zeros(n_dev, np.int64)
+        fan = np.zeros((pre_split.n, n_dev), np.int32)
+        fan_in = np.zeros(post_split.n, np.int32) if proj.plasticity is not None else None
+        kept: dict[int, list] = {d: [] for d in keep}
+        offset = 0
+        for pre, post in proj.deferred.blocks(pre_split.n, post_split.n):
+            if not pre.size:
+                continue
+            dev = post_split.device_of(post)
+            counts += np.bincount(dev, minlength=n_dev)
+            lo, hi = int(pre.min()), int(pre.max()) + 1  # a piece spans few rows: the stream is sorted by pre
+            fan[lo:hi] += np.bincount((pre - lo) * n_dev + dev, minlength=(hi - lo) * n_dev).reshape(hi - lo, n_dev)
+            if fan_in is not None:
+                fan_in += np.bincount(post, minlength=post_split.n).astype(np.int32)
+            for d in kept:
+                sel = np.flatnonzero(dev == d)
+                kept[d].append((pre[sel], post[sel], sel + offset))
+            offset += pre.size
+        if offset != proj.topology.n_syn:
+            raise ValueError(  # pragma: no cover - a connector whose blocks differ from its count
+                f"devices: the connector of {proj.pre}->{proj.post} streamed {offset} synapses, {proj.topology.n_syn} "
+                "when the network was built"
+            )
+        lists = {
+            d: tuple(np.concatenate([piece[i] for piece in parts]) if parts else np.zeros(0, np.int64)
+                     for i in range(3))
+            for d, parts in kept.items()
+        }  # fmt: skip
+        return _ProjectionSplit(
+            n_syn=offset,
+            k_local=max(1, int(counts.max())),
+            device=None,
+            counts=counts,
+            lists=lists,
+            fan=fan.max(axis=0) if pre_split.n else np.zeros(n_dev, np.int32),
+            fan_in=int(fan_in.max()) if fan_in is not None and fan_in.size else 0,
+        )
+
+    def _global_part(self, name: str, d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Device ``d``'s synapses of projection ``name`` in the global numbering: ``(pre, post, k)``, ``k`` the
+        index of each in the global list (ascending). Called once per device (:meth:`_layout` caches)."""
+        proj, sp = self.net.projections[name], self._proj[name]
+        if sp.lists is None:
+            idx = np.flatnonzero(sp.device == d)
+            return np.asarray(proj.topology.pre)[idx], np.asarray(proj.topology.post)[idx], idx
+        if d not in sp.lists:  # another host's device (a gather): one more pass over the connector
+            return self._stream(proj, [d]).lists[d]
+        return sp.lists.pop(d)  # the layout built from it is cached (_layout): not kept twice
 
     def _layout(self, name: str, d: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Device ``d``'s synapse list of projection ``name``: ``(pre, post, slots)``, ``pre`` in the padded
@@ -404,16 +465,15 @@ class ShardedNetwork:
             return self._layouts[key]
         proj, sp = self.net.projections[name], self._proj[name]
         pre_split, post_split = self.splits[proj.pre], self.splits[proj.post]
-        g_pre, g_post = np.asarray(proj.topology.pre), np.asarray(proj.topology.post)
-        idx = np.flatnonzero(sp.device == d)
+        l_pre, l_post, idx = self._global_part(name, d)
         n_dummy = sp.k_local - idx.size
         # dummies: weight 0, from real presynaptic rows spread evenly, onto the device's ghost slots
         rows = (np.arange(n_dummy) * pre_split.n) // max(n_dummy, 1)
         ghosts = post_split.slots - post_split.counts[d]
         dummy_post = post_split.counts[d] + np.arange(n_dummy) % ghosts
-        pre = np.concatenate([pre_split.positions[g_pre[idx]], pre_split.positions[rows]])
-        post = np.concatenate([g_post[idx] - post_split.starts[d], dummy_post])
-        slots = np.concatenate([idx, np.full(n_dummy, -1)])
+        pre = np.concatenate([pre_split.positions[l_pre], pre_split.positions[rows]])
+        post = np.concatenate([l_post - post_split.starts[d], dummy_post])
+        slots = np.concatenate([idx, np.full(n_dummy, -1)]).astype(np.int32 if sp.n_syn < 2**31 else np.int64)
         order = np.argsort(pre, kind="stable")
         out = (pre[order].astype(np.int32), post[order].astype(np.int32), slots[order])
         self._layouts[key] = out
@@ -437,7 +497,7 @@ class ShardedNetwork:
         topo = prop.build(pre, post, info)
         if proj.plasticity is not None and getattr(prop, "event_driven", False):
             topo = ops.Topology.from_lists(pre, post, info.n_pre, info.n_post, on_device=False, transposed=True)
-        changes: dict[str, Any] = {"topology": topo, "propagator": prop}
+        changes: dict[str, Any] = {"topology": topo, "propagator": prop, "deferred": None}
         for field in ("weight", "delay"):
             value = getattr(proj, field)
             if field == "weight" and np.ndim(value) == 2:
@@ -490,17 +550,22 @@ class ShardedNetwork:
             if isinstance(proj.conn, jitconn.JitFixedProb):
                 continue
             pre_split, post_split = self.splits[proj.pre], self.splits[proj.post]
-            g_pre, g_post = np.asarray(proj.topology.pre), np.asarray(proj.topology.post)
-            dev = post_split.device_of(g_post)
-            fan = np.bincount(g_pre * self.n_devices + dev, minlength=pre_split.n * self.n_devices)
-            per_dev = np.bincount(dev, minlength=self.n_devices)
-            n_dummy = self._proj[name].k_local - per_dev
+            sp = self._proj[name]
+            if sp.lists is None:
+                g_pre, g_post = np.asarray(proj.topology.pre), np.asarray(proj.topology.post)
+                dev = post_split.device_of(g_post)
+                fan = np.bincount(g_pre * self.n_devices + dev, minlength=pre_split.n * self.n_devices)
+                fan = fan.reshape(pre_split.n, self.n_devices).max(axis=0)
+                per_dev = np.bincount(dev, minlength=self.n_devices)
+                fan_in = int(np.bincount(g_post, minlength=post_split.n).max()) if g_post.size else 0
+            else:  # streamed: the counts of the one pass
+                fan, fan_in = sp.fan, sp.fan_in
+                per_dev = sp.counts
+            n_dummy = sp.k_local - per_dev
             extra = -(-n_dummy // pre_split.n)  # dummies per presynaptic row, at most
-            fan = fan.reshape(pre_split.n, self.n_devices).max(axis=0) + extra
-            widths[(name, "ell")] = max(1, int(fan.max()))
-            fan_in = np.bincount(g_post, minlength=post_split.n)
+            widths[(name, "ell")] = max(1, int((fan + extra).max()))
             ghosts = post_split.slots - np.asarray(post_split.counts)
-            widths[(name, "in")] = max(1, int(fan_in.max()), int((-(-n_dummy // ghosts)).max()))
+            widths[(name, "in")] = max(1, fan_in, int((-(-n_dummy // ghosts)).max()))
         return widths
 
     def _pad_tables(self, net: _LocalNetwork) -> _LocalNetwork:
@@ -586,6 +651,25 @@ class ShardedNetwork:
         self._kinds = (key, kinds)
         return kinds
 
+    def _local_init(self, name: str, batch: tuple[int, ...], kinds: list) -> Any:
+        """Projection ``name``'s initial state built on each device from its own synapses (the template
+        device's ``init_state``: it depends on the synapse count, equal on every device, and on the scalar
+        weight), per-synapse leaves 0 on the dummies as :meth:`_to_local` makes them."""
+        proj = self._template.projections[name]
+        template = proj.init_state((self.splits[proj.post].slots,), batch)
+        leaves, treedef = jax.tree.flatten(template)
+        out = []
+        for (kind, _), leaf in zip(kinds, leaves, strict=True):
+            leaf = np.asarray(leaf)
+            if kind == "syn":
+                part = functools.partial(
+                    lambda x, d: np.where(self._layout(name, d)[2] >= 0, x, 0).astype(x.dtype), leaf
+                )
+            else:
+                part = functools.partial(lambda x, d: x, leaf)
+            out.append(self._stacked((leaf.shape, leaf.dtype), part))
+        return jax.tree.unflatten(treedef, out)
+
     def _to_local(self, kind: tuple, a: Any, d: int, fill: str = "zero") -> Any:
         """Device ``d``'s block of ``a`` (last axis over the kind's neurons or synapses); dummies and ghosts of
         ``"pre"`` arrays are 0 (``fill="edge"``: the first value, for parameters)."""
@@ -624,10 +708,14 @@ class ShardedNetwork:
         return stacked[0]
 
     def _convert(self, state: NetworkState, batch: tuple[int, ...], fn: Any, group: str) -> dict:
-        """``state.<group>`` (``"neurons"`` or ``"synapses"``) with every leaf replaced by ``fn(kind, leaf)``."""
+        """``state.<group>`` (``"neurons"`` or ``"synapses"``) with every leaf replaced by ``fn(kind, leaf)``
+        (a projection's state ``None``: its initial state made on each device, see :meth:`init`)."""
         kinds = self._state_kinds(batch)
         out = {}
         for name, sub in getattr(state, group).items():
+            if sub is None:
+                out[name] = self._local_init(name, batch, kinds[group][name])
+                continue
             leaves, treedef = jax.tree.flatten(sub)
             out[name] = jax.tree.unflatten(treedef, [fn(k, x) for k, x in zip(kinds[group][name], leaves, strict=True)])
         return out
@@ -716,8 +804,24 @@ class ShardedNetwork:
         )
 
     def init(self, key: jax.Array | None = None, batch_shape: tuple[int, ...] = (), dt: float | None = None):
-        """``shard_state(net.init(key, batch_shape, dt))``."""
-        return self.shard_state(self.net.init(key, batch_shape, dt=self.dt if dt is None else dt))
+        """``shard_state(net.init(key, batch_shape, dt))``, except that the per-synapse states of plastic
+        projections whose lists are built per device (:meth:`Network.deferred`) are made on each device from its
+        own synapses (the initial weights, 0 on the dummies), never whole."""
+        dt = self.dt if dt is None else dt
+        local = {n for n, p in self.net.projections.items() if p.deferred is not None and p.plasticity is not None}
+        if not local:
+            return self.shard_state(self.net.init(key, batch_shape, dt=dt))
+        rest = object.__new__(Network)  # the network without them: neurons, the other projections, no lists
+        rest.populations = self.net.populations
+        rest.projections = {n: p for n, p in self.net.projections.items() if n not in local}
+        state = rest.init(key, batch_shape, dt=dt)
+        whole = self.net.buffered(dt)  # the delay buffers every sending population needs (N-sized)
+        delays = {
+            name: state.delays.get(name) or DelayBuffer.create(d, jnp.zeros((*batch_shape, self.splits[name].n), bool))
+            for name, d in whole.items()
+        }
+        state = state.replace(synapses={**state.synapses, **dict.fromkeys(local)}, delays=delays)
+        return self.shard_state(state)
 
     def record_kind(self, path: str) -> tuple:
         """The layout of a monitored state field ``'<population>.<field>'`` / ``'<projection>.<field>'``."""
@@ -745,6 +849,20 @@ class ShardedNetwork:
             if jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
                 x = jax.random.key_data(x)
             total += x.nbytes // self.n_devices
+        return int(total)
+
+    def host_list_bytes(self) -> int:
+        """Bytes of synapse lists this process holds outside the devices' blocks: the one-device network's
+        (``Network(...)`` builds them whole, ``Network.deferred`` holds none) plus the per-device lists kept on
+        the host (streamed parts and layouts, for this process's devices)."""
+        total = 0
+        for proj in self.net.projections.values():
+            for x in jax.tree.leaves(proj.topology):
+                if not (isinstance(x, np.ndarray) and 0 in x.strides):  # a deferred stand-in holds no memory
+                    total += x.nbytes
+        for sp in self._proj.values():
+            total += sum(a.nbytes for part in (sp.lists or {}).values() for a in part)
+        total += sum(a.nbytes for layout in self._layouts.values() for a in layout)
         return int(total)
 
     def exchange_bytes_per_step(self, batch_shape: tuple[int, ...] = ()) -> int:

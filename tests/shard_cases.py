@@ -38,10 +38,11 @@ def compare(m1, m4) -> dict:
     return res
 
 
-def pair(net, duration, devices=DEVICES, **kw):
+def pair(net, duration, devices=DEVICES, net4=None, **kw):
+    """``net`` on one device against ``net4`` (default ``net``) over ``devices``."""
     r1 = sj.Runner(net, dt=0.1, **kw)
     m1 = r1.run(duration)
-    r4 = sj.Runner(net, dt=0.1, devices=devices, **kw)
+    r4 = sj.Runner(net if net4 is None else net4, dt=0.1, devices=devices, **kw)
     m4 = r4.run(duration)
     res = compare(m1, m4)
     g = r4.global_state()
@@ -58,9 +59,22 @@ for method in ("event", "sparse"):
     out[f"bytes_16k_{method}"] = {
         "one": one.bytes_per_device(one.init(jax.random.key(0))),
         "four": r4.shard.bytes_per_device(r4.state),
+        "host_lists": r4.shard.host_list_bytes(),
     }
 out["repr_16k"] = repr(r4.shard)
 out["exchange_16k"] = [r4.shard.exchange_bytes_per_step(), r4.shard.exchanges_per_step()]
+
+# the same network built with Network.deferred: each device's synapse list streamed from the connectors' seeds
+deferred = build(16000, "coba", "event", deferred=True)
+out["coba16k_deferred"], r4d = pair(build(16000, "coba", "event"), 200.0, net4=deferred, inputs=COBA_INPUTS,
+                                    monitors=["E.spike", "I.spike", "E.v"])  # fmt: skip
+out["deferred_lists"] = {
+    "stand_in_bytes": int(sum(p.topology.pre.base.nbytes + p.topology.post.base.nbytes
+                              for p in deferred.projections.values())),
+    "n_syn": [p.topology.n_syn for p in deferred.projections.values()],
+    "host_list_bytes": r4d.shard.host_list_bytes(),
+    "bytes_per_device": r4d.shard.bytes_per_device(r4d.state),
+}  # fmt: skip
 
 # dense at 4k (a dense 16k network would hold 1 GB of matrices)
 net = build(4000, "coba", "dense")
@@ -69,6 +83,10 @@ out["coba4k_dense"], _ = pair(net, 200.0, inputs=COBA_INPUTS, monitors=["E.spike
 # STDP on E->E at 16k (event-driven plasticity)
 net = build(16000, "coba", "event", plasticity="stdp")
 out["coba16k_stdp"], _ = pair(net, 100.0, inputs=COBA_INPUTS, monitors=["E.spike", "I.spike", "E.v", "EE.w[0:5000]"])
+# ... and deferred: the plastic weights start on each device from its own synapses
+stdp_deferred = build(16000, "coba", "event", plasticity="stdp", deferred=True)
+out["coba16k_stdp_deferred"], _ = pair(net, 100.0, net4=stdp_deferred, inputs=COBA_INPUTS,
+                                       monitors=["E.spike", "I.spike", "E.v", "EE.w[0:5000]"])  # fmt: skip
 
 # -- a small network: inputs, monitors, batch, uneven sizes, per-synapse delays, STP, 3 devices --------------------
 small = build(1001, "coba", "event")  # E 800, I 201: 201 is not a multiple of 4

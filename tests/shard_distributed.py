@@ -3,12 +3,15 @@
 ``python tests/shard_distributed.py PROCESS_ID NUM_PROCESSES PORT OUT.npz TMPDIR`` with
 ``XLA_FLAGS=--xla_force_host_platform_device_count=2``: joins the coordinator on ``localhost:PORT`` (process 0
 runs it), runs the COBA network of 2000 neurons with STDP on E->E over all processes' devices for 20 ms, saves
-its own shards (``snnjax.sharding.save_shards``), resumes them in a new Runner for 20 ms more, and (process 0)
-writes the joined records and the final state in the one-device layout to ``OUT.npz``.
+its own shards (``snnjax.sharding.save_shards``), resumes them for 20 ms more in a new Runner of the same network
+built with ``Network.deferred`` (each process streams the connectors and keeps its own devices' synapses only),
+writes which devices' lists it built and the bytes of lists it held to ``TMPDIR/lists{PROCESS_ID}.json``, and
+(process 0) writes the joined records and the final state in the one-device layout to ``OUT.npz``.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 
 import jax
@@ -29,9 +32,17 @@ first = sj.Runner(net, dt=0.1, inputs=COBA_INPUTS, monitors=mons, devices=jax.de
 part1 = first.run(20.0)
 sj.sharding.save_shards(f"{tmp}/ck", first.state)
 
-second = sj.Runner(net, dt=0.1, inputs=COBA_INPUTS, monitors=mons, devices=jax.devices())
+deferred = build(2000, "coba", "event", plasticity="stdp", deferred=True)
+second = sj.Runner(deferred, dt=0.1, inputs=COBA_INPUTS, monitors=mons, devices=jax.devices())
 second.state = sj.sharding.load_shards(f"{tmp}/ck", like=second.state)
 part2 = second.run(20.0)
+lists = {
+    "process_devices": sorted(d for d, dev in enumerate(second.shard.mesh.devices.ravel()) if dev.process_index == pid),
+    "built": sorted({d for _, d in second.shard._layouts}),  # before the gather below builds the others' too
+    "host_list_bytes": {"whole": first.shard.host_list_bytes(), "deferred": second.shard.host_list_bytes()},
+}
+with open(f"{tmp}/lists{pid}.json", "w") as f:
+    json.dump(lists, f)
 final = second.global_state()
 if pid == 0:
     np.savez(

@@ -63,6 +63,76 @@ def test_shard_coba16k_identical_spikes(cases, method):
     assert case["E.spike"]["spikes"] > 10_000 and case["I.spike"]["spikes"] > 2_000  # an active network
 
 
+def test_shard_deferred_lists_built_per_device_identical(cases):
+    """Network.deferred: the global network holds no synapse list (stand-ins of K synapses, 8 bytes each in all),
+    each device's list is streamed from the connectors' seeds; spikes, v and the final state equal the one-device
+    run of the ordinary Network, and the devices hold the same blocks."""
+    case = cases["coba16k_deferred"]
+    assert _all_equal(case) == []
+    info = cases["deferred_lists"]
+    assert info["stand_in_bytes"] == 8 * 4 and sum(info["n_syn"]) > 1_000_000
+    assert info["bytes_per_device"] == cases["bytes_16k_event"]["four"]
+    # on one host with 4 devices the host still holds every device's part, once (layouts), not the whole list too
+    assert info["host_list_bytes"] < 0.6 * cases["bytes_16k_event"]["host_lists"]
+
+
+def test_shard_deferred_stdp_identical(cases):
+    """Network.deferred with STDP on E->E: the weights start on each device from its own synapses (never a whole
+    weight vector); spikes, v, weights and the final state equal the one-device run."""
+    case = cases["coba16k_stdp_deferred"]
+    assert _all_equal(case) == []
+    assert case["E.spike"]["spikes"] > 5_000
+
+
+def test_shard_connector_blocks_equal_build():
+    """Connector.blocks: the pieces, whatever their size, concatenate to build()'s list (numpy draws each geometric
+    gap from one stream in turn), for the streaming connectors and the one-piece default."""
+    cases = [
+        (sj.conn.FixedProb(0.02, seed=3), 700, 900),
+        (sj.conn.FixedProb(0.4, seed=1, include_self=False), 300, 300),
+        (sj.conn.FixedProb(1.0, include_self=False), 20, 20),
+        (sj.conn.FixedProb(1e-7, seed=2), 2000, 2000),
+        (sj.conn.All2All(include_self=False), 40, 40),
+        (sj.conn.One2One(), 55, 55),
+        (sj.conn.FixedPreNum(5, seed=4), 50, 60),
+    ]
+    for conn, n_pre, n_post in cases:
+        pre, post = conn.build(n_pre, n_post)
+        for size in (1, 13, 4096):
+            pieces = list(conn.blocks(n_pre, n_post, size=size))
+            got_pre = np.concatenate([p for p, _ in pieces]) if pieces else np.zeros(0, np.int32)
+            got_post = np.concatenate([q for _, q in pieces]) if pieces else np.zeros(0, np.int32)
+            assert np.array_equal(got_pre, pre) and np.array_equal(got_post, post), (conn, size)
+            assert all(p.dtype == np.int32 for p, _ in pieces)
+    # the list itself is the one the one-piece build gave before blocks existed (seeded lists must not change)
+    pre, post = sj.conn.FixedProb(0.02, seed=3).build(700, 900)
+    assert pre.size == 12_703 and int(pre.sum()) == 4_438_715 and int(post.sum()) == 5_712_670
+
+
+def test_shard_deferred_bad_input():
+    """A deferred network runs only split over devices, and needs scalar weights and delays: clear errors."""
+    lif = sj.neurons.LIF(20)
+    net = sj.Network.deferred(A=lif, AA=sj.Projection("A", "A", conn=sj.conn.FixedProb(0.2, seed=1), weight=0.5))
+    assert net.projections["AA"].topology.n_syn > 0 and net.projections["AA"].deferred is not None
+    with pytest.raises(ValueError, match="devices"):
+        sj.Runner(net, dt=0.1)
+    with pytest.raises(ValueError, match="devices"):
+        sj.simulate(net, net.init(), duration=1.0, dt=0.1)
+    k = sj.conn.FixedProb(0.2, seed=1).build(20, 20)[0].size
+    with pytest.raises(ValueError, match="weight must be a scalar"):
+        sj.Network.deferred(A=lif, AA=sj.Projection("A", "A", conn=sj.conn.FixedProb(0.2, seed=1), weight=np.ones(k)))
+    with pytest.raises(ValueError, match="delay must be a scalar"):
+        sj.Network.deferred(A=lif, AA=sj.Projection("A", "A", conn=sj.conn.FixedProb(0.2, seed=1), delay=np.ones(k)))
+    # one device: the deferred network equals the ordinary one
+    ref = sj.Network(A=lif, AA=sj.Projection("A", "A", conn=sj.conn.FixedProb(0.2, seed=1), weight=0.5))
+    runs = []
+    for n in (ref, net):
+        runner = sj.Runner(n, dt=0.1, inputs=[("A.input", 22.0)], monitors=["A.spike", "A.v"],
+                           devices=None if n is ref else jax.devices()[:1])  # fmt: skip
+        runs.append(runner.run(30.0))
+    assert np.array_equal(runs[0]["A.v"], runs[1]["A.v"]) and runs[0]["A.spike"].sum() > 0
+
+
 def test_shard_coba_jit_connectivity(cases):
     """Just-in-time connectivity (nothing stored): each device regenerates the spiking rows and keeps its targets,
     in the same order, so the sums are the one-device run's."""
@@ -183,8 +253,9 @@ def _free_port() -> int:
 
 def test_shard_distributed_two_processes_equal_one(tmp_path):
     """jax.distributed: a coordinator on localhost and 2 processes with 2 CPU devices each run one network over
-    the 4 devices (with STDP), save their own shards halfway and resume from them; the records and the final
-    state equal one process's one-device run."""
+    the 4 devices (with STDP), save their own shards halfway and resume from them in the same network built with
+    Network.deferred; the records and the final state equal one process's one-device run, and each process built
+    only its own devices' synapse lists."""
     port = _free_port()
     out = tmp_path / "dist.npz"
     procs = [
@@ -210,6 +281,12 @@ def test_shard_distributed_two_processes_equal_one(tmp_path):
     assert np.array_equal(got["w"], ref.state.synapses["EE"].w)
     assert np.array_equal(got["v_final"], ref.state.neurons["E"].v)
     assert mon["E.spike"].sum() > 100
+    lists = [json.loads((tmp_path / f"lists{i}.json").read_text()) for i in range(2)]
+    assert [x["process_devices"] for x in lists] == [[0, 1], [2, 3]]
+    for x in lists:
+        assert x["built"] == x["process_devices"]  # no process built another's synapses
+        # a whole Network holds every list on each host; deferred, each holds its devices' parts (about half)
+        assert x["host_list_bytes"]["deferred"] < 0.75 * x["host_list_bytes"]["whole"]
 
 
 # -- in this process: layout, one device ------------------------------------------------------------------------

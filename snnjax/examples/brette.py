@@ -35,11 +35,14 @@ def stdp_rule(w_exc: float) -> sj.plasticity.STDP:
                               w_min=0.0, w_max=2.0 * w_exc)  # fmt: skip
 
 
-def build(n: int, kind: str = "coba", method: str = "auto", seed: int = 0, plasticity: str = "none") -> sj.Network:
+def build(
+    n: int, kind: str = "coba", method: str = "auto", seed: int = 0, plasticity: str = "none", deferred: bool = False
+) -> sj.Network:
     """The E/I network of ``n`` neurons (populations ``E`` and ``I``, projections ``EE``, ``EI``, ``IE``,
     ``II``); ``kind`` is ``"coba"``, ``"cuba"`` or ``"cobahh"``; drive it with :data:`COBA_INPUTS` for COBA and
     :data:`COBAHH_INPUTS` for COBAHH. ``plasticity="stdp"`` puts :func:`stdp_rule` on ``EE`` (its weights then
-    live in the state, ``state.synapses["EE"].w``).
+    live in the state, ``state.synapses["EE"].w``). ``deferred=True`` builds it with :meth:`snnjax.Network.deferred`
+    (synapse lists built per device; it then runs only with ``devices=``).
 
     ``"cobahh"`` is benchmark 3's structure (Hodgkin-Huxley neurons, exponential COBA synapses, tau 5 / 10 ms,
     E = 0 / -80 mV) with snnjax's ``HH`` (the classic squid-axon kinetics of BrainPy's ``HH``, per cm^2, not
@@ -60,21 +63,21 @@ def build(n: int, kind: str = "coba", method: str = "auto", seed: int = 0, plast
         hh = dict(v_init=sj.init.Normal(-65.0, 5.0))
         exc = dict(synapse=sj.synapses.Exponential(tau=5.0), output=sj.outputs.COBA(E=0.0), weight=0.1)
         inh = dict(synapse=sj.synapses.Exponential(tau=10.0), output=sj.outputs.COBA(E=-80.0), weight=1.0)
-        return _ei(sj.neurons.HH(n_e, **hh), sj.neurons.HH(n_i, **hh), p, exc, inh, method, seed, plasticity)
+        return _ei(sj.neurons.HH(n_e, **hh), sj.neurons.HH(n_i, **hh), p, exc, inh, method, seed, plasticity, deferred)
     elif kind == "cuba":
         lif = dict(v_rest=-49.0, v_th=-50.0, v_reset=-60.0, tau=20.0, tau_ref=5.0, v_init=sj.init.Normal(-55.0, 5.0))
         exc = dict(synapse=sj.synapses.Exponential(tau=5.0), output=sj.outputs.CUBA(), weight=1.62)
         inh = dict(synapse=sj.synapses.Exponential(tau=10.0), output=sj.outputs.CUBA(), weight=-9.0)
     else:
         raise ValueError(f"build: kind must be 'coba', 'cuba' or 'cobahh', got {kind!r}")
-    return _ei(sj.neurons.LIF(n_e, **lif), sj.neurons.LIF(n_i, **lif), p, exc, inh, method, seed, plasticity)
+    return _ei(sj.neurons.LIF(n_e, **lif), sj.neurons.LIF(n_i, **lif), p, exc, inh, method, seed, plasticity, deferred)
 
 
-def _ei(e, i, p, exc, inh, method, seed, plasticity="none"):
+def _ei(e, i, p, exc, inh, method, seed, plasticity="none", deferred=False):
     # method "jit": the same Bernoulli(p) connectivity regenerated in every step, never stored
     fixed = sj.jitconn.JitFixedProb if method == "jit" else sj.conn.FixedProb
     rule = stdp_rule(exc["weight"]) if plasticity == "stdp" else None
-    return sj.Network(
+    return (sj.Network.deferred if deferred else sj.Network)(
         E=e,
         I=i,
         EE=sj.Projection("E", "E", conn=fixed(p, seed=seed + 1), method=method, plasticity=rule, **exc),
@@ -85,7 +88,8 @@ def _ei(e, i, p, exc, inh, method, seed, plasticity="none"):
 
 
 def main(kind: str) -> None:
-    """Benchmark command line: ``--n``, ``--duration`` (ms), ``--dt`` (ms), ``--method``."""
+    """Benchmark command line: ``--n``, ``--duration`` (ms), ``--dt`` (ms), ``--method``, ``--repeat``,
+    ``--plasticity``, ``--devices`` and ``--deferred``."""
     ap = argparse.ArgumentParser(description=f"Brette et al. 2007 {kind.upper()} benchmark in snnjax")
     ap.add_argument("--n", type=int, default=4000, help="number of neurons")
     ap.add_argument("--duration", type=float, default=1000.0, help="simulated time, ms")
@@ -100,7 +104,15 @@ def main(kind: str) -> None:
         help="split the network over the first K devices (snnjax.sharding; on a CPU, set "
         "XLA_FLAGS=--xla_force_host_platform_device_count=K before starting)",
     )
+    ap.add_argument(
+        "--deferred",
+        action="store_true",
+        help="with --devices: build the network with snnjax.Network.deferred (each device's synapse list built "
+        "from the connector's seed; no whole list on the host)",
+    )
     args = ap.parse_args()
+    if args.deferred and args.devices is None:
+        raise SystemExit("--deferred needs --devices K (a deferred network runs only split over devices)")
     if args.devices is not None:
         return _main_sharded(kind, args)
 
@@ -181,7 +193,7 @@ def _main_sharded(kind: str, args) -> None:
             f"XLA_FLAGS=--xla_force_host_platform_device_count={max(args.devices, 1)}"
         )
     t0 = time.perf_counter()
-    net = build(args.n, kind, args.method, plasticity=args.plasticity)
+    net = build(args.n, kind, args.method, plasticity=args.plasticity, deferred=args.deferred)
     inputs = {"coba": COBA_INPUTS, "cobahh": COBAHH_INPUTS}.get(kind, [])
     counts = [sj.monitors.SpikeCount("nE", "E"), sj.monitors.SpikeCount("nI", "I")]
     runner = sj.Runner(net, dt=args.dt, inputs=inputs, monitors=counts, chunk=args.duration,
@@ -209,6 +221,8 @@ def _main_sharded(kind: str, args) -> None:
                 "bytes_per_device": shard.bytes_per_device(runner.state),
                 "exchange_bytes_per_step": shard.exchange_bytes_per_step(),
                 "exchanges_per_step": shard.exchanges_per_step(),
+                "deferred": args.deferred,
+                "host_list_bytes": shard.host_list_bytes(),
                 "plasticity": args.plasticity,
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 "jax": jax.__version__,
