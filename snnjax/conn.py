@@ -5,10 +5,10 @@
 order is the order of per-synapse weights and delays everywhere in snnjax. Random connectors are
 seeded (``seed``) and sample without building any ``n_pre x n_post`` array, so memory is ``O(K)``.
 
-``connector.blocks(n_pre, n_post)`` yields the same list in consecutive pieces (their concatenation is
-``build``'s list): ``All2All``, ``One2One`` and ``FixedProb`` generate it piece by piece, so a consumer that
-keeps part of each piece (a device's synapses, :mod:`snnjax.sharding`) never holds the whole list; the
-others build it whole and yield it as one piece.
+``connector.blocks(n_pre, n_post)`` yields the list a ``Network`` binds in consecutive pieces (their
+concatenation is ``build``'s list; for ``FromIndices``, the list in its given order). ``All2All``, ``One2One``
+and ``FixedProb`` generate it piece by piece, so a consumer that keeps part of each piece (a device's synapses,
+:mod:`snnjax.sharding`) never holds the whole list; the others build it whole and yield it as one piece.
 
 ``include_self=False`` removes the pairs with equal pre and post index (autapses when a group
 projects onto itself), as BrainPy's ``include_self`` does.
@@ -258,6 +258,12 @@ class FromIndices(Connector):
     def build(self, n_pre, n_post):
         order = self.order(n_pre, n_post)
         return _as_index(np.asarray(self.pre)[order]), _as_index(np.asarray(self.post)[order])
+
+    def blocks(self, n_pre, n_post, size=BLOCK):
+        """The list in the given order (checked), one piece: the order a ``Network`` keeps it in, and in which
+        weights and delays given with it apply (``build`` sorts it)."""
+        self.order(n_pre, n_post)
+        yield _as_index(self.pre), _as_index(self.post)
 
 
 def from_matrix(matrix) -> FromIndices:

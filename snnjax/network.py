@@ -51,7 +51,8 @@ class Network:
 
     ``Network(E=lif_e, I=lif_i, EE=Projection("E", "E", ...), ...)``: keyword names are how inputs
     (``"E.input"``), monitors (``"E.v"``, ``"EE.g"``) and projections refer to the components. Building a
-    network builds every projection's synapse list (``conn``) once, on the host.
+    network builds every projection's synapse list (``conn``) once, on the host (:meth:`deferred`: per device, when
+    it runs split over devices).
 
     The network is a pytree: its parameters (and connectivity index arrays) are leaves, so it can be
     passed through ``jit``, ``vmap`` and ``grad``; :func:`snnjax.trainable` separates the float leaves.

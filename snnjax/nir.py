@@ -746,6 +746,11 @@ def to_nir(
     biases: dict[str, np.ndarray] = {}
     first: dict[str, str] = {}
     for name, proj in projs.items():
+        if proj.deferred is not None:
+            raise ValueError(
+                f"to_nir: projection {name!r} is from a Network.deferred (synapse lists only per device); export "
+                "the network built with snnjax.Network(...)"
+            )
         pre_pop, post_pop = pops[proj.pre], pops[proj.post]
         n_pre, n_post = pre_pop.count, post_pop.count
         w = np.broadcast_to(_np(proj.synapse_weights()), (proj.topology.n_syn,))

@@ -13,7 +13,11 @@ populations are partitioned over the devices of a mesh axis named :data:`AXIS` (
   neurons, so it computes complete input sums for them, adding the same terms in the same order as the one-device
   run (the synapse list is the global one, filtered, in its order). Per-device lists are padded to one length with
   *dummy* synapses of weight 0 from real presynaptic rows (spread over them, one extra entry per row at most) to
-  ghost neurons; they change no real neuron's input and, under plasticity, no real weight.
+  ghost neurons; they change no real neuron's input and, under plasticity, no real weight. A network built with
+  :meth:`Network.deferred <snnjax.network.Network.deferred>` holds no list: each process streams the connectors
+  from their seeds (:meth:`snnjax.conn.Connector.blocks`) and keeps the synapses onto its own devices' neurons,
+  with what the other devices' lists need to be padded alike (their lengths and widest rows), so no host ever
+  holds the whole list.
 - **Spikes** are exchanged once per step: after the update each device packs its neurons' spikes into bits
   (``jnp.packbits``) and one ``jax.lax.all_gather`` over :data:`AXIS` (for all populations) gives every device
   every spike, which enter a delay buffer of the whole (padded) population on every device. Projections read their lag
@@ -331,7 +335,8 @@ class ShardedNetwork:
     ``sn = ShardedNetwork(net, jax.devices())``, ``state = sn.init(key, dt=0.1)``, ``sn.gather_state(state)``.
 
     Args:
-      net: the network (its projections bound; the synapse lists are read from it on the host).
+      net: the network (its projections bound; the synapse lists are read from it on the host, or streamed from
+        the connectors for a :meth:`Network.deferred <snnjax.network.Network.deferred>` one).
       devices: a list of devices or a ``jax.sharding.Mesh`` with an axis ``"neurons"`` (:func:`make_mesh`).
       dt: the step, ms, that sizes the delay buffers (one per sending population, at least 1 step deep).
 

@@ -123,6 +123,9 @@ def test_shard_deferred_bad_input():
         sj.Network.deferred(A=lif, AA=sj.Projection("A", "A", conn=sj.conn.FixedProb(0.2, seed=1), weight=np.ones(k)))
     with pytest.raises(ValueError, match="delay must be a scalar"):
         sj.Network.deferred(A=lif, AA=sj.Projection("A", "A", conn=sj.conn.FixedProb(0.2, seed=1), delay=np.ones(k)))
+    # what reads the global synapse list refuses the stand-in instead of exporting zeros
+    with pytest.raises(ValueError, match="deferred"):
+        sj.nir.to_nir(net, dt=0.1)
     # one device: the deferred network equals the ordinary one
     ref = sj.Network(A=lif, AA=sj.Projection("A", "A", conn=sj.conn.FixedProb(0.2, seed=1), weight=0.5))
     runs = []
@@ -131,6 +134,17 @@ def test_shard_deferred_bad_input():
                            devices=None if n is ref else jax.devices()[:1])  # fmt: skip
         runs.append(runner.run(30.0))
     assert np.array_equal(runs[0]["A.v"], runs[1]["A.v"]) and runs[0]["A.spike"].sum() > 0
+    # an explicit list keeps its given (unsorted) order, as Network keeps it: the plastic weights come back in it
+    pre, post = sj.conn.FixedProb(0.3, seed=2).build(20, 20)
+    perm = np.random.default_rng(0).permutation(pre.size)
+    states = []
+    for make, devices in ((sj.Network, None), (sj.Network.deferred, jax.devices()[:1])):
+        n = make(A=lif, AA=sj.Projection("A", "A", conn=(pre[perm], post[perm]), weight=0.5,
+                                         plasticity=sj.plasticity.STDP(w_max=2.0)))  # fmt: skip
+        runner = sj.Runner(n, dt=0.1, inputs=[("A.input", np.linspace(18.0, 30.0, 20))], devices=devices)
+        runner.run(30.0)
+        states.append(np.asarray(runner.global_state().synapses["AA"].w))
+    assert np.array_equal(states[0], states[1]) and np.unique(states[0]).size > 10  # weights that differ
 
 
 def test_shard_coba_jit_connectivity(cases):
