@@ -92,9 +92,7 @@ class One2One(Connector):
     """Neuron ``i`` to neuron ``i``; both groups must have the same size."""
 
     def build(self, n_pre, n_post):
-        if n_pre != n_post:
-            raise ValueError(f"One2One: pre and post must have the same size, got {n_pre} and {n_post}")
-        return _concat(self.blocks(n_pre, n_post, size=max(1, n_pre)))
+        return _concat(self.blocks(n_pre, n_post, size=max(1, n_pre)))  # blocks checks the sizes
 
     def blocks(self, n_pre, n_post, size=BLOCK):
         if n_pre != n_post:

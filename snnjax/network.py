@@ -276,7 +276,11 @@ class Network:
 
     def _now(self, name: str, state: NetworkState) -> jax.Array:
         """The spikes population ``name`` emitted in the last step, flattened: ``(*batch, count)``."""
-        spike = state.neurons[name].spike
+        return self._flat_spikes(name, state.neurons)
+
+    def _flat_spikes(self, name: str, neurons: dict) -> jax.Array:
+        """``neurons[name].spike`` with the population's axes flattened: ``(*batch, count)``."""
+        spike = neurons[name].spike
         return spike.reshape(*spike.shape[: spike.ndim - len(self.populations[name].shape)], -1)
 
     def _read_linear(self, proj: Projection, q: jax.Array, state: NetworkState, now: jax.Array) -> jax.Array:
@@ -365,8 +369,7 @@ class Network:
             neurons[name] = pop.update(s, drive[name].get("input", 0.0), dt=dt)
         for name, proj in self.projections.items():
             if proj.plasticity is not None:
-                spike = neurons[proj.post].spike
-                post_spikes = spike.reshape(*spike.shape[: spike.ndim - len(self.populations[proj.post].shape)], -1)
+                post_spikes = self._flat_spikes(proj.post, neurons)
                 synapses[name] = proj.learn(
                     synapses[name], *arrived[name], post_spikes, dt=dt, reward=rewards.get(name)
                 )
@@ -377,9 +380,4 @@ class Network:
     def _write_delays(self, state: NetworkState, neurons: dict) -> dict:
         """The delay buffers after a step: each population's new spikes entered in its buffer (a sharded
         network's local step gathers every device's spikes here)."""
-        return {
-            name: buf.write(
-                neurons[name].spike.reshape(*neurons[name].spike.shape[: -len(self.populations[name].shape)], -1)
-            )
-            for name, buf in state.delays.items()
-        }
+        return {name: buf.write(self._flat_spikes(name, neurons)) for name, buf in state.delays.items()}

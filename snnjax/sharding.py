@@ -281,11 +281,7 @@ class _LocalNetwork(Network):
     def _write_delays(self, state: NetworkState, neurons: dict) -> dict:
         every = dict(self._every)
         out = {}
-        flat = {}
-        for name in state.delays:
-            if not name.endswith(PENDING):
-                spike = neurons[name].spike
-                flat[name] = spike.reshape(*spike.shape[: spike.ndim - 1], -1)
+        flat = {name: self._flat_spikes(name, neurons) for name in state.delays if not name.endswith(PENDING)}
         now = [name for name in flat if every.get(name, 1) == 1]  # exchanged every step: one all-gather for all
         if now:
             for name, got in zip(now, self._exchange_many(now, [flat[n] for n in now])):
