@@ -157,7 +157,7 @@ class Network:
             if dt is not None and hasattr(pop, "check_dt"):
                 pop.check_dt(dt)
         for proj in self.projections.values():
-            proj._validate()
+            proj._validate(self.populations[proj.post].shape)  # N-D targets: parameters shaped like the group
 
     def input_paths(self) -> list[str]:
         """Valid input targets: ``'<population>.input'`` (current added to that population, nA) and
