@@ -1,8 +1,8 @@
 """Brian2 peer for the Potjans & Diesmann (2014) cortical microcircuit, C++ standalone mode, one thread.
 
-The model of ``/work/shared/reference/microcircuit.md`` (facts from the public reference implementation
-``INM-6/microcircuit-PD14-model``, ``PyNEST/src/microcircuit/{network_params,helpers,network}.py``), written for
-Brian2 2.9 with NEST's semantics:
+The model of the project's reference page ``shared/reference/microcircuit.md`` (its facts come from the public
+reference implementation ``INM-6/microcircuit-PD14-model``, ``PyNEST/src/microcircuit/{network_params,helpers,
+network}.py``), written for Brian2 2.9 with NEST's semantics:
 
 * 8 populations (L23E, L23I, L4E, L4I, L5E, L5I, L6E, L6I) of NEST ``iaf_psc_exp`` neurons (C_m 250 pF, tau_m
   10 ms, E_L = V_reset = -65 mV, V_th -50 mV, t_ref 2 ms, tau_syn 0.5 ms for both signs), one ``NeuronGroup`` of
