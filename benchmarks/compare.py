@@ -1,10 +1,13 @@
 """Side-by-side COBA benchmark: snnjax, BrainPy and Brian2 (C++ standalone), one process at a time.
 
-    python benchmarks/compare.py --n 4000 16000 64000 --duration 1000 \
-        --brainpy /work/peers/brainpy-venv/bin/python --brian2 /work/peers/brian2-venv/bin/python
+    python benchmarks/peers/make_envs.py                     # once: the peers' venvs in .peers/
+    python benchmarks/compare.py --n 4000 16000 64000 --duration 1000
+    python benchmarks/compare.py --n 4000 --plasticity stdp  # STDP on E->E: snnjax and Brian2
 
-Each peer runs in its own virtual environment (see the docstrings of ``benchmarks/peers/*.py`` for how to
-make them); a peer whose interpreter is not given or not found is skipped. Every measurement is printed
+Each peer runs in its own virtual environment, made by ``benchmarks/peers/make_envs.py`` in the peers' folder:
+``--peers DIR``, else the environment variable ``SNNJAX_PEERS``, else ``.peers/`` in the clone (the same rule as
+``make_envs.py``). ``--brainpy PYTHON`` / ``--brian2 PYTHON`` name an interpreter directly (``none``: skip that
+peer); a peer whose interpreter is not found is skipped with a line saying how to make it. Every measurement is printed
 as one JSON line (the peer script's own line, with ``lib``), then the table is written to
 ``--out`` (markdown, default ``benchmarks/results/compare.md``) with the ratios snnjax / peer, and a plot
 of steady time against N beside it (``.png``, when matplotlib is installed). ``--plot-tables A.md B.md
@@ -16,16 +19,20 @@ Brian2 runs with synaptic delay 0 (snnjax's lag 1) once per integration method i
 ``brian2-euler`` is ``euler`` (in this network the closer to snnjax's scheme for v; see
 ``benchmarks/peers/brian2_coba.py``). Their ``steady_s`` is Brian2's timer of the simulation loop; the JSON
 lines also carry ``steady_wall_s``, the whole re-run of the compiled binary.
+
+``--plasticity stdp`` puts STDP on E->E: snnjax runs ``coba.py --plasticity stdp``, Brian2
+``peers/brian2_coba_stdp.py`` (the same rule, same methods and columns); BrainPy has no STDP peer and is skipped.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from peers import how_to_make, peer_python  # benchmarks/peers/make_envs.py: the peers' folder, one rule
 
 HERE = Path(__file__).resolve().parent
 # Brian2 integration method -> column name ("brian2" stays exponential_euler, as in earlier tables)
@@ -51,8 +58,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, nargs="+", default=[4000, 16000, 64000])
     ap.add_argument("--duration", type=float, default=1000.0, help="ms")
-    ap.add_argument("--brainpy", default="/work/peers/brainpy-venv/bin/python", help="BrainPy venv's python")
-    ap.add_argument("--brian2", default="/work/peers/brian2-venv/bin/python", help="Brian2 venv's python")
+    ap.add_argument("--peers", help="the peers' folder (default $SNNJAX_PEERS, else .peers/ in the clone)")
+    ap.add_argument("--brainpy", help="BrainPy venv's python (default: the peers' folder's; 'none' skips it)")
+    ap.add_argument("--brian2", help="Brian2 venv's python (default: the peers' folder's; 'none' skips it)")
+    ap.add_argument(
+        "--plasticity",
+        default="none",
+        choices=("none", "stdp"),
+        help="stdp: STDP on E->E (snnjax coba.py --plasticity stdp, Brian2 peers/brian2_coba_stdp.py; no BrainPy)",
+    )
     ap.add_argument(
         "--brian2-method",
         nargs="+",
@@ -78,12 +92,18 @@ def main() -> None:
         _plot(dict(sorted(rows.items())), libs, args.duration, Path(args.out).with_suffix(".png"))
         return
 
-    libs = {"snnjax": [sys.executable, str(HERE / "coba.py")]}
-    if args.brainpy and os.path.exists(args.brainpy):
-        libs["brainpy"] = [args.brainpy, str(HERE / "peers" / "brainpy_coba.py")]
-    if args.brian2 and os.path.exists(args.brian2):
+    stdp = args.plasticity == "stdp"
+    libs = {"snnjax": [sys.executable, str(HERE / "coba.py"), *(["--plasticity", "stdp"] if stdp else [])]}
+    brainpy = _interpreter("brainpy", args.brainpy, args.peers)
+    if brainpy and stdp:
+        print("brainpy: skipped (no STDP peer)", file=sys.stderr)
+    elif brainpy:
+        libs["brainpy"] = [brainpy, str(HERE / "peers" / "brainpy_coba.py")]
+    brian2 = _interpreter("brian2", args.brian2, args.peers)
+    if brian2:
+        script = str(HERE / "peers" / ("brian2_coba_stdp.py" if stdp else "brian2_coba.py"))
         for method in dict.fromkeys(args.brian2_method):
-            libs[BRIAN2_METHODS[method]] = [args.brian2, str(HERE / "peers" / "brian2_coba.py"), "--method", method]
+            libs[BRIAN2_METHODS[method]] = [brian2, script, "--method", method]
     rows: dict[int, dict[str, dict]] = {}
     for n in args.n:
         for lib, cmd in libs.items():
@@ -109,13 +129,29 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     methods = ", ".join(f"{lib} = {m}" for m, lib in BRIAN2_METHODS.items() if lib in libs)
     note = f"; Brian2 C++ standalone with synaptic delay 0 (snnjax's lag 1), {methods}" if methods else ""
+    bench = "COBA with STDP on E->E" if stdp else "COBA"
+    cmd = " --plasticity stdp" if stdp else ""
     out.write_text(
-        f"COBA, {args.duration:g} ms simulated, dt 0.1 ms{note}; `python benchmarks/compare.py`\n\n"
+        f"{bench}, {args.duration:g} ms simulated, dt 0.1 ms{note}; `python benchmarks/compare.py{cmd}`\n\n"
         + "\n".join(lines)
         + "\n"
     )
     print("\n".join(lines), file=sys.stderr)
     _plot(rows, list(libs), args.duration, out.with_suffix(".png"))
+
+
+def _interpreter(peer: str, given: str | None, folder: str | None) -> str | None:
+    """The interpreter to run ``peer`` with: ``given`` (``none`` skips it), else the peers' folder's; ``None`` with a
+    line on stderr saying how to make it when it does not exist."""
+    if given and given.lower() == "none":
+        return None
+    python = Path(given) if given else peer_python(peer, folder)
+    if python.exists():
+        return str(python)
+    print(
+        f"{peer}: skipped, {how_to_make(peer, folder) if not given else f'no interpreter at {python}'}", file=sys.stderr
+    )
+    return None
 
 
 def _read_table(path: str) -> dict[int, dict[str, dict]]:

@@ -9,21 +9,16 @@ synapses at every network size (BrainPy's ``FixedProb`` draws exactly
 ``round(p * N_post)`` targets per presynaptic neuron, i.e. 64 E + 16 I).
 Weights are not rescaled (we = 0.6, wi = 6.7), since the fan-in is constant.
 
-This script must run in its own virtual environment, outside the repository:
+This script must run in the BrainPy peer environment, made by
+``python benchmarks/peers/make_envs.py`` (folder: ``--dir`` / ``$SNNJAX_PEERS``,
+default ``.peers/`` in the clone), which pins the versions used for the
+reference numbers: brainpy 2.8.2, jax 0.10.2, jaxlib 0.10.2, brainevent 0.2.1
+(the event-CSR backend), brainstate 0.5.4 (numba 0.68.1 came with them),
+Python 3.11.
 
-    python3 -m venv /work/peers/brainpy-venv
-    /work/peers/brainpy-venv/bin/pip install --upgrade pip
-    /work/peers/brainpy-venv/bin/pip install 'brainpy[cpu]==2.8.2'
+Usage (or through ``python benchmarks/compare.py``):
 
-Versions used for the reference numbers: brainpy 2.8.2, jax 0.10.2, jaxlib
-0.10.2, brainevent 0.2.1 (the event-CSR backend), brainstate 0.5.4, numba
-0.68.1, Python 3.11.  To reproduce exactly, pin them:
-
-    /work/peers/brainpy-venv/bin/pip install 'brainpy[cpu]==2.8.2' jax==0.10.2 jaxlib==0.10.2 brainevent==0.2.1 brainstate==0.5.4
-
-Usage:
-
-    /work/peers/brainpy-venv/bin/python benchmarks/peers/brainpy_coba.py --n 4000 --duration 1000
+    "$(python benchmarks/peers/make_envs.py --which brainpy)" benchmarks/peers/brainpy_coba.py --n 4000 --duration 1000
 
 Prints exactly one JSON line on stdout:
 

@@ -43,14 +43,11 @@ for snnjax.  So: neither Brian2 method is snnjax's scheme; ``euler`` is the clos
 ``exponential_euler`` the more accurate.  For a weak single synapse (``G <= 1.5``) exponential Euler is
 the closer (``tests/test_brian2_delay0.py``).
 
-It must run in its own virtual environment, outside the repository, with a C++ compiler on the PATH:
+It must run in the Brian2 peer environment (brian2==2.9.0, numpy<2.3) with a C++ compiler on the PATH; make it
+with ``python benchmarks/peers/make_envs.py`` (folder: ``--dir`` / ``$SNNJAX_PEERS``, default ``.peers/`` in the
+clone). Usage (or through ``python benchmarks/compare.py``):
 
-    python3 -m venv /work/peers/brian2-venv
-    /work/peers/brian2-venv/bin/pip install 'brian2==2.9.0' 'numpy<2.3'
-
-Usage:
-
-    /work/peers/brian2-venv/bin/python benchmarks/peers/brian2_coba.py --n 4000 --duration 1000 [--method euler]
+    "$(python benchmarks/peers/make_envs.py --which brian2)" benchmarks/peers/brian2_coba.py --n 4000 --duration 1000 [--method euler]
 
 ``--kind cuba`` runs benchmark 2 (CUBA) instead, as ``snnjax/examples/brette.py`` builds it (v_rest -49 mV,
 v ~ N(-55, 5) mV, exponential currents of 1.62 and -9 mV, tau 5 / 10 ms, no drive). There the synaptic current

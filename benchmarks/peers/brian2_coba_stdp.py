@@ -3,13 +3,19 @@
 The same network as ``benchmarks/peers/brian2_coba.py`` (80% E / 20% I LIF neurons, v_rest -60 mV,
 threshold -50 mV, reset -60 mV, tau 20 ms, refractory 5 ms, p = 80 / N (Bernoulli), conductances relative
 to the leak (0.6, tau 5 ms, E = 0 mV; 6.7, tau 10 ms, E = -80 mV), a drive of 20 mV, dt = 0.1 ms,
-initial v ~ N(-55, 2) mV, exponential Euler), with two differences:
+initial v ~ N(-55, 2) mV, no extra synaptic delay: the transmission ``on_pre`` has delay 0, which Brian2 runs
+in the ``synapses`` slot after the step's integration, so a spike emitted in step k first moves the membrane in
+step k + 1: snnjax's delay 0 -> lag 1), integrated with ``--method`` (as ``brian2_coba.py``):
 
-* no extra synaptic delay: the transmission ``on_pre`` has delay 0.  Brian2 runs it in the ``synapses``
-  slot after the step's integration, so a spike emitted in step k first moves the membrane in step k + 1
-  (snnjax's delay 0 -> lag 1).  (``brian2_coba.py`` uses delay = dt, i.e. lag 2.)
-* the E->E synapses carry canonical pair-based STDP with a weight per synapse, initialised to the static
-  excitatory weight w_exc = 0.6 (E->I stays static at 0.6, I->* at 6.7)::
+* ``euler`` (the default): forward Euler. In this network, where the total conductance is large while it
+  fires, it is the closer of Brian2's two methods to snnjax's scheme for ``v`` (both treat ``g (E - v)``
+  explicitly, to first order); ``brian2_coba.py``'s docstring measures it. The fair comparison.
+* ``exponential_euler``: ``v`` exact for conductances frozen over the step (the more accurate, and about 4x
+  slower here: the exponential of the conductance-shortened time constant per neuron and step). Versions of
+  this script before the flag used it, and the README's first STDP comparison (Brian2 0.83 s) was made with it.
+
+The E->E synapses carry canonical pair-based STDP with a weight per synapse, initialised to the static
+excitatory weight w_exc = 0.6 (E->I stays static at 0.6, I->* at 6.7)::
 
       apre, apost event-driven (exact decay), tau_plus = tau_minus = 20 ms
       on_pre  'pre' : ge += w                                              (delay 0)
@@ -22,19 +28,20 @@ initial v ~ N(-55, 2) mV, exponential Euler), with two differences:
   (order -1) before ``on_post`` (order +1) in a step, so an arrival and a postsynaptic spike in the same
   step count as pre-before-post.
 
-It must run in its own virtual environment, outside the repository, with a C++ compiler on the PATH:
+It must run in the Brian2 peer environment with a C++ compiler on the PATH; make it with
+``python benchmarks/peers/make_envs.py`` (folder: ``--dir`` / ``$SNNJAX_PEERS``, default ``.peers/`` in the clone)
+and run::
 
-    python3 -m venv /work/peers/brian2-venv
-    /work/peers/brian2-venv/bin/pip install 'brian2==2.9.0' 'numpy<2.3'
+    "$(python benchmarks/peers/make_envs.py --which brian2)" benchmarks/peers/brian2_coba_stdp.py \\
+        --n 4000 --duration 1000 [--method exponential_euler]
 
-Usage:
-
-    /work/peers/brian2-venv/bin/python benchmarks/peers/brian2_coba_stdp.py --n 4000 --duration 1000
+or through ``python benchmarks/compare.py --plasticity stdp``.
 
 Prints one JSON line: ``first_s`` (code generation + C++ build + first run, from a fresh build
 directory), ``steady_s`` (the fastest of ``--repeat`` re-runs of the compiled binary, as reported by
-Brian2's own timer of the simulation loop), ``rate_hz``, ``n``, ``mean_w_final`` (mean E->E weight at the
-end of the first run), ``plasticity`` ("stdp").
+Brian2's own timer of the simulation loop), ``steady_wall_s`` (the fastest wall time of the same re-runs, the
+whole re-run of the binary), ``rate_hz``, ``n``, ``method``, ``mean_w_final`` (mean E->E weight at the end of
+the first run), ``plasticity`` ("stdp").
 """
 
 from __future__ import annotations
@@ -64,6 +71,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=0, help="OpenMP threads (0: single-threaded)")
     ap.add_argument("--a-plus-rel", type=float, default=0.01, help="a_plus / w_exc")
     ap.add_argument("--a-minus-rel", type=float, default=0.0105, help="a_minus / w_exc")
+    ap.add_argument(
+        "--method",
+        default="euler",
+        choices=("euler", "exponential_euler"),
+        help="Brian2 integration method (euler: the closer to snnjax's scheme here, see brian2_coba.py)",
+    )
     args = ap.parse_args()
 
     build_dir = tempfile.mkdtemp(prefix="brian2_coba_stdp_")
@@ -80,7 +93,7 @@ def main() -> None:
     dgi/dt = -gi / (10*ms) : 1
     """
     group = b2.NeuronGroup(
-        args.n, eqs, threshold="v > -50*mV", reset="v = -60*mV", refractory=5 * ms, method="exponential_euler"
+        args.n, eqs, threshold="v > -50*mV", reset="v = -60*mV", refractory=5 * ms, method=args.method
     )
     group.v = "-55*mV + 2*mV * randn()"
     stdp_ns = dict(
@@ -116,9 +129,11 @@ def main() -> None:
     mean_w_final = float(np.mean(ee.w[:]))
     n_ee = int(len(ee))
 
-    times = []
+    times, walls = [], []
     for _ in range(max(1, args.repeat)):
+        t0 = time.perf_counter()
         b2.device.run(directory=build_dir, with_output=False, run_args=[])
+        walls.append(time.perf_counter() - t0)  # the whole re-run, process start to results checked, s
         times.append(float(b2.device._last_run_time))  # Brian2's timer of the main loop, s
     shutil.rmtree(build_dir, ignore_errors=True)
     print(
@@ -133,6 +148,9 @@ def main() -> None:
                 "threads": args.threads or 1,
                 "first_s": round(first_s, 3),
                 "steady_s": round(min(times), 3),
+                "steady_wall_s": round(min(walls), 3),
+                "method": args.method,
+                "delay_ms": 0,
                 "rate_hz": round(count / args.n / (args.duration / 1000.0), 2),
                 "plasticity": "stdp",
                 "mean_w_final": round(mean_w_final, 6),

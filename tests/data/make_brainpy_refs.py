@@ -4,12 +4,11 @@ Writes, next to this file:
   brainpy_refs.npz            traces + all parameters (float32 / bool arrays)
   brainpy_refs_versions.json  exact versions of brainpy / jax / jaxlib / brainevent ...
 
-It must run in the BrainPy peer venv (outside the repository):
+It must run in the BrainPy peer venv (brainpy[cpu]==2.8.2, jax/jaxlib 0.10.2, brainevent 0.2.1, brainstate
+0.5.4), made by benchmarks/peers/make_envs.py (folder: --dir / $SNNJAX_PEERS, default .peers/ in the clone):
 
-    python3 -m venv /work/peers/brainpy-venv
-    /work/peers/brainpy-venv/bin/pip install --upgrade pip
-    /work/peers/brainpy-venv/bin/pip install 'brainpy[cpu]==2.8.2' jax==0.10.2 jaxlib==0.10.2 brainevent==0.2.1 brainstate==0.5.4
-    /work/peers/brainpy-venv/bin/python tests/data/make_brainpy_refs.py [--check]
+    python benchmarks/peers/make_envs.py --peer brainpy
+    "$(python benchmarks/peers/make_envs.py --which brainpy)" tests/data/make_brainpy_refs.py [--check]
 
 The network is the BrainPy docs' Delta-synapse example: two 1-neuron
 ``bp.neurons.LIF`` groups ``pre`` and ``post`` with explicit parameters

@@ -4,9 +4,11 @@ Writes, next to this file:
   brian2_custom.npz            voltage and adaptation samples + spike times + parameters (float64 / float32)
   brian2_custom_versions.json  exact versions of brian2 / numpy / sympy / python
 
-Run it in the Brian2 peer venv (outside the repository; the tests never import brian2):
+Run it in the Brian2 peer venv (brian2==2.9.0, numpy<2.3; the tests never import brian2), made by
+benchmarks/peers/make_envs.py (folder: --dir / $SNNJAX_PEERS, default .peers/ in the clone):
 
-    /work/peers/brian2-venv/bin/python tests/data/make_brian2_custom.py
+    python benchmarks/peers/make_envs.py --peer brian2
+    "$(python benchmarks/peers/make_envs.py --which brian2)" tests/data/make_brian2_custom.py
 
 The model is the adaptive quadratic integrate-and-fire neuron written on ``snnjax.neurons.ODENeuron`` in
 tests/test_ode_base.py and notebook 06 (numbers in snnjax's units: mV, ms, nA, MOhm; dimensionless Brian2

@@ -4,9 +4,11 @@ Writes, next to this file:
   brian2_delay0.npz            traces (float64), parameters and the presynaptic spike steps
   brian2_delay0_versions.json  versions of brian2 / numpy / python
 
-Run in the Brian2 peer venv (outside the repository; brian2==2.9.0 with numpy<2.3):
+Run in the Brian2 peer venv (brian2==2.9.0 with numpy<2.3), made by benchmarks/peers/make_envs.py (folder:
+--dir / $SNNJAX_PEERS, default .peers/ in the clone):
 
-    /work/peers/brian2-venv/bin/python tests/data/make_brian2_delay0.py
+    python benchmarks/peers/make_envs.py --peer brian2
+    "$(python benchmarks/peers/make_envs.py --which brian2)" tests/data/make_brian2_delay0.py
 
 Network (dt = 0.1 ms, 200 steps, codegen target numpy): one ``SpikeGeneratorGroup`` neuron A fires at
 steps ``SPIKE_STEPS`` (times ``steps * dt``) and projects with ``delay=0*ms`` onto non-firing LIF neurons

@@ -4,11 +4,11 @@ Writes, next to this file:
   brian2_neurons.npz            voltage samples + spike times + parameters per model (float32 / float64)
   brian2_neurons_versions.json  exact versions of brian2 / numpy / sympy / python
 
-Run it in the Brian2 peer venv (outside the repository; the tests never import brian2):
+Run it in the Brian2 peer venv (brian2==2.9.0, numpy<2.3; the tests never import brian2), made by
+benchmarks/peers/make_envs.py (folder: --dir / $SNNJAX_PEERS, default .peers/ in the clone):
 
-    python3 -m venv /work/peers/brian2-venv
-    /work/peers/brian2-venv/bin/pip install brian2==2.9.0 'numpy<2.3'
-    /work/peers/brian2-venv/bin/python tests/data/make_brian2_neurons.py
+    python benchmarks/peers/make_envs.py --peer brian2
+    "$(python benchmarks/peers/make_envs.py --which brian2)" tests/data/make_brian2_neurons.py
 
 Every model is written with dimensionless Brian2 variables holding the numbers in snnjax's units (mV, ms,
 nA, MOhm; uA/cm^2, mS/cm^2, uF/cm^2 for HH), time constants entering as ``tau * ms``. ``prefs.codegen.target

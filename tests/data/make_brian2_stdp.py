@@ -4,11 +4,11 @@ Writes, next to this file:
   brian2_stdp.npz            spike trains, synapse list, parameters, weight trajectories, final traces
   brian2_stdp_versions.json  versions of brian2 / numpy / python
 
-Run in the Brian2 peer venv (outside the repository; brian2==2.9.0 with numpy<2.3):
+Run in the Brian2 peer venv (brian2==2.9.0 with numpy<2.3), made by benchmarks/peers/make_envs.py (folder:
+--dir / $SNNJAX_PEERS, default .peers/ in the clone):
 
-    python3 -m venv /work/peers/brian2-venv
-    /work/peers/brian2-venv/bin/pip install 'brian2==2.9.0' 'numpy<2.3'
-    /work/peers/brian2-venv/bin/python tests/data/make_brian2_stdp.py
+    python benchmarks/peers/make_envs.py --peer brian2
+    "$(python benchmarks/peers/make_envs.py --which brian2)" tests/data/make_brian2_stdp.py
 
 Setup (codegen target numpy, dt = 0.1 ms, duration 300 ms -> T = 3000 steps, t_j = j dt):
   pre  = SpikeGeneratorGroup(6), post = SpikeGeneratorGroup(5).  Spike trains are drawn as integer step

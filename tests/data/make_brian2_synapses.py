@@ -4,9 +4,11 @@ Writes, next to this file:
   brian2_synapses.npz            traces + parameters (float64 scalars, float32 traces)
   brian2_synapses_versions.json  versions of brian2 / numpy / python
 
-Run in the Brian2 peer venv (outside the repository; brian2==2.9.0 with numpy<2.3):
+Run in the Brian2 peer venv (brian2==2.9.0 with numpy<2.3), made by benchmarks/peers/make_envs.py (folder:
+--dir / $SNNJAX_PEERS, default .peers/ in the clone):
 
-    /work/peers/brian2-venv/bin/python tests/data/make_brian2_synapses.py
+    python benchmarks/peers/make_envs.py --peer brian2
+    "$(python benchmarks/peers/make_envs.py --which brian2)" tests/data/make_brian2_synapses.py
 
 One presynaptic ``SpikeGeneratorGroup`` neuron fires at ``spike_times`` (ms) into one synapse whose
 state is integrated clock-driven with ``exponential_euler`` (exact in ``g`` for frozen ``[T]`` / ``h``,

@@ -1,11 +1,10 @@
 """Export small networks from snnTorch and Norse to NIR, with each tool's own output spikes for a fixed input.
 
-Run in its own virtual environment (not snnjax's)::
+Run in its own virtual environment (not snnjax's; torch, nir>=1.0,<2, h5py, snntorch, norse, nirtorch), made by
+benchmarks/peers/make_envs.py (folder: --dir / $SNNJAX_PEERS, default .peers/ in the clone)::
 
-    python -m venv /work/peers/nir-venv
-    /work/peers/nir-venv/bin/pip install torch --index-url https://download.pytorch.org/whl/cpu
-    /work/peers/nir-venv/bin/pip install "nir>=1.0,<2" h5py snntorch norse nirtorch
-    /work/peers/nir-venv/bin/python tests/data/make_nir_peers.py
+    python benchmarks/peers/make_envs.py --peer nir
+    "$(python benchmarks/peers/make_envs.py --which nir)" tests/data/make_nir_peers.py
 
 Writes ``tests/data/nir_<tool>_<net>.nir`` (the graph, ``nir.write``), ``nir_<tool>_<net>.npz`` (``input``
 ``(T, B, *in_shape)`` 0/1 spikes, ``output`` ``(T, B, n_out)`` the tool's output spikes, ``dt_ms``, ``integration``,
