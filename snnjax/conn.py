@@ -296,3 +296,230 @@ def __getattr__(name: str):
 
         return Conv2D
     raise AttributeError(f"module 'snnjax.conn' has no attribute {name!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class FixedTotalNumber(Connector):
+    """Exactly ``n`` synapses, each from a uniformly random presynaptic to a uniformly random postsynaptic neuron
+    (NEST's ``fixed_total_number``; the connectivity of the Potjans & Diesmann microcircuit).
+
+    Args:
+      n: number of synapses, an int >= 0.
+      autapses: allow pairs with equal pre and post index (autapses when a group projects onto itself); if
+        False such pairs are redrawn.
+      multapses: allow the same pair more than once; if False, repeated pairs are redrawn (then ``n`` must not
+        exceed the number of allowed pairs).
+      seed: random seed (numpy ``default_rng``).
+
+    The list is sorted by presynaptic, then postsynaptic index (the order of per-synapse values); with
+    multapses, repeated pairs are adjacent. Memory: the list and ``O(n)`` int64 temporaries while sorting.
+    """
+
+    n: int
+    autapses: bool = True
+    multapses: bool = True
+    seed: int = 0
+
+    def __post_init__(self):
+        _check_int("FixedTotalNumber", "n", self.n)
+        _check_bool("FixedTotalNumber", "autapses", self.autapses)
+        _check_bool("FixedTotalNumber", "multapses", self.multapses)
+        _check_int("FixedTotalNumber", "seed", self.seed)
+
+    def build(self, n_pre, n_post):
+        pairs = n_pre * n_post - (0 if self.autapses else min(n_pre, n_post))
+        if self.n and (n_pre == 0 or n_post == 0 or (not self.multapses and self.n > pairs)):
+            raise ValueError(
+                f"FixedTotalNumber: n must be <= {pairs if not self.multapses else 0} (the pairs available between "
+                f"{n_pre} and {n_post} neurons{'' if self.autapses else ' without autapses'}"
+                f"{'' if self.multapses else ', each at most once'}), got {self.n}"
+            )
+        rng = np.random.default_rng(self.seed)
+        key = rng.integers(0, n_pre, self.n, dtype=np.int64) * n_post + rng.integers(0, n_post, self.n)
+        while True:  # redraw autapses and (without multapses) repeated pairs until there are none
+            key.sort()
+            bad = np.zeros(key.shape, bool)
+            if not self.autapses:
+                bad |= key // n_post == key % n_post
+            if not self.multapses and key.size > 1:
+                bad[1:] |= key[1:] == key[:-1]
+            count = int(bad.sum())
+            if not count:
+                break
+            key[bad] = rng.integers(0, n_pre, count, dtype=np.int64) * n_post + rng.integers(0, n_post, count)
+        pre, post = np.divmod(key, n_post)
+        return _as_index(pre), _as_index(post)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Blocks(Connector):
+    """A projection between groups made of consecutive blocks of neurons (e.g. the layers and types of a cortical
+    column in one population), with one connector per pair of blocks.
+
+    Block ``i`` of the presynaptic group is neurons ``[sum(pre_sizes[:i]), sum(pre_sizes[:i + 1]))``, likewise
+    for the postsynaptic group; ``connectors[(i, j)]`` (any connector, in the blocks' local numbering) connects
+    presynaptic block ``i`` to postsynaptic block ``j``; missing pairs have no synapses. The list is sorted by
+    presynaptic index, and within a row by postsynaptic block (each block's own order kept), so one projection
+    carries the whole circuit: one event loop per step over its spikes, whatever the number of blocks.
+
+    Args:
+      pre_sizes: sizes of the presynaptic blocks (ints >= 1, summing to the group's size).
+      post_sizes: sizes of the postsynaptic blocks.
+      connectors: ``{(i, j): connector}``.
+    """
+
+    pre_sizes: tuple
+    post_sizes: tuple
+    connectors: dict
+
+    def __post_init__(self):
+        for name in ("pre_sizes", "post_sizes"):
+            sizes = getattr(self, name)
+            if not isinstance(sizes, (tuple, list)) or not sizes:
+                raise ValueError(f"Blocks: {name} must be a non-empty tuple of block sizes, got {sizes!r}")
+            for s in sizes:
+                _check_int("Blocks", name, s, low=1)
+        if not isinstance(self.connectors, dict):
+            raise TypeError(f"Blocks: connectors must be a dict {{(i, j): connector}}, got {type(self.connectors)}")
+        for ij, c in self.connectors.items():
+            ok = isinstance(ij, tuple) and len(ij) == 2 and all(isinstance(x, (int, np.integer)) for x in ij)
+            if not ok or not (0 <= ij[0] < len(self.pre_sizes) and 0 <= ij[1] < len(self.post_sizes)):
+                raise ValueError(
+                    f"Blocks: connectors keys must be (i, j) with 0 <= i < {len(self.pre_sizes)} and 0 <= j < "
+                    f"{len(self.post_sizes)}, got {ij!r}"
+                )
+            if not isinstance(c, Connector):
+                raise TypeError(f"Blocks: connectors[{ij!r}] must be an snnjax.conn connector, got {type(c).__name__}")
+
+    def edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """Start of every block and the end of the last: ``(len(pre_sizes) + 1,)``, ``(len(post_sizes) + 1,)``."""
+        return np.concatenate([[0], np.cumsum(self.pre_sizes)]), np.concatenate([[0], np.cumsum(self.post_sizes)])
+
+    def build(self, n_pre, n_post):
+        pre_edges, post_edges = self.edges()
+        if (pre_edges[-1], post_edges[-1]) != (n_pre, n_post):
+            raise ValueError(
+                f"Blocks: the blocks cover {pre_edges[-1]} -> {post_edges[-1]} neurons, but the groups have "
+                f"{n_pre} -> {n_post}; pre_sizes and post_sizes must sum to the groups' sizes"
+            )
+        pres, posts = [], []
+        for i, size in enumerate(self.pre_sizes):
+            parts = [
+                (j, self.connectors[(i, j)].build(size, self.post_sizes[j]))
+                for j in range(len(self.post_sizes))
+                if (i, j) in self.connectors
+            ]
+            counts = [np.bincount(p, minlength=size) for _, (p, _) in parts]
+            total = np.sum(counts, axis=0) if counts else np.zeros(size, np.int64)
+            start = np.concatenate([[0], np.cumsum(total)])  # each merged row's first synapse
+            pre = np.empty(int(start[-1]), np.int32)
+            post = np.empty(int(start[-1]), np.int32)
+            before = np.zeros(size, np.int64)  # synapses of a row in the blocks placed before this one
+            for (j, (p, q)), c in zip(parts, counts):
+                row_start = np.concatenate([[0], np.cumsum(c)])[:-1]  # block-local rows (its list is sorted by pre)
+                dest = start[p] + before[p] + np.arange(p.size) - row_start[p]
+                pre[dest] = p + pre_edges[i]
+                post[dest] = q + post_edges[j]
+                before += c
+            pres.append(pre)
+            posts.append(post)
+        return _concat(zip(pres, posts))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Normal:
+    """Per-synapse values drawn from a normal distribution when the projection is built, with NEST's redraw rule:
+    a value outside ``[low, high]`` is drawn again (a truncated normal), e.g. weights that must keep their sign or
+    delays of at least half a step. ``Projection(weight=Normal(...))`` / ``delay=Normal(...)`` draw one value per
+    synapse of its list, in its order, seeded (the same network gives the same values).
+
+    ``mean``, ``std``, ``low`` and ``high`` are numbers, or tables ``(B_pre, B_post)`` (broadcasting, e.g.
+    ``(B_pre, 1)`` for a value per presynaptic block) indexed by the blocks of ``blocks=(pre_sizes, post_sizes)``
+    that a synapse's pre and post neurons belong to (as :class:`Blocks` numbers them).
+
+    Args:
+      mean: mean, in the parameter's unit (weight: the output's unit; delay: ms).
+      std: standard deviation, >= 0.
+      low, high: the interval kept (inclusive); values outside it are redrawn. Bounds that leave less than
+        :data:`MIN_ACCEPTANCE` of the distribution are refused (redrawing would be hopeless).
+      seed: random seed (numpy ``default_rng``).
+      blocks: ``(pre_sizes, post_sizes)`` when any parameter is a table.
+    """
+
+    mean: object
+    std: object
+    low: object = -math.inf
+    high: object = math.inf
+    seed: int = 0
+    blocks: tuple | None = None
+
+    CHUNK = 1 << 22  # synapses drawn at a time (bounds the temporaries; part of the stream's definition)
+
+    def __post_init__(self):
+        _check_int("Normal", "seed", self.seed)
+        tables = [np.asarray(getattr(self, n), np.float64) for n in ("mean", "std", "low", "high")]
+        if any(t.ndim not in (0, 2) for t in tables):
+            raise ValueError("Normal: mean, std, low and high must be numbers or (B_pre, B_post) tables")
+        if any(t.ndim == 2 for t in tables) and self.blocks is None:
+            raise ValueError("Normal: a table of parameters needs blocks=(pre_sizes, post_sizes)")
+        mean, std, low, high = np.broadcast_arrays(*tables)
+        if np.any(~np.isfinite(mean)) or np.any(~np.isfinite(std)) or np.any(std < 0):
+            raise ValueError(f"Normal: mean must be finite and std finite and >= 0, got {self.mean!r}, {self.std!r}")
+        if np.any(np.isnan(low)) or np.any(np.isnan(high)) or np.any(low > high):
+            raise ValueError(f"Normal: low and high must satisfy low <= high, got low={self.low!r}, high={self.high!r}")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cdf = lambda x: 0.5 * (1.0 + _erf((x - mean) / (std * math.sqrt(2.0))))  # noqa: E731
+            accept = np.where(std > 0, cdf(high) - cdf(low), ((low <= mean) & (mean <= high)).astype(float))
+        if np.any(accept < MIN_ACCEPTANCE):
+            at = np.unravel_index(int(np.argmin(accept)), accept.shape)
+            where = f" at block {tuple(int(i) for i in at)}" if accept.ndim else ""
+            raise ValueError(
+                f"Normal: the bounds [low, high] keep only {float(np.min(accept)):.3g} of the distribution{where} (at "
+                f"least {MIN_ACCEPTANCE} is needed: a value would be redrawn over {1 / MIN_ACCEPTANCE:.0f} times): "
+                f"mean={float(mean[at]):g}, std={float(std[at]):g}, low={float(low[at]):g}, high={float(high[at]):g}"
+            )
+        if self.blocks is not None:
+            sizes = self.blocks
+            if not (isinstance(sizes, tuple) and len(sizes) == 2):
+                raise ValueError(f"Normal: blocks must be (pre_sizes, post_sizes), got {sizes!r}")
+            shape = (len(sizes[0]), len(sizes[1]))
+            for n, t in zip(("mean", "std", "low", "high"), tables):
+                if t.ndim == 2 and any(a not in (1, b) for a, b in zip(t.shape, shape)):
+                    raise ValueError(f"Normal: {n} must be a number or a table broadcasting to {shape}, got {t.shape}")
+
+    def draw(self, pre: np.ndarray, post: np.ndarray) -> np.ndarray:
+        """One value per synapse ``pre[k] -> post[k]``: float32 ``(K,)``, drawn chunk by chunk."""
+        k = pre.size
+        out = np.empty(k, np.float32)
+        rng = np.random.default_rng(self.seed)
+        if self.blocks is not None:
+            pre_edges = np.concatenate([[0], np.cumsum(self.blocks[0])])
+            post_edges = np.concatenate([[0], np.cumsum(self.blocks[1])])
+            shape = (len(pre_edges) - 1, len(post_edges) - 1)
+        else:
+            shape = (1, 1)
+        mean, std, low, high = (np.broadcast_to(np.asarray(getattr(self, n), np.float64), shape).ravel()
+                                for n in ("mean", "std", "low", "high"))  # fmt: skip
+        for start in range(0, k, self.CHUNK):
+            stop = min(k, start + self.CHUNK)
+            if self.blocks is not None:
+                i = np.searchsorted(pre_edges, pre[start:stop], side="right") - 1
+                j = np.searchsorted(post_edges, post[start:stop], side="right") - 1
+                b = i * shape[1] + j
+            else:
+                b = np.zeros(stop - start, np.intp)
+            m, s, lo, hi = mean[b], std[b], low[b], high[b]
+            x = m + s * rng.standard_normal(stop - start)
+            bad = np.flatnonzero((x < lo) | (x > hi))
+            while bad.size:
+                x[bad] = m[bad] + s[bad] * rng.standard_normal(bad.size)
+                bad = bad[(x[bad] < lo[bad]) | (x[bad] > hi[bad])]
+            out[start:stop] = x
+        return out
+
+
+MIN_ACCEPTANCE = 1e-3  # Normal: the least probability of [low, high] for which redrawing is accepted
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    return np.vectorize(math.erf, otypes=[float])(x)

@@ -264,6 +264,8 @@ def _field_ndim(net: Network, path: str) -> int:
     name, field = path.split(".", 1)
     if name in net.populations:
         return len(net.populations[name].shape)
+    if name in net.drives:  # the kinetics of a drive are post-aligned
+        return len(net.populations[net.drives[name].post].shape)
     proj = net.projections[name]
     return proj.field_ndim(field, len(net.populations[proj.post].shape))
 
@@ -275,7 +277,7 @@ def _check_state(net: Network, state: NetworkState, dt: float, owner: str = "sim
         batch = _batch_shape(net, state)
     except ValueError as err:
         raise ValueError(f"{owner}: {err}") from None
-    _check_state_shapes(net, state, batch, owner)
+    _check_state_shapes(net, state, batch, owner, dt)
     for pop, need in net.delay_depths(dt).items():  # traced delays (need None) are checked on the device
         have = state.delays[pop].max_lag if pop in state.delays else 1
         if need is not None and need > have:
@@ -296,17 +298,20 @@ def _leaf_matches(have: Any, want: jax.ShapeDtypeStruct) -> bool:
     return shape == tuple(want.shape)
 
 
-def _check_state_shapes(net: Network, state: NetworkState, batch: tuple, owner: str) -> None:
+def _check_state_shapes(net: Network, state: NetworkState, batch: tuple, owner: str, dt: float = DEFAULT_DT) -> None:
     """``state`` against ``net.init(key, batch)`` (shapes only, no computation): the same neuron and
     synapse pytrees with the same leaf shapes, and delay buffers ``(depth, *batch, count)`` of the network's
     populations (any depth: the lags are checked against it by :func:`_check_state`). ``ValueError`` names
     the first path that differs, its shape and the expected one."""
 
     def parts():  # net.init's neuron and synapse states (its delay buffers need concrete delays: checked below)
-        keys = jax.random.split(jax.random.key(0), len(net.populations))
+        keys = jax.random.split(jax.random.key(0), len(net.populations) + len(net.drives))
+        synapses = {n: p.init_state(net.populations[p.post].shape, batch, dt) for n, p in net.projections.items()}
+        for (n, d), k in zip(net.drives.items(), keys[len(net.populations) :]):
+            synapses[n] = d.init_state(net.populations[d.post].shape, batch, key=k)
         return {
             "neurons": {n: p.init(batch, key=k) for (n, p), k in zip(net.populations.items(), keys)},
-            "synapses": {n: p.init_state(net.populations[p.post].shape, batch) for n, p in net.projections.items()},
+            "synapses": synapses,
         }
 
     template = jax.eval_shape(parts)

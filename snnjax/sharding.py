@@ -360,7 +360,7 @@ class ShardedNetwork:
         every: dict[str, int] = {}
         for name, proj in net.projections.items():
             lag = lags[name]
-            m = 1 if lag is None or not np.size(lag) else int(np.min(lag))
+            m = 1 if lag is None or not np.size(lag) or proj.ring_delivery else int(np.min(lag))
             every[proj.pre] = min(every.get(proj.pre, m), m)
         # steps between exchanges of each sending population: its shortest lag (1: every step)
         self.every = {name: every[name] for name in self.senders}
@@ -584,11 +584,16 @@ class ShardedNetwork:
                     raise AssertionError(f"row table {field} of {name} wider than its bound")
                 pad = np.full((table.shape[0], w - table.shape[1]), table[-1, 0], table.dtype)
                 changes[field] = np.concatenate([table, pad], axis=1)
-            if topo.row_ptr is None and topo.ell_post is not None and topo.n_syn >= self._table_widths[(name, "ell")]:
+            width = self._table_widths.get((name, "ell"))
+            if width is not None and topo.row_ptr is None and topo.ell_post is not None and topo.n_syn >= width:
                 ptr = np.searchsorted(np.asarray(topo.pre), np.arange(topo.n_pre + 1)).astype(np.int32)
                 changes["row_ptr"] = np.append(ptr, np.int32(topo.n_syn))
-            elif topo.row_ptr is not None and topo.n_syn < self._table_widths[(name, "ell")]:
+            elif width is not None and topo.row_ptr is not None and topo.n_syn < width:
+                if topo.ell_post is None:  # pragma: no cover - a device's list is never shorter than the widest row
+                    raise AssertionError(f"the synapse list of {name} is shorter than its widest row")
                 changes["row_ptr"] = None
+            if width is not None and changes.get("row_ptr", topo.row_ptr) is not None:
+                changes["row_width"] = width  # one window width on every device (a static of the shared structure)
             projs[name] = proj.replace(topology=topo.replace(**changes)) if changes else proj
         net.projections = projs
         return net
@@ -637,9 +642,11 @@ class ShardedNetwork:
             ]
         for name, proj in net.projections.items():
             post = net.populations[proj.post]
-            g = jax.eval_shape(lambda p=proj, shape=post.shape: p.init_state(shape, batch_shape))
+            g = jax.eval_shape(lambda p=proj, shape=post.shape: p.init_state(shape, batch_shape, self.dt))
             slots = (self.splits[proj.post].slots,)
-            loc = jax.eval_shape(lambda p=local.projections[name], shape=slots: p.init_state(shape, batch_shape))
+            loc = jax.eval_shape(
+                lambda p=local.projections[name], shape=slots: p.init_state(shape, batch_shape, self.dt)
+            )
             sizes = {
                 "syn": (self._proj[name].n_syn, self._proj[name].k_local),
                 "pop": (self.splits[proj.post].n, self.splits[proj.post].slots),
@@ -657,7 +664,7 @@ class ShardedNetwork:
         device's ``init_state``: it depends on the synapse count, equal on every device, and on the scalar
         weight), per-synapse leaves 0 on the dummies as :meth:`_to_local` makes them."""
         proj = self._template.projections[name]
-        template = proj.init_state((self.splits[proj.post].slots,), batch)
+        template = proj.init_state((self.splits[proj.post].slots,), batch, self.dt)
         leaves, treedef = jax.tree.flatten(template)
         out = []
         for (kind, _), leaf in zip(kinds, leaves, strict=True):
@@ -830,7 +837,7 @@ class ShardedNetwork:
         if name in self.net.populations:
             return ("pop", name)
         proj = self.net.projections[name]
-        state = jax.eval_shape(lambda: proj.init_state(self.net.populations[proj.post].shape, ()))
+        state = jax.eval_shape(lambda: proj.init_state(self.net.populations[proj.post].shape, (), self.dt))
         leaves = [f for f in ("kinetics", "stp", "plasticity") if getattr(state, f) is not None]
         flat = []
         for part in leaves:
