@@ -175,7 +175,7 @@ class Network:
             if dt is not None and hasattr(pop, "check_dt"):
                 pop.check_dt(dt)
         for proj in self.projections.values():
-            proj._validate(self.populations[proj.post].shape)
+            proj._validate(self.populations[proj.post].shape)  # N-D targets: parameters shaped like the group
         for drive in self.drives.values():
             drive._validate(self.populations[drive.post].shape)
 

@@ -24,20 +24,23 @@ NIR node                snnjax
                         it use ``synapses.Delta`` + ``outputs.CUBA`` (the input current ``I`` is held over a step)
 ``CubaLIF``             ``neurons.LIF`` (``tau = tau_mem ts``) fed through ``synapses.Exponential(tau_syn ts)``
                         + ``outputs.CUBA``; ``w_in`` and the input gain (below) are folded into the weights
-``IF``                  ``neurons.IF`` (``r / ts`` per ms, ``v_th``, ``v_reset``)
+``IF``                  ``neurons.IF`` (``r / ts`` per ms, ``v_th``, ``v_reset``, ``v_init = 0``: NIR's IF starts
+                        at 0, not at ``v_reset``)
 ``LI`` / ``CubaLI``     ``neurons.LI`` (``tau ts``, ``r``, ``v_rest = v_leak``), through ``Exponential`` for CubaLI
 ``I`` / ``Integrator``  ``neurons.Integrator`` (``r / ts``)
 ``Threshold``           ``neurons.LIF`` with ``tau = dt / 1000`` (``exp(-dt/tau)`` is exactly 0: no memory),
                         ``r = 1``, ``v_rest = v_reset = 0``: it spikes when its input is above ``threshold``
 ``Affine`` / ``Linear`` a projection ``conn=All2All()`` with the dense weight ``W.T`` ``(n_pre, n_post)``; an
                         Affine's ``bias`` is a projection from the :class:`Bias` source (one neuron firing every
-                        step) with weight ``b`` and the same kinetics as the weights
+                        step) with weight ``b`` and the same kinetics as the weights: once per node (however many
+                        edges feed it), mapped by the linear nodes after it and delayed by the Delay nodes after it
 ``Scale``               per-neuron factors multiplied into the weights of the path
 ``Conv2d`` / ``Conv1d`` ``conn.Conv2D`` (channels first ``(C, H, W)``, weights ``Conv2D.expand(kernel)``; Conv1d is a
                         one-row Conv2D; ``groups`` via a kernel that is zero across groups); bias as Affine's
 ``SumPool2d``/``AvgPool2d``  a ``Conv2D`` with a fixed channel-diagonal kernel of ones (``1 / (kh kw)``)
 ``Flatten``             nothing (populations are flat in C order; shapes follow ``input_type``/``output_type``)
-``Delay``               added to the projection's delay (``delay ts`` ms; uniform delays only)
+``Delay``               added to the projection's delay (``delay ts`` ms; uniform delays only); before an Output,
+                        the output's delay (``NIRNetwork.output_delays``, taken off ``latency``)
 ``Output``              a monitor path: ``'<pop>.spike'``, or ``'<pop>.v'`` for LI and Integrator
 nested ``NIRGraph``     inlined (node names ``'<sub>.<node>'`` sanitised); cycles are recurrent projections
 ======================  ============================================================================================
@@ -57,8 +60,15 @@ The traps, and what is done about them:
   export follows that (``w_in = tau_syn/dt`` so ``gain w_in = 1``); Norse's ``LIFCell`` instead adds ``S`` itself
   and writes ``w_in = 1``: ``synapse_input="jump"`` (``gain = 1``) reproduces it. The gain times ``w_in`` is
   multiplied into the weights of every projection into the population; :func:`to_nir` divides it out again.
-* **Threshold.** NIR fires when ``v > v_threshold``, snnjax when ``v >= v_th``: the import sets ``v_th`` to the
-  next float above ``v_threshold`` (in the default float dtype), so both fire for the same ``v``; export inverts it.
+* **Threshold.** NIR fires when ``v > v_threshold``, snnjax when ``v - v_th >= 0``, and XLA (on CPU) flushes
+  subnormal floats (below ``tiny``, 1.2e-38 in float32) to 0. The import sets ``v_th`` (in the default float dtype)
+  to the next float above ``v_threshold``, where floats are ``tiny`` or more apart (``|v_threshold| >= 2**-103``,
+  1e-31 in float32), and otherwise to ``p + tiny`` rounded up, ``p`` the largest float XLA holds (0 or normal) not
+  above ``v_threshold``: ``tiny`` for a threshold of 0 (the next float, 1e-45, is flushed to 0 and ``v = 0`` would
+  fire). Both fire for the same ``v`` for every threshold but the few that no ``v_th`` can meet through a flushed
+  difference (within ``tiny`` below a power of two under 2**-103, or in (-2 tiny, -tiny)): those never fire at or
+  below the threshold and at most ``tiny`` above it (as every threshold under 2**-103 on a backend that keeps
+  subnormals). Export inverts it (``tiny`` -> 0).
 * **Weights** are ``(out, in)`` in NIR (``y = W x``), ``(n_pre, n_post)`` in snnjax; conv kernels are
   ``(C_out, C_in, kH, kW)`` channels first in both.
 * **Time.** A snnjax projection delivers a spike one step after it was emitted (lag 1, as Brian2's ``on_pre``);
@@ -68,7 +78,9 @@ The traps, and what is done about them:
   an Input: then every population's spikes are exactly the graph's, ``depth`` steps later, and biases are switched
   on at step ``depth`` (their projection's delay), so the transient matches too. ``NIRNetwork.latency`` holds the
   shift of each output and :meth:`NIRNetwork.function` removes it (it runs ``T + latency`` steps and returns the
-  last ``T``). A cycle through several populations cannot keep this exactly (its back edge would need a negative
+  last ``T``); a ``Delay`` between a population and an Output delays that output instead (``latency`` is less by
+  its steps, negative when it is longer than the depth: the graph's output is then the monitor's shifted later,
+  zeros first). A cycle through several populations cannot keep this exactly (its back edge would need a negative
   lag): it gets lag 1 and a warning. Export maps lag 1 to a plain edge and ``lag > 1`` to a ``Delay`` of
   ``(lag - 1) dt``, so snnjax -> NIR -> snnjax gives the same lags for layered networks (every path between two
   populations has the same length), the usual feed-forward and self-recurrent ones.
@@ -77,7 +89,10 @@ The traps, and what is done about them:
   projection) with dense weights (a sparse or convolutional synapse list becomes its dense matrix; multi-dimensional
   populations are written flat, with a ``Flatten`` before the weights), and refuses with a ``ValueError`` what NIR
   cannot express: COBA/MgBlock outputs, voltage jumps, STP, plasticity, Alpha and other kinetics, refractory
-  periods, reset by subtraction, per-synapse delays, and neuron models other than LIF/LI/IF/Integrator (HH, AdEx...).
+  periods, reset by subtraction, per-synapse delays, neuron models other than LIF/LI/IF/Integrator (HH, AdEx...), and
+  a population that does not start where NIR's node does (NIR has no initial state: LIF/LI start at ``v_leak``,
+  IF/I at 0; so a ``v_init`` elsewhere, or an IF starting at ``v_reset != 0``, is refused). An imported Delay
+  before an Output is written back.
 """
 
 from __future__ import annotations
@@ -167,8 +182,10 @@ class NIRNetwork:
       dt: the step it was discretised for, ms.
       inputs: NIR Input node name -> its ``SpikeArray`` population (drive it at ``'<pop>.input'``).
       outputs: NIR Output node name -> monitor path (``'<pop>.spike'`` or ``'<pop>.v'``).
-      latency: NIR Output node name -> steps by which the network's output lags the graph's (its depth).
+      latency: NIR Output node name -> steps by which the network's output lags the graph's (its depth, less the
+        ``output_delays``): the graph's output at step ``t`` is the monitor at ``t + latency`` (0 before step 0).
       input_shapes: NIR Input node name -> shape of one step of its spikes.
+      output_delays: NIR Output node name -> steps of the ``Delay`` nodes between its population and it (0 mostly).
     """
 
     network: Network
@@ -177,6 +194,7 @@ class NIRNetwork:
     outputs: dict[str, str]
     latency: dict[str, int]
     input_shapes: dict[str, tuple[int, ...]]
+    output_delays: dict[str, int] = dataclasses.field(default_factory=dict)
 
     def function(self, where: Callable[[str, Any], bool] | None = None) -> tuple[Any, Callable]:
         """The graph as a pure function of its parameters and input spikes.
@@ -192,7 +210,7 @@ class NIRNetwork:
         """
         params, rebuild = trainable(self.network, where)
         dt = self.dt
-        pad = max(self.latency.values(), default=0)
+        pad = max([0, *self.latency.values()])
         paths = sorted(set(self.outputs.values()))
 
         def fn(params, spikes):
@@ -211,10 +229,18 @@ class NIRNetwork:
                 feeds.append((f"{self.inputs[name]}.input", x.astype(jnp.result_type(float)), "iter"))
             state = net.init(batch_shape=batch, dt=dt)
             _, rec = simulate(net, state, duration=(n + pad) * dt, dt=dt, inputs=feeds, monitors=paths)
-            out = {k: rec[p][self.latency[k] : self.latency[k] + n] for k, p in self.outputs.items()}
+            out = {k: _shifted(rec[p], self.latency[k], n) for k, p in self.outputs.items()}
             return next(iter(out.values())) if len(out) == 1 else out
 
         return params, fn
+
+
+def _shifted(x: jax.Array, lat: int, n: int) -> jax.Array:
+    """``x[lat : lat + n]``, zeros where ``lat + t < 0`` (a Delay before an Output: the graph's output is later)."""
+    if lat >= 0:
+        return x[lat : lat + n]
+    head = min(-lat, n)
+    return jnp.concatenate([jnp.zeros((head, *x.shape[1:]), x.dtype), x[: n - head]])
 
 
 # -- import ---------------------------------------------------------------------------------------------------------
@@ -358,14 +384,61 @@ def _pass_shape(nir, name, node, in_shape):
 
 
 def _above(x) -> np.ndarray:
-    """The next float above ``x`` in the default float dtype: ``v >= _above(x)`` is ``v > x``."""
+    """``v_th`` such that snnjax's ``v >= v_th`` is NIR's ``v > x`` for every ``v`` XLA computes, in the default
+    float dtype. snnjax fires when ``v - v_th >= 0``, and XLA on CPU flushes subnormal results (and operands) to
+    zero: no ``v`` is subnormal, and a difference below ``tiny`` (the smallest normal float) is 0. With ``m``
+    the smallest zero-or-normal float above ``x`` and ``p`` the largest below ``m``, ``v_th = max(m, p + tiny)``
+    (rounded up, and never subnormal): where floats are ``tiny`` or more apart (``|x| >= 2**-103`` in float32) that
+    is the next float above ``x``; near 0 it keeps ``v = p`` silent although ``p - v_th`` would flush to 0 (``x =
+    0``: ``v_th = tiny``; the next float, 1e-45, is itself flushed to 0, and ``v = 0`` would fire). Where no float
+    meets both ``m`` and ``p`` (the module docstring says which), ``m`` stays silent: late, never early."""
     dtype = np.dtype(jnp.result_type(float))
-    return np.nextafter(np.asarray(x, dtype), np.asarray(np.inf, dtype))
+    x = np.asarray(x, dtype)
+    tiny, inf = np.finfo(dtype).tiny, np.asarray(np.inf, dtype)
+
+    def normal(y, up: bool):  # a subnormal y to the zero-or-normal float next to it, upwards or downwards
+        sub = np.abs(y) < tiny
+        toward = (y > 0) if up else (y < 0)  # away from 0 in this direction, else to 0
+        return np.where(sub & toward, tiny if up else -tiny, np.where(sub, 0, y))
+
+    m = normal(np.nextafter(x, inf), True).astype(dtype)
+    p = normal(np.nextafter(m, -inf), False).astype(dtype)
+    q = (p + tiny).astype(dtype)  # rounded up to a float >= p + tiny (q - p is exact: Sterbenz, or cancellation)
+    q = np.where((q - p).astype(dtype) < tiny, np.nextafter(q, inf), q)
+    return normal(np.maximum(m, q), True).astype(dtype)
 
 
 def _below(x) -> np.ndarray:
+    """NIR's ``v_threshold`` for ``v_th`` (the inverse of :func:`_above`): ``v_th - tiny`` near 0 (0 for
+    ``v_th = tiny``), else the next float below."""
     dtype = np.dtype(jnp.result_type(float))
-    return np.nextafter(np.asarray(x, dtype), np.asarray(-np.inf, dtype)).astype(np.float64)
+    x = np.asarray(x, dtype)
+    near = (x.astype(np.float64) - float(np.finfo(dtype).tiny)).astype(dtype)
+    down = np.nextafter(x, np.asarray(-np.inf, dtype))
+    return np.where(_above(near) == x, near, down).astype(np.float64)
+
+
+def _delay_steps(name: str, node: Any, ts: float, dt: float) -> int:
+    """Whole steps of a NIR ``Delay`` node (uniform delays only)."""
+    d = np.asarray(node.delay, np.float64)
+    if d.size and not np.all(d == d.reshape(-1)[0]):
+        raise ValueError(f"from_nir: Delay node {name!r} has unequal delays; only uniform delays map")
+    return int(np.floor(float(d.reshape(-1)[0]) * ts / dt + 0.5)) if d.size else 0
+
+
+def _carried_bias(nir, chain: list, nodes: dict, ops: dict, ts: float, dt: float) -> tuple[np.ndarray, int]:
+    """The bias of the linear node ``chain[0]`` as it reaches the end of ``chain``: mapped by the linear nodes after
+    it (their own biases are theirs) and ``(bias (n_out,), delay steps)`` of the Delay nodes after it."""
+    b, steps = ops[chain[0]][5], 0
+    for c in chain[1:]:
+        if c in ops:
+            out = np.zeros(int(np.prod(ops[c][0])))
+            _, _, cp, cq, cw, _ = ops[c]
+            np.add.at(out, cq, b[cp] * cw)
+            b = out
+        elif isinstance(nodes[c], nir.Delay):
+            steps += _delay_steps(c, nodes[c], ts, dt)
+    return b, steps
 
 
 def _ident(name: str, taken: set) -> str:
@@ -530,31 +603,22 @@ def from_nir(
 
     # projections
     projs, used_bias = {}, False
+    biased: set = set()  # (chain from a biased linear node on, target): its bias is added once, whatever feeds it
     for u, chain, v in paths:
         n_pre = int(np.prod(shapes[u]))
-        delay_steps, bias_delay, pre, post, w, bias, conn = 0, 0, None, None, None, None, None
         linear = [c for c in chain if kind[c] == "linear"]
-        for c in chain:
-            if isinstance(nodes[c], nir.Delay):
-                d = np.asarray(nodes[c].delay, np.float64)
-                if d.size and not np.all(d == d.reshape(-1)[0]):
-                    raise ValueError(f"from_nir: Delay node {c!r} has unequal delays; only uniform delays map")
-                steps = int(np.floor(float(d.reshape(-1)[0]) * ts / dt + 0.5)) if d.size else 0
-                delay_steps += steps
-                bias_delay += steps
-            elif c in ops and ops[c][5] is not None and bias is None:
-                bias_delay = 0
+        delay_steps = sum(_delay_steps(c, nodes[c], ts, dt) for c in chain if isinstance(nodes[c], nir.Delay))
         if len(linear) == 1:
-            _, conn, pre, post, w, bias = ops[linear[0]]
+            _, conn, pre, post, w, _ = ops[linear[0]]
         elif not linear:
             conn, pre, post, w = _conn.One2One(), np.arange(n_pre), np.arange(n_pre), np.ones(n_pre)
         else:  # several linear nodes in a row: one dense map
-            m, bias = np.eye(n_pre), np.zeros(n_pre)
+            m = np.eye(n_pre)
             for c in linear:
-                _, _, cp, cq, cw, cb = ops[c]
+                _, _, cp, cq, cw, _ = ops[c]
                 mc = np.zeros((m.shape[1], int(np.prod(ops[c][0]))))
                 np.add.at(mc, (cp, cq), cw)
-                m, bias = m @ mc, bias @ mc + (0.0 if cb is None else cb)
+                m = m @ mc
             pre, post = np.nonzero(m)
             w, conn = m[pre, post], None
         n_post = int(np.prod(shapes[v]))
@@ -583,7 +647,15 @@ def from_nir(
             pname[u], pname[v], conn=conn, weight=weight, delay=lag * dt, synapse=syn[v], method="dense"
             if isinstance(conn, _conn.All2All) else "auto"
         )  # fmt: skip
-        if bias is not None and np.any(bias != 0):
+        # each Affine/conv bias on the path, carried through the nodes after it and delayed by the Delays after it
+        # (NIR sums a node's inputs, so a bias reached by several paths from the same node on counts once)
+        for i, c in enumerate(chain):
+            if kind[c] != "linear" or ops[c][5] is None or (tuple(chain[i:]), v) in biased:
+                continue
+            biased.add((tuple(chain[i:]), v))
+            bias, bias_delay = _carried_bias(nir, chain[i:], nodes, ops, ts, dt)
+            if not np.any(bias != 0):
+                continue
             used_bias = True
             b = np.broadcast_to(bias, (n_post,)) * s
             projs[_ident(f"{name}_bias", taken)] = Projection(
@@ -594,12 +666,15 @@ def from_nir(
         pops[bias_name] = Bias(1)
 
     outputs, latency = {}, {}
+    output_delays = {}
     for u, chain, o in out_paths:
         if any(kind[c] == "linear" for c in chain):
             raise ValueError(f"from_nir: Output {o!r} is fed by a linear node; snnjax outputs are neuron states")
         field = "v" if isinstance(nodes[u], _nonspiking(nir)) else "spike"
         outputs[o] = f"{pname[u]}.{field}"
-        latency[o] = depth[u]
+        # Delay nodes before an Output shift the output: the graph's output is the population's, later
+        output_delays[o] = sum(_delay_steps(c, nodes[c], ts, dt) for c in chain if isinstance(nodes[c], nir.Delay))
+        latency[o] = depth[u] - output_delays[o]
     inputs = {p: pname[p] for p in pop_names if isinstance(nodes[p], nir.Input)}
     return NIRNetwork(
         network=Network(**pops, **projs),
@@ -608,6 +683,7 @@ def from_nir(
         outputs=outputs,
         latency=latency,
         input_shapes={p: shapes[p] for p in inputs},
+        output_delays=output_delays,
     )
 
 
@@ -672,9 +748,9 @@ def _population(nir, name, node, shape, dt, ts, integration, synapse_input):
     elif isinstance(node, (nir.LI, nir.CubaLI)):
         tau = tau_of(node.tau if isinstance(node, nir.LI) else node.tau_mem, "tau")
         pop = _neurons.LI(size, tau=jnp.asarray(tau, dtype), r=f(node.r), v_rest=f(node.v_leak))
-    elif isinstance(node, nir.IF):
+    elif isinstance(node, nir.IF):  # NIR's IF starts at v = 0 (dv/dt = r I from 0), snnjax's at v_reset by default
         pop = _neurons.IF(size, r=f(arr(node.r) / ts), v_th=jnp.asarray(_above(arr(node.v_threshold))),
-                          v_reset=f(node.v_reset))  # fmt: skip
+                          v_reset=f(node.v_reset), v_init=0.0)  # fmt: skip
     elif isinstance(node, nir.Threshold):
         pop = _neurons.LIF(size, v_rest=0.0, v_reset=0.0, v_th=jnp.asarray(_above(arr(node.threshold))),
                            tau=dt / 1000.0, tau_ref=0.0, r=1.0)  # fmt: skip
@@ -711,9 +787,14 @@ def to_nir(
       ValueError: for any component without a NIR node (named, with the reason).
     """
     nir = _nir()
+    output_delays: dict[str, float] = {}  # Output name -> ms
     if isinstance(net, NIRNetwork):
         dt = net.dt if dt is None else dt
         outputs = dict(net.outputs) if outputs is None else outputs
+        # an imported Delay before an Output is written back (whole steps of the dt it was imported for)
+        output_delays = {
+            k: d * net.dt for k, d in net.output_delays.items() if d and outputs.get(k) == net.outputs.get(k)
+        }
         net = net.network
     if dt is None or not float(dt) > 0:
         raise ValueError(f"to_nir: dt (ms, > 0) is required, got {dt!r}")
@@ -818,7 +899,14 @@ def to_nir(
         if pop not in nodes:
             raise ValueError(f"to_nir: output {oname!r} -> {path!r} does not name an exported population")
         nodes[oname] = nir.Output(output_type={"output": np.array([pops[pop].count])})
-        edges.append((pop, oname))
+        src = pop
+        if output_delays.get(oname):
+            src = f"{oname}_delay"
+            while src in nodes:
+                src += "_"
+            nodes[src] = nir.Delay(delay=np.full(pops[pop].shape, output_delays[oname] / ts))
+            edges.append((pop, src))
+        edges.append((src, oname))
     return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False)
 
 
@@ -854,6 +942,22 @@ def _check_projection(name, proj, pops):
         raise ValueError(f"to_nir: projection {name!r} ({proj.pre} -> {proj.post}) cannot be exported: {why}")
 
 
+def _check_start(name, pop, default, nir_start, where):
+    """NIR nodes have no initial state (LIF/LI start at ``v_leak``, IF/I at 0): refuse a population that starts
+    elsewhere (its ``v_init``, or ``default`` when that is ``None``), as the graph would run from another state."""
+    start = default if pop.v_init is None else pop.v_init
+    try:
+        same = np.array_equal(np.broadcast_to(_np(start), pop.shape), np.broadcast_to(_np(nir_start), pop.shape))
+    except (TypeError, ValueError):  # an snnjax.init spec (random or not): not a NIR state either
+        same = False
+    if not same:
+        got = f"v_init={pop.v_init!r}" if pop.v_init is not None else "v_init=None (v = v_reset)"
+        raise ValueError(
+            f"to_nir: population {name!r} ({type(pop).__name__}) has {got}; NIR nodes have no initial state and "
+            f"start {where}, so its output would change"
+        )
+
+
 def _export_population(nir, name, pop, tau_s, dt, ts):
     def arr(x):
         return np.array(np.broadcast_to(_np(x), pop.shape))  # in the population's shape (C, H, W) for conv layers
@@ -862,11 +966,12 @@ def _export_population(nir, name, pop, tau_s, dt, ts):
         if tau_s is not None:
             raise ValueError(f"to_nir: population {name!r} is a SpikeArray and receives projections")
         return nir.Input(input_type={"input": np.array(pop.shape)})
-    if isinstance(pop, (_neurons.LIF, _neurons.IF)):
-        if pop.reset_mode != "value":
-            raise ValueError(f"to_nir: population {name!r} resets by subtraction; NIR neurons reset to v_reset")
-        if pop.v_init is not None:
-            raise ValueError(f"to_nir: population {name!r} has v_init={pop.v_init!r}; NIR nodes start at rest")
+    if isinstance(pop, (_neurons.LIF, _neurons.IF)) and pop.reset_mode != "value":
+        raise ValueError(f"to_nir: population {name!r} resets by subtraction; NIR neurons reset to v_reset")
+    if isinstance(pop, (_neurons.LIF, _neurons.LI)):
+        _check_start(name, pop, pop.v_rest, pop.v_rest, "at rest (v = v_leak)")
+    elif isinstance(pop, (_neurons.IF, _neurons.Integrator)):
+        _check_start(name, pop, getattr(pop, "v_reset", 0.0), 0.0, "at v = 0")
     if isinstance(pop, _neurons.LIF):
         if np.any(_np(pop.tau_ref) > 0):
             raise ValueError(f"to_nir: population {name!r} has a refractory period (tau_ref); NIR LIF has none")
