@@ -58,6 +58,10 @@ class Connector:
     def build(self, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
         raise NotImplementedError
 
+    def count(self, n_pre: int, n_post: int) -> int | None:
+        """The number of synapses :meth:`build` gives, when known without building (else None)."""
+        return None
+
     def blocks(self, n_pre: int, n_post: int, size: int = BLOCK):
         """The synapse list of :meth:`build` as consecutive ``(pre, post)`` pieces (int32 ``(k_i,)`` each, about
         ``size`` synapses or fewer; their concatenation is ``build(n_pre, n_post)``). This default builds the
@@ -326,6 +330,9 @@ class FixedTotalNumber(Connector):
         _check_bool("FixedTotalNumber", "multapses", self.multapses)
         _check_int("FixedTotalNumber", "seed", self.seed)
 
+    def count(self, n_pre, n_post):
+        return int(self.n)
+
     def build(self, n_pre, n_post):
         pairs = n_pre * n_post - (0 if self.autapses else min(n_pre, n_post))
         if self.n and (n_pre == 0 or n_post == 0 or (not self.multapses and self.n > pairs)):
@@ -402,28 +409,33 @@ class Blocks(Connector):
                 f"Blocks: the blocks cover {pre_edges[-1]} -> {post_edges[-1]} neurons, but the groups have "
                 f"{n_pre} -> {n_post}; pre_sizes and post_sizes must sum to the groups' sizes"
             )
-        pres, posts = [], []
+        counts = {ij: c.count(self.pre_sizes[ij[0]], self.post_sizes[ij[1]]) for ij, c in self.connectors.items()}
+        lists = {}  # connectors of unknown size are built first; the others one presynaptic block at a time
+        for ij, n in counts.items():
+            if n is None:
+                lists[ij] = self.connectors[ij].build(self.pre_sizes[ij[0]], self.post_sizes[ij[1]])
+                counts[ij] = lists[ij][0].size
+        total = sum(counts.values())
+        pre_out, post_out = np.empty(total, np.int32), np.empty(total, np.int32)  # the one copy of the list
+        offset = 0
         for i, size in enumerate(self.pre_sizes):
             parts = [
-                (j, self.connectors[(i, j)].build(size, self.post_sizes[j]))
+                (j, lists.pop((i, j)) if (i, j) in lists else self.connectors[(i, j)].build(size, self.post_sizes[j]))
                 for j in range(len(self.post_sizes))
                 if (i, j) in self.connectors
             ]
             counts = [np.bincount(p, minlength=size) for _, (p, _) in parts]
-            total = np.sum(counts, axis=0) if counts else np.zeros(size, np.int64)
-            start = np.concatenate([[0], np.cumsum(total)])  # each merged row's first synapse
-            pre = np.empty(int(start[-1]), np.int32)
-            post = np.empty(int(start[-1]), np.int32)
+            rows = np.sum(counts, axis=0) if counts else np.zeros(size, np.int64)
+            start = offset + np.concatenate([[0], np.cumsum(rows)])  # each merged row's first synapse
             before = np.zeros(size, np.int64)  # synapses of a row in the blocks placed before this one
             for (j, (p, q)), c in zip(parts, counts):
                 row_start = np.concatenate([[0], np.cumsum(c)])[:-1]  # block-local rows (its list is sorted by pre)
                 dest = start[p] + before[p] + np.arange(p.size) - row_start[p]
-                pre[dest] = p + pre_edges[i]
-                post[dest] = q + post_edges[j]
+                pre_out[dest] = p + pre_edges[i]
+                post_out[dest] = q + post_edges[j]
                 before += c
-            pres.append(pre)
-            posts.append(post)
-        return _concat(zip(pres, posts))
+            offset = int(start[-1])
+        return pre_out, post_out
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -488,32 +500,34 @@ class Normal:
                     raise ValueError(f"Normal: {n} must be a number or a table broadcasting to {shape}, got {t.shape}")
 
     def draw(self, pre: np.ndarray, post: np.ndarray) -> np.ndarray:
-        """One value per synapse ``pre[k] -> post[k]``: float32 ``(K,)``, drawn chunk by chunk."""
+        """One value per synapse ``pre[k] -> post[k]``: float32 ``(K,)``, drawn chunk by chunk (float32 normal
+        variates of numpy's ``default_rng(seed)``; the redraws of a chunk follow it in the stream)."""
         k = pre.size
         out = np.empty(k, np.float32)
         rng = np.random.default_rng(self.seed)
         if self.blocks is not None:
-            pre_edges = np.concatenate([[0], np.cumsum(self.blocks[0])])
-            post_edges = np.concatenate([[0], np.cumsum(self.blocks[1])])
-            shape = (len(pre_edges) - 1, len(post_edges) - 1)
+            shape = (len(self.blocks[0]), len(self.blocks[1]))
+            block_type = np.int32
+            pre_block = np.repeat(np.arange(shape[0], dtype=block_type) * shape[1], self.blocks[0])
+            post_block = np.repeat(np.arange(shape[1], dtype=block_type), self.blocks[1])
         else:
             shape = (1, 1)
         mean, std, low, high = (np.broadcast_to(np.asarray(getattr(self, n), np.float64), shape).ravel()
-                                for n in ("mean", "std", "low", "high"))  # fmt: skip
+                                .astype(np.float32) for n in ("mean", "std", "low", "high"))  # fmt: skip
+        bounded = bool(np.any(np.isfinite(low)) or np.any(np.isfinite(high)))
         for start in range(0, k, self.CHUNK):
             stop = min(k, start + self.CHUNK)
             if self.blocks is not None:
-                i = np.searchsorted(pre_edges, pre[start:stop], side="right") - 1
-                j = np.searchsorted(post_edges, post[start:stop], side="right") - 1
-                b = i * shape[1] + j
+                b = pre_block[pre[start:stop]] + post_block[post[start:stop]]  # table index of each synapse
             else:
                 b = np.zeros(stop - start, np.intp)
-            m, s, lo, hi = mean[b], std[b], low[b], high[b]
-            x = m + s * rng.standard_normal(stop - start)
-            bad = np.flatnonzero((x < lo) | (x > hi))
-            while bad.size:
-                x[bad] = m[bad] + s[bad] * rng.standard_normal(bad.size)
-                bad = bad[(x[bad] < lo[bad]) | (x[bad] > hi[bad])]
+            x = mean[b] + std[b] * rng.standard_normal(stop - start, dtype=np.float32)
+            if bounded:
+                lo, hi = low[b], high[b]
+                bad = np.flatnonzero((x < lo) | (x > hi))
+                while bad.size:
+                    x[bad] = mean[b[bad]] + std[b[bad]] * rng.standard_normal(bad.size, dtype=np.float32)
+                    bad = bad[(x[bad] < lo[bad]) | (x[bad] > hi[bad])]
             out[start:stop] = x
         return out
 

@@ -369,6 +369,11 @@ class PoissonInput:
         kinetics = self.synapse.init(tuple(post_shape), tuple(batch_shape))
         return PoissonInputState(kinetics=kinetics, seed=counter_rng.seed_words(_key("PoissonInput", key)))
 
+    def state_axes(self, state: PoissonInputState) -> PoissonInputState:
+        """The axis of each leaf of ``state`` (:mod:`snnjax.axes`): the kinetics run over the target's neurons, the
+        generator's key words are the same everywhere."""
+        return PoissonInputState(kinetics=jax.tree.map(lambda _: "post", state.kinetics), seed="rep")
+
     def counts(self, prep: dict, state: PoissonInputState, step: jax.Array, dt: float, shape) -> jax.Array:
         """This step's counts, float ``shape = (*batch, count)`` (the population flattened)."""
         dtype = state.kinetics.g.dtype

@@ -270,11 +270,12 @@ class Network:
     def prepare(self, dt: float, lags: dict | None = None, depths: dict | None = None) -> dict:
         """Per-run arrays of every projection (:meth:`Projection.prepare`: lags and weights in the propagator's
         format). ``lags``: host lags by projection name (default :meth:`lags`); ``depths``: delay buffer depth
-        by population (1 for a population without a buffer), against which lags computed on the device
-        (traced delays) are checked."""
+        by population (1 for a population without a buffer) and ring depth by projection (ring delivery), against
+        which lags computed on the device (traced delays) are checked."""
         lags = self.lags(dt) if lags is None else lags
+        depths = {} if depths is None else depths
         prep = {
-            name: proj.prepare(dt, lags.get(name), None if depths is None else depths.get(proj.pre, 1))
+            name: proj.prepare(dt, lags.get(name), depths.get(name) if proj.ring_delivery else depths.get(proj.pre, 1))
             for name, proj in self.projections.items()
         }
         for name, drive in self.drives.items():

@@ -37,7 +37,8 @@ class Topology:
     formats a propagator or a plasticity rule asks for are built (the others are ``None``):
 
     Attributes:
-      pre, post: int32 ``(K,)``.
+      pre, post: int32 ``(K,)``; ``pre`` is None in the rows-only format of a list sorted by ``pre``
+        (``from_lists(rows_only=True)``), where ``row_ptr`` holds it (:meth:`pre_index` derives it).
       ell_post: int32 ``(n_pre + 1, F)``: row ``i`` lists the targets of presynaptic neuron ``i`` (its
         synapses in increasing ``k``), padded with ``n_post``; the extra last row is all padding.
       ell_syn: int32 ``(n_pre + 1, F)``: the synapse index of each ``ell_post`` entry, padded with ``K``.
@@ -84,6 +85,7 @@ class Topology:
         post = np.asarray(post, np.int32)
         put = jnp.asarray if on_device else np.asarray
         tables = {}
+        keep_pre = True
         if ell:
             ptr = _row_ptr(pre, n_pre)
             width = max(int(np.max(np.diff(ptr))) if n_pre else 0, 1) if ptr is not None else 0
@@ -92,14 +94,25 @@ class Topology:
                 tables["ell_post"], tables["ell_syn"] = put(ell_post), put(ell_syn)
             if ptr is not None and pre.size >= width:
                 tables["row_ptr"], tables["row_width"] = put(np.append(ptr, np.int32(pre.size))), width
+                keep_pre = not rows_only or transposed  # the rows-only format derives pre from row_ptr
         if transposed:
             tables["in_pre"], tables["in_syn"] = (put(a) for a in _rows(post, pre, n_post, n_pre))
-        return cls(pre=put(pre), post=put(post), n_pre=int(n_pre), n_post=int(n_post), **tables)
+        return cls(pre=put(pre) if keep_pre else None, post=put(post), n_pre=int(n_pre), n_post=int(n_post), **tables)
 
     @property
     def n_syn(self) -> int:
         """Number of synapses ``K``."""
-        return self.pre.shape[0]
+        return self.post.shape[0]
+
+    def pre_index(self) -> jax.Array | np.ndarray:
+        """``pre (K,)``: stored, or derived from ``row_ptr`` in the rows-only format (host arrays give a NumPy array,
+        device arrays a JAX array)."""
+        if self.pre is not None:
+            return self.pre
+        counts = self.row_ptr[1 : self.n_pre + 1] - self.row_ptr[: self.n_pre]
+        if isinstance(self.row_ptr, np.ndarray):
+            return np.repeat(np.arange(self.n_pre, dtype=np.int32), counts)
+        return jnp.repeat(jnp.arange(self.n_pre, dtype=jnp.int32), counts, total_repeat_length=self.n_syn)
 
     @property
     def max_fanout(self) -> int:
@@ -144,7 +157,7 @@ def _scatter(values: jax.Array, index: jax.Array, n: int) -> jax.Array:
 
 def sparse(s: jax.Array, topo: Topology, w: jax.Array) -> jax.Array:
     """Every synapse, every step: ``out = scatter_add(post, s[pre] * w)``; ``w`` scalar or ``(K,)``."""
-    return _scatter(s[..., topo.pre] * w, topo.post, topo.n_post)
+    return _scatter(s[..., topo.pre_index()] * w, topo.post, topo.n_post)
 
 
 def delayed(values: jax.Array, topo: Topology, w: jax.Array) -> jax.Array:
@@ -451,7 +464,7 @@ def _ring_all(s, topo: Topology, w, lag, ring, head):
     depth, n_post = ring.shape
     slot = head + lag.astype(jnp.int32)
     slot = jnp.where(slot >= depth, slot - depth, slot)
-    vals = s[..., topo.pre] * w
+    vals = s[..., topo.pre_index()] * w
     return jnp.zeros((depth * n_post,), vals.dtype).at[slot * n_post + topo.post].add(vals).reshape(depth, n_post)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import weakref
 from typing import Any
 
 import jax
@@ -12,7 +13,7 @@ import numpy as np
 from flax import struct
 from jax.typing import ArrayLike
 
-from snnjax import _checks, jitconn, ops, propagators
+from snnjax import _checks, axes, jitconn, ops, propagators
 from snnjax import conn as _conn
 from snnjax.convolution import Conv2D as _Conv2D
 from snnjax.delays import check_lag, device_lag, lag_steps
@@ -57,7 +58,7 @@ def choose_method(
       activity: expected fraction of the presynaptic group spiking in one step (rate in Hz x dt in ms /
         1000; e.g. 20 Hz at dt = 0.1 ms is 0.002); default :data:`DEFAULT_ACTIVITY` (0.01).
       align: ``"post"`` or ``"pre"`` (the synapse's ``align``).
-      per_synapse_delay: per-synapse delays read one value per synapse: ``"sparse"``.
+      per_synapse_delay: one delay per synapse (delivered into a ring by ``"event"``, read per synapse by ``"sparse"``).
       backend: ``"cpu"`` (the model fitted with ``benchmarks/kernels.py``), ``"gpu"`` or ``"tpu"``.
 
     Returns:
@@ -80,6 +81,38 @@ def _leaves(part: Any) -> list[tuple[str, Any]]:
         if f.metadata.get("pytree_node", True) and (isinstance(value, (int, float)) or hasattr(value, "shape")):
             out.append((f.name, value))
     return out
+
+
+_LAG_CACHE: dict = {}  # (id(delay), dt) -> (weakref to delay, lags): per-synapse lags are computed once per dt
+_LAG_CHUNK = 1 << 22
+
+
+def _synapse_lags(delay: Any, dt: float) -> np.ndarray:
+    """Per-synapse lags (:func:`snnjax.delays.lag_steps`) in the narrowest integer type, computed in chunks (a list
+    of 3e8 delays needs no float64 copy of it) and kept for the same delay array and ``dt``."""
+    key = (id(delay), float(dt))
+    hit = _LAG_CACHE.get(key)
+    if hit is not None and hit[0]() is delay:
+        return hit[1]
+    values = np.asarray(delay)
+    top = int(lag_steps(values.max(), dt)) if values.size else 1  # lags grow with the delay
+    out = np.empty(values.shape, ops.lag_dtype(top))
+    for start in range(0, values.size, _LAG_CHUNK):
+        out[start : start + _LAG_CHUNK] = lag_steps(values[start : start + _LAG_CHUNK], dt)
+    try:
+        ref = weakref.ref(delay)
+    except TypeError:  # a NumPy array or a list: not kept
+        return out
+    for stale in [k for k, (r, _) in _LAG_CACHE.items() if r() is None]:
+        del _LAG_CACHE[stale]
+    _LAG_CACHE[key] = (ref, out)
+    return out
+
+
+def _to_device(a: np.ndarray) -> jax.Array:
+    """A host array on the default device; on a CPU the device array shares the NumPy buffer (no copy of a
+    synapse list), where ``jnp.asarray`` would copy it."""
+    return jax.device_put(np.ascontiguousarray(a))
 
 
 def _ndim(value: Any) -> int:
@@ -357,7 +390,7 @@ class Projection:
             else:
                 pre, post = connector.build(n_pre, n_post)
         drawn = {  # per-synapse values drawn from their specs now that the list exists, in its order
-            name: jnp.asarray(getattr(self, name).draw(pre, post))
+            name: _to_device(getattr(self, name).draw(pre, post))
             for name in ("weight", "delay")
             if isinstance(getattr(self, name), _conn.Normal)
         }
@@ -376,7 +409,7 @@ class Projection:
         structure = connector if isinstance(connector, _Conv2D) else None
         bound = self.replace(conn=conn, topology=topo, method=prop.name, propagator=prop, structure=structure)
         bound._validate(post_shape)
-        return bound.replace(topology=jax.tree.map(jnp.asarray, topo))
+        return bound.replace(topology=jax.tree.map(_to_device, topo))
 
     def bind_deferred(self, n_pre: int, n_post: int, post_shape: tuple[int, ...] | None = None) -> Projection:
         """Like :meth:`bind`, but the synapse list is left to the devices (``Runner``/``simulate`` with
@@ -527,10 +560,9 @@ class Projection:
         (then the device computes them from ``delay``, bounded by ``max_delay``)."""
         if isinstance(self.delay, jax.core.Tracer) or self.delay_interp == "linear":
             return None
-        lag = lag_steps(np.asarray(self.delay), dt)
-        if lag.ndim == 0:
-            return int(lag)
-        return lag.astype(ops.lag_dtype(int(lag.max()) if lag.size else 1))
+        if np.ndim(self.delay) == 0:
+            return int(lag_steps(np.asarray(self.delay), dt))
+        return _synapse_lags(self.delay, dt)
 
     def max_lag(self, dt: float) -> int | None:
         """Longest lag (steps) this projection reads at ``dt``: from ``max_delay`` when given, else from the
@@ -571,7 +603,13 @@ class Projection:
         elif lag is None:  # traced delay: the device applies the rule, and a lag beyond the buffer raises
             lag = device_lag(self.delay, dt)
             if self.ring_delivery:
-                lag = check_lag(lag, self.max_lag(dt))
+                depth = self.max_lag(dt) if depth is None else depth
+                if depth is None:
+                    raise ValueError(
+                        f"Projection {self.pre}->{self.post}: a traced per-synapse delay needs max_delay=<ms> (or a "
+                        "state with its ring) to size the ring of future input"
+                    )
+                lag = check_lag(lag, depth)
             elif depth is not None:
                 lag = check_lag(lag, depth)
         w = None if self.plasticity is not None else self.propagator.prepare(self.topology, self.weight)
@@ -582,13 +620,17 @@ class Projection:
         return (self.topology.n_syn,) if jnp.ndim(self.delay) == 1 else (self.topology.n_pre,)
 
     def init_state(
-        self, post_shape: tuple[int, ...], batch_shape: tuple[int, ...] = (), dt: float | None = None
+        self,
+        post_shape: tuple[int, ...],
+        batch_shape: tuple[int, ...] = (),
+        dt: float | None = None,
+        ring_depth: int | None = None,
     ) -> ProjectionState:
         """The projection's state: the kinetics' state (postsynaptic ``(*batch, *post_shape)``, or presynaptic
         ``(*batch, n_pre)`` / ``(*batch, K)`` when pre-aligned), the STP variables ``u``, ``x`` ``(*batch, n_pre)``
         (or ``(*batch, K)``) when ``stp`` is set, the plasticity rule's weights and traces when set, and with ring
         delivery the ring ``(*batch, D, n_post)`` of future input, ``D`` the longest lag at ``dt`` (ms; default
-        ``snnjax.network.DEFAULT_DT``)."""
+        ``snnjax.network.DEFAULT_DT``) unless ``ring_depth`` gives it (a traced delay cannot size it)."""
         shape = self._presyn_shape() if self.align == "pre" else tuple(post_shape)
         kinetics = self.synapse.init(shape, batch_shape)
         stp = None if self.stp is None else self.stp.init(self._presyn_shape(), batch_shape)
@@ -608,7 +650,7 @@ class Projection:
             )
         ring = None
         if self.ring_delivery:
-            depth = self.max_lag(0.1 if dt is None else dt)
+            depth = self.max_lag(0.1 if dt is None else dt) if ring_depth is None else int(ring_depth)
             if depth is None:
                 raise ValueError(
                     f"Projection {self.pre}->{self.post}: a traced per-synapse delay (built inside jit/vmap/grad) "
@@ -617,6 +659,22 @@ class Projection:
             dtype = jnp.result_type(float)
             ring = jnp.zeros((*tuple(batch_shape), depth, self.topology.n_post), dtype)
         return ProjectionState(kinetics=kinetics, stp=stp, plasticity=plastic, ring=ring)
+
+    def state_axes(self, state: ProjectionState) -> ProjectionState:
+        """``state`` with every leaf replaced by the axis its last dimension runs over (:mod:`snnjax.axes`):
+        ``"post"`` for post-aligned kinetics and the ring, ``"pre"`` (``"syn"`` with per-synapse delays) for
+        pre-aligned kinetics and STP, and what the plasticity rule's state declares (``axes.field``)."""
+        presyn = axes.SYN if self.per_synapse_delay else axes.PRE
+        kinetics = axes.POST if self.align == "post" else presyn
+        rule = axes.declared(state.plasticity, f"Projection {self.pre}->{self.post}: plasticity")
+        if rule is not None and self.per_synapse_delay:
+            rule = jax.tree.map(lambda a: axes.SYN if a == axes.PRE else a, rule)
+        return ProjectionState(
+            kinetics=jax.tree.map(lambda _: kinetics, state.kinetics),
+            stp=jax.tree.map(lambda _: presyn, state.stp),
+            plasticity=rule,
+            ring=None if state.ring is None else axes.POST,
+        )
 
     def field_ndim(self, field: str, post_ndim: int) -> int:
         """Trailing neuron/synapse axes of the state field ``field`` (after the batch axes)."""

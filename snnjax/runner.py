@@ -286,6 +286,13 @@ def _check_state(net: Network, state: NetworkState, dt: float, owner: str = "sim
                 f"delay buffer holds {have}; make the state with net.init(..., dt={dt}) (or give the Projection "
                 "a larger max_delay)"
             )
+    for name, proj in net.projections.items():  # rings of future input: traced delays are checked on the device
+        need, have = proj.max_lag(dt) if proj.ring_delivery else None, _ring_depth(state, name)
+        if need is not None and have is not None and need > have:
+            raise ValueError(
+                f"{owner}: projection {name!r} needs a ring of {need} steps at dt={dt} ms for its per-synapse delays, "
+                f"but the state's holds {have}; make the state with net.init(..., dt={dt})"
+            )
 
 
 def _leaf_matches(have: Any, want: jax.ShapeDtypeStruct) -> bool:
@@ -298,6 +305,12 @@ def _leaf_matches(have: Any, want: jax.ShapeDtypeStruct) -> bool:
     return shape == tuple(want.shape)
 
 
+def _ring_depth(state: Any, name: str) -> int | None:
+    """The depth of projection ``name``'s ring in ``state`` (None: it has none, or the state lacks it)."""
+    ring = getattr(getattr(state, "synapses", {}).get(name), "ring", None)
+    return None if ring is None or np.ndim(ring) < 2 else int(np.shape(ring)[-2])
+
+
 def _check_state_shapes(net: Network, state: NetworkState, batch: tuple, owner: str, dt: float = DEFAULT_DT) -> None:
     """``state`` against ``net.init(key, batch)`` (shapes only, no computation): the same neuron and
     synapse pytrees with the same leaf shapes, and delay buffers ``(depth, *batch, count)`` of the network's
@@ -306,7 +319,10 @@ def _check_state_shapes(net: Network, state: NetworkState, batch: tuple, owner: 
 
     def parts():  # net.init's neuron and synapse states (its delay buffers need concrete delays: checked below)
         keys = jax.random.split(jax.random.key(0), len(net.populations) + len(net.drives))
-        synapses = {n: p.init_state(net.populations[p.post].shape, batch, dt) for n, p in net.projections.items()}
+        synapses = {  # a ring's depth is the state's (a traced delay cannot size it)
+            n: p.init_state(net.populations[p.post].shape, batch, dt, ring_depth=_ring_depth(state, n))
+            for n, p in net.projections.items()
+        }
         for (n, d), k in zip(net.drives.items(), keys[len(net.populations) :]):
             synapses[n] = d.init_state(net.populations[d.post].shape, batch, key=k)
         return {
@@ -476,7 +492,7 @@ class _Static:
     field_ndim: tuple  # (name, n trailing neuron axes) for index subsets
     spikes: tuple = ()  # names of the records of a population's spike state (bool on the host)
     lags: tuple = ()  # (projection, lag in steps) decided on the host for scalar delays: static ints
-    depths: tuple = ()  # (population, delay buffer depth) against which traced lags are checked
+    depths: tuple = ()  # (population, delay buffer depth), (projection, ring depth): traced lags are checked
 
 
 @dataclasses.dataclass
@@ -523,9 +539,10 @@ def _prepare(net, state, duration, dt, inputs, monitors, every, check_finite, ow
             if kind == "path" and payload[0].split(".")[0] in net.populations and payload[0].endswith(".spike")
         ),
         lags=tuple((n, v) for n, v in lags.items() if isinstance(v, int)),
-        depths=tuple((n, b.max_lag) for n, b in state.delays.items()),
+        depths=tuple((n, b.max_lag) for n, b in state.delays.items())
+        + tuple((n, s.ring.shape[-2]) for n, s in state.synapses.items() if getattr(s, "ring", None) is not None),
     )
-    lag_arrays = {n: jnp.asarray(v) for n, v in lags.items() if isinstance(v, np.ndarray)}
+    lag_arrays = {n: jax.device_put(v) for n, v in lags.items() if isinstance(v, np.ndarray)}  # shares the buffer
     return _Spec(static=static, inputs_full=specs, lag_arrays=lag_arrays), state
 
 

@@ -124,7 +124,10 @@ class Propagator:
         if isinstance(info.connector, JitFixedProb):
             return "conn=JitFixedProb (just-in-time connectivity) runs with method='jit'"
         if info.per_synapse_delay:
-            return "per-synapse delay values need method='sparse' (delay has one value per synapse)"
+            return (
+                "per-synapse delay values need method='sparse', 'event' or 'vector_event' (delay has one value per "
+                "synapse)"
+            )
         return None
 
     def cost(self, info: ProjectionInfo, backend: str) -> float:  # pragma: no cover - abstract
@@ -163,7 +166,7 @@ def per_batch(fn, tree, *arrays):
 def synapse_weights(topo: ops.Topology, weight: jax.Array) -> jax.Array:
     """A scalar, per-synapse ``(K,)`` or dense ``(n_pre, n_post)`` weight as a scalar or ``(K,)``."""
     w = jnp.asarray(weight)
-    return w[topo.pre, topo.post] if w.ndim == 2 else w
+    return w[topo.pre_index(), topo.post] if w.ndim == 2 else w
 
 
 _REGISTRY: dict[str, Any] = {}
