@@ -22,6 +22,20 @@ import jax
 import numpy as np
 
 
+def is_float_dtype(dtype: Any) -> bool:
+    """True for a real floating-point dtype: NumPy's and the ``ml_dtypes`` ones JAX adds (``bfloat16``, float8
+    types), which ``np.issubdtype(dtype, np.floating)`` does not recognise; False for complex."""
+    return dtype is not None and jax.dtypes.issubdtype(dtype, np.floating)
+
+
+def is_real_dtype(dtype: Any) -> bool:
+    """True for a dtype of real numbers: a floating one (:func:`is_float_dtype`) or an integer one (not bool, not
+    complex, not a PRNG key)."""
+    if dtype is None or jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        return False
+    return is_float_dtype(dtype) or (jax.dtypes.issubdtype(dtype, np.integer) and np.dtype(dtype) != np.bool_)
+
+
 def is_concrete_float(x: Any, strict: bool = True) -> bool:
     """True for a concrete (non-traced) floating-point scalar or array; JAX arrays count only if ``strict``."""
     if isinstance(x, bool):
@@ -31,7 +45,7 @@ def is_concrete_float(x: Any, strict: bool = True) -> bool:
     if isinstance(x, jax.core.Tracer) or (not strict and isinstance(x, jax.Array)):
         return False
     if isinstance(x, (np.ndarray, np.generic, jax.Array)):
-        return np.issubdtype(x.dtype, np.floating)
+        return is_float_dtype(x.dtype)
     return False
 
 
@@ -93,11 +107,11 @@ def _as_real(owner: str, name: str, value: Any) -> Any:
         and dtype is not None
         and not jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
     ):
-        if np.issubdtype(dtype, np.integer):
+        if jax.dtypes.issubdtype(dtype, np.integer):
             return np.asarray(value, dtype=float)
-        if np.issubdtype(dtype, np.floating):
+        if is_float_dtype(dtype):  # bfloat16 included: a real floating type (ml_dtypes), like float16
             return value
-    if isinstance(value, float) or isinstance(value, np.floating):
+    if isinstance(value, float) or (isinstance(value, np.generic) and is_float_dtype(value.dtype)):
         return value
     kind = f"an array of dtype {dtype}" if dtype is not None else type(value).__name__
     raise TypeError(f"{owner}: {name} must be a real number or an array of real numbers, got {kind}: {value!r}")
@@ -133,10 +147,7 @@ def check_time(owner: str, name: str, value: Any) -> float:
             "steps, which must be known before compilation"
         )
     real = isinstance(value, numbers.Real) or (
-        isinstance(value, (np.ndarray, np.generic, jax.Array))
-        and np.ndim(value) == 0
-        and np.issubdtype(value.dtype, np.number)
-        and not np.issubdtype(value.dtype, np.complexfloating)
+        isinstance(value, (np.ndarray, np.generic, jax.Array)) and np.ndim(value) == 0 and is_real_dtype(value.dtype)
     )
     if isinstance(value, (bool, np.bool_)) or not real:
         raise TypeError(f"{owner}: {name} must be a number in ms, got {value!r}")

@@ -8,6 +8,11 @@ Every function takes the spikes of one population in either form a run returns:
 * the compact events of a :class:`~snnjax.Runner` spike monitor, ``runner.mon.spikes("E.spike")``
   (:class:`~snnjax.monitors.SpikeEvents`); ``dt`` is then read from its time stamps unless given.
 
+A record made with ``every=k > 1`` holds spike counts per window of ``k`` steps (``simulate`` and ``Runner`` sum a
+spike monitor over each window), so pass ``dt = k * dt_step`` for a raster (read from the time stamps for
+:class:`~snnjax.monitors.SpikeEvents`): rates, counts, Fano factors, correlations and synchrony are then exact at that
+resolution, while :func:`isi` and :func:`cv`, which need spike times, refuse such events.
+
 The axes after time are all treated as neurons (a batched record is ``B * n`` neurons; pass ``rec[:, b]`` for one
 batch element). Results are NumPy arrays on the host: these are post-hoc measurements, not part of a simulation.
 Nothing here loops over neurons in Python.
@@ -22,6 +27,9 @@ import numbers
 from typing import Any
 
 import numpy as np
+
+from snnjax import _checks
+from snnjax.delays import steps_of
 
 __all__ = [
     "cv",
@@ -62,15 +70,25 @@ def _raster(owner: str, spikes: Any, dt: float | None) -> tuple[np.ndarray, floa
     arr = np.asarray(spikes)
     if arr.ndim < 2:
         raise ValueError(f"{owner}: spikes must be a raster (T, *shape) with time on axis 0, got shape {arr.shape}")
-    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+    if not (_checks.is_real_dtype(arr.dtype) or arr.dtype == bool):
         raise TypeError(f"{owner}: spikes must be a bool or real array, got dtype {arr.dtype}")
     return arr.reshape(arr.shape[0], -1), dt
+
+
+def _need_times(owner: str, spikes: Any) -> None:
+    """ValueError for events recorded with ``every > 1``: they hold counts per window, not spike times."""
+    every = getattr(spikes, "every", 1)
+    if every > 1:
+        raise ValueError(
+            f"{owner}: these spikes were recorded with every={every}, as counts per window of {every} steps, so their "
+            "times (and intervals) are known to the window only; record the spike monitor with every=1"
+        )
 
 
 def _steps(owner: str, name: str, width: Any, dt: float, n: int) -> int:
     """A window in ms as a whole number (>= 1) of steps of ``dt``, at most ``n``."""
     w = _positive(owner, name, width)
-    k = int(round(w / dt))
+    k = steps_of(w, dt)  # the one rule from ms to steps (snnjax.delays.time_steps)
     if k < 1 or abs(k * dt - w) > 1e-6 * max(w, dt):
         raise ValueError(f"{owner}: {name} must be a whole multiple of dt={dt:g} ms, got {width!r} ms")
     if k > n:
@@ -144,8 +162,11 @@ def smooth_rate(rate: Any, dt: float, window: str = "gaussian", width: float | N
     ``PopulationRateMonitor.smooth_rate``.
 
     ``'gaussian'``: ``width`` is the standard deviation (ms); the window extends to +-2 ``width`` (rounded to
-    whole steps). ``'flat'`` (alias ``'box'``): a box of ``width`` ms, rounded to an odd number of steps
-    ``2 floor(width / (2 dt)) + 1`` so it is centred. The window sums to one (the smoothed trace has the
+    whole steps as Brian2 does, ``round(2 width / dt)``, half to even). ``'flat'`` (alias ``'box'``): a box of
+    ``width`` ms, rounded to an odd number of steps ``2 floor(width / (2 dt)) + 1`` so it is centred, as Brian2's.
+    (These two window sizes keep Brian2's rounding, so that the same ``width`` gives Brian2's window; every other
+    time in ms becomes steps by the package's one rule, :func:`snnjax.delays.time_steps`.) The window sums to
+    one (the smoothed trace has the
     same integral as the input, except for the mass within half a window of the edges, where the trace is
     zero-padded: ``np.convolve(..., mode='same')``).
 
@@ -186,7 +207,8 @@ def smooth_rate(rate: Any, dt: float, window: str = "gaussian", width: float | N
 def isi(spikes: Any, dt: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Inter-spike intervals of every neuron, ms.
 
-    Spike times are the raster's row times ``i dt`` (every nonzero entry is one spike).
+    Spike times are the raster's row times ``i dt`` (every nonzero entry is one spike: a count raster of a
+    record with ``every > 1`` gives wrong intervals; events recorded so are refused).
 
     Args:
       spikes: raster ``(T, *shape)`` or :class:`~snnjax.monitors.SpikeEvents`.
@@ -196,6 +218,7 @@ def isi(spikes: Any, dt: float | None = None) -> tuple[np.ndarray, np.ndarray]:
       ``(intervals, neuron)``: float array ``(M,)`` of intervals, ms, and int array ``(M,)`` of the flat
       neuron index each belongs to (neurons in increasing order, intervals in time order within a neuron).
     """
+    _need_times("isi", spikes)
     r, dt = _raster("isi", spikes, dt)
     neuron, step = np.nonzero(r.T)  # C order: by neuron, then by time
     same = neuron[1:] == neuron[:-1]
@@ -216,6 +239,7 @@ def cv(spikes: Any, dt: float | None = None) -> np.ndarray:
     Returns:
       float array ``(N,)`` (flat neurons): NaN where a neuron has fewer than two intervals.
     """
+    _need_times("cv", spikes)
     r, dt = _raster("cv", spikes, dt)
     intervals, neuron = isi(r, dt)
     n = r.shape[1]

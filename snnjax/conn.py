@@ -22,6 +22,8 @@ import numbers
 
 import numpy as np
 
+from snnjax import _checks
+
 BLOCK = 1 << 22  # synapses per piece of Connector.blocks
 
 
@@ -277,7 +279,7 @@ def from_matrix(matrix) -> FromIndices:
     m = np.asarray(matrix)
     if m.ndim != 2:
         raise ValueError(f"conn: a connectivity matrix must be 2-D (n_pre, n_post), got shape {m.shape}")
-    if not (m.dtype == bool or np.issubdtype(m.dtype, np.integer) or np.issubdtype(m.dtype, np.floating)):
+    if not (m.dtype == bool or _checks.is_real_dtype(m.dtype)):
         raise TypeError(f"conn: a connectivity matrix must hold bools or 0/1 numbers, got dtype {m.dtype}")
     if m.dtype != bool:
         bad = m[(m != 0) & (m != 1)]  # NaN compares unequal to both, so it lands here too

@@ -8,16 +8,23 @@ Brian2's delay-0 ``on_pre``, which changes the membrane before the next step's i
 ``i`` projections read the spikes emitted ``lag`` steps earlier, then the groups update and their new
 spikes are written.
 
-The lag rule (:func:`lag_steps`), decided once on the host in float64:
+The one rule from milliseconds to steps (:func:`time_steps`), decided once on the host in float64, is used
+by every conversion of a time in ms to a number of steps in the package -- run durations and chunks
+(``simulate``, ``Runner``), the sections and step times of :mod:`snnjax.inputs`, refractory periods, delays,
+the windows of :mod:`snnjax.analysis`:
 
-    lag = max(1, floor(delay / dt + 1/2)),  with delay / dt first rounded to 9 significant digits,
+    steps = floor(t / dt + 1/2),  with t / dt first rounded to 9 significant digits,
 
-(6 significant digits when the delay is given in float32 or a narrower float, whose own
-rounding error is near 1e-7), so a delay of a whole number of steps gives that number even when
-``delay / dt`` is 3.4999999999999996 (0.35 / 0.1), and half steps round up (0.25 ms at dt 0.1 is
-3 steps, 0.35 is 4, 0.45 is 5). The lags reach the device as ints and the buffer depths come from the
-same numbers; a lag beyond a buffer is an error (:class:`ValueError` before the run, or a runtime error
-for delays traced inside ``jit``/``vmap``), never a wrap-around.
+(6 significant digits when the time is given in float32 or a narrower float, whose own
+rounding error is near 1e-7), so a time of a whole number of steps gives that number even when
+``t / dt`` is 3.4999999999999996 (0.35 / 0.1), and half steps round up (0.25 ms at dt 0.1 is
+3 steps, 0.35 is 4, 0.45 is 5, where Python's ``round(t / dt)`` gives 2, 3 and 4: half to even, and
+``0.35 / 0.1`` below 3.5). A delay has in
+addition a minimum of one step (:func:`lag_steps`: ``lag = max(1, steps)``); a refractory period of 0
+is none. Times traced inside ``jit``/``vmap`` get the same rule on the device in their own precision
+(:func:`device_time_steps`, :func:`device_lag`). The lags reach the device as ints and the buffer depths
+come from the same numbers; a lag beyond a buffer is an error (:class:`ValueError` before the run, or a
+runtime error for delays traced inside ``jit``/``vmap``), never a wrap-around.
 
 BrainPy's ``delay_step=D`` gives a lag of ``max(1, D - 1)`` steps, one step shorter than ours for
 ``D >= 2``: the same ``delay`` lands one step later in snnjax than in BrainPy (and exactly on
@@ -36,11 +43,43 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from snnjax import _checks
+
 _SIG_DIGITS = 9
 
 
+def _digits(dtype) -> int:
+    """Significant digits the quotient keeps: 6 for float32 or narrower floats (bfloat16 too), else 9."""
+    return 6 if _checks.is_float_dtype(dtype) and np.dtype(dtype).itemsize < 8 else _SIG_DIGITS
+
+
+def time_steps(t, dt: float) -> np.ndarray:
+    """Time(s) in ms -> whole steps of ``dt`` ms, on the host (float64): the package's one rule (module docstring).
+
+    Args:
+      t: concrete time(s), ms: a number or an array of any shape.
+      dt: step, ms, > 0.
+
+    Returns:
+      int64 NumPy array shaped like ``t``: ``floor(round(t / dt, 9 significant digits) + 1/2)`` (6 digits for
+      float32 or narrower inputs), so half steps round up and whole steps stay whole.
+    """
+    raw = np.asarray(t)
+    q = raw.astype(np.float64) / float(dt)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = np.where(q > 0, np.floor(np.log10(np.abs(np.where(q > 0, q, 1.0)))), 0.0)
+    scale = 10.0 ** (_digits(raw.dtype) - 1 - mag)
+    q = np.round(q * scale) / scale
+    return np.floor(q + 0.5).astype(np.int64)
+
+
+def steps_of(t_ms: float, dt: float) -> int:
+    """Python-int :func:`time_steps` of one concrete time (ms): e.g. a run's number of steps."""
+    return int(time_steps(float(t_ms), dt))
+
+
 def lag_steps(delay, dt: float) -> np.ndarray:
-    """Delay(s) in ms -> lag(s) in whole steps of ``dt`` ms, on the host (float64), by the module's rule.
+    """Delay(s) in ms -> lag(s) in whole steps of ``dt`` ms, on the host (float64): :func:`time_steps`, at least 1.
 
     Args:
       delay: concrete delay(s), ms, >= 0: a number or an array of any shape.
@@ -50,14 +89,7 @@ def lag_steps(delay, dt: float) -> np.ndarray:
       int64 NumPy array shaped like ``delay``: ``max(1, floor(round(delay / dt, 9 significant digits) + 1/2))``
       (6 digits for float32 or narrower inputs).
     """
-    raw = np.asarray(delay)
-    digits = 6 if np.issubdtype(raw.dtype, np.floating) and raw.dtype.itemsize < 8 else _SIG_DIGITS
-    q = raw.astype(np.float64) / float(dt)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mag = np.where(q > 0, np.floor(np.log10(np.abs(np.where(q > 0, q, 1.0)))), 0.0)
-    scale = 10.0 ** (digits - 1 - mag)
-    q = np.round(q * scale) / scale
-    return np.maximum(1, np.floor(q + 0.5)).astype(np.int64)
+    return np.maximum(1, time_steps(delay, dt))
 
 
 def lag_of(delay_ms: float, dt: float) -> int:
@@ -65,20 +97,25 @@ def lag_of(delay_ms: float, dt: float) -> int:
     return int(lag_steps(float(delay_ms), dt))
 
 
-def device_lag(delay, dt: float) -> jax.Array:
-    """:func:`lag_steps` for a delay traced inside ``jit``/``vmap`` (int32, in the delay's float precision).
+def device_time_steps(t, dt: float) -> jax.Array:
+    """:func:`time_steps` for a time traced inside ``jit``/``vmap`` (int32, in the time's float precision).
 
     The quotient is rounded to 6 significant digits in float32 (9 with ``jax_enable_x64``) before the
-    half-step rule, so whole steps stay whole; compare :func:`lag_steps` for concrete delays.
+    half-step rule, so whole steps stay whole; compare :func:`time_steps` for concrete times.
     """
-    d = jnp.asarray(delay)
+    d = jnp.asarray(t)
     d = d.astype(jnp.result_type(float)) if not jnp.issubdtype(d.dtype, jnp.floating) else d
     q = d / dt
     digits = 9 if d.dtype == jnp.float64 else 6
     mag = jnp.floor(jnp.log10(jnp.where(q > 0, q, 1.0)))
     scale = 10.0 ** (digits - 1 - mag)
     q = jnp.round(q * scale) / scale
-    return jnp.maximum(1, jnp.floor(q + 0.5)).astype(jnp.int32)
+    return jnp.floor(q + 0.5).astype(jnp.int32)
+
+
+def device_lag(delay, dt: float) -> jax.Array:
+    """:func:`lag_steps` for a delay traced inside ``jit``/``vmap``: :func:`device_time_steps`, at least 1."""
+    return jnp.maximum(1, device_time_steps(delay, dt))
 
 
 def _raise_beyond(lag, depth):
@@ -179,4 +216,15 @@ class DelayBuffer:
         return self.replace(data=data, head=head)
 
 
-__all__ = ["DelayBuffer", "check_lag", "device_lag", "lag_of", "lag_steps", "ring_read", "ring_write"]
+__all__ = [
+    "DelayBuffer",
+    "check_lag",
+    "device_lag",
+    "device_time_steps",
+    "lag_of",
+    "lag_steps",
+    "ring_read",
+    "ring_write",
+    "steps_of",
+    "time_steps",
+]

@@ -15,8 +15,9 @@ Currents (arrays with one value per step on axis 0, for ``inputs=[("E.input", cu
 :func:`section_input`, :func:`step_input`, :func:`ramp_input`, :func:`ou_process`.
 
 Step convention (the Runner's): step ``i`` advances the state from ``t_i = i dt`` to ``t_i + dt`` ms and
-row ``i`` of a current array is the input during that step. Durations are rounded to whole steps as
-``simulate`` rounds ``duration``: ``round(duration / dt)`` steps.
+row ``i`` of a current array is the input during that step. Durations and times become whole steps as
+``simulate``'s ``duration`` does, by the package's one rule from ms to steps (:func:`snnjax.delays.time_steps`):
+``steps(t) = floor(t / dt + 1/2)``, half steps rounding up (0.25 ms at dt 0.1 is 3 steps).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from jax.typing import ArrayLike
 
 from snnjax import _checks
 from snnjax import random as counter_rng
-from snnjax.delays import lag_of
+from snnjax.delays import lag_of, steps_of, time_steps
 from snnjax.outputs import CUBA
 from snnjax.synapses import Delta
 
@@ -625,7 +626,7 @@ class SpikeArray:
                     inputs=[("inp.input", spikes, "iter")], monitors=["inp.spike"])
 
     The input is a ``(T, *shape)`` array (the same spikes for every batch element) or ``(T, *batch, *shape)``
-    (one raster per batch element), ``T = round(duration / dt)`` steps; the Runner and ``simulate`` reject
+    (one raster per batch element), ``T = steps(duration)`` (module docstring); the Runner and ``simulate`` reject
     another number of steps or a shape that does not broadcast to the group (:meth:`check` does the same on
     the host, with this group's shape in the message). :meth:`from_events` turns spike times and neuron
     indices (one list per batch element, if wanted) into that array.
@@ -677,7 +678,7 @@ class SpikeArray:
 
         Args:
           spikes: ``(T, *shape)`` or ``(T, *batch_shape, *shape)`` array of spikes (0/1, bool or graded values).
-          duration: run duration, ms; ``T`` must be ``round(duration / dt)``.
+          duration: run duration, ms; ``T`` must be ``steps(duration) = floor(duration / dt + 1/2)``.
           dt: time step, ms.
           batch_shape: batch shape of the network state the array will drive.
 
@@ -691,7 +692,7 @@ class SpikeArray:
         dt = _checks.check_time("SpikeArray.check", "dt", dt)
         n = _steps("SpikeArray.check", "duration", duration, dt)
         arr = np.asarray(spikes)
-        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        if arr.dtype == object or not (_checks.is_real_dtype(arr.dtype) or arr.dtype == bool):
             raise TypeError(f"SpikeArray.check: spikes must be a real or bool array, got dtype {arr.dtype}")
         batch_shape = tuple(batch_shape)
         if arr.ndim < 1 or arr.shape[0] != n:
@@ -718,20 +719,28 @@ class SpikeArray:
         is at or after ``times[k]``, as :class:`SpikeTimeGroup` (so both give the same spikes). Several events
         at one step and neuron give one spike (value 1).
 
+        The array has ``T = floor(duration / dt + 1/2)`` steps (the one rule from ms to steps,
+        :func:`snnjax.delays.time_steps`), covering ``[0, T dt)``. A time after the start of the last step,
+        ``(T - 1) dt < times[k] < duration`` (e.g. 29.95 ms with ``duration=30``, dt 0.1: it would fire at step
+        300, which starts at 30 ms), falls in the step that follows the run and is left out of the array, as a
+        :class:`SpikeTimeGroup` run for ``duration`` leaves it out; it is not moved earlier, which would make it
+        fire before its time. Give such events to the next run (shifted by ``T dt``), or extend ``duration``.
+
         Args:
-          times: spike times, ms, finite, ``>= 0`` and ``< duration``: a 1-D array ``(K,)``, or a sequence of
-            ``B`` such arrays (one per batch element; lengths may differ).
+          times: spike times, ms, finite, ``>= 0`` and ``< duration`` (those in the step after the run are left
+            out, above): a 1-D array ``(K,)``, or a sequence of ``B`` such arrays (one per batch element;
+            lengths may differ).
           indices: flat (C-order) neuron index of each spike, ints in ``[0, prod(shape))``, shaped like ``times``
             (a 1-D array, or a sequence of ``B`` of them).
           shape: the group's shape (int or tuple), as ``SpikeArray(size).shape``.
-          duration: run duration, ms (``T = round(duration / dt)`` steps).
+          duration: run duration, ms (``T = floor(duration / dt + 1/2)`` steps).
           dt: time step, ms.
 
         Returns:
           float array ``(T, *shape)``, or ``(T, B, *shape)`` for per-batch-element lists, of 0/1.
 
         Raises:
-          ValueError: negative, non-finite or too late times, indices out of range, different numbers of
+          ValueError: negative, non-finite or times ``>= duration``, indices out of range, different numbers of
             times and indices.
         """
         owner = "SpikeArray.from_events"
@@ -760,7 +769,7 @@ class SpikeArray:
                 )
             if not t.size:
                 continue
-            if not np.issubdtype(t.dtype, np.number) or t.dtype == bool:
+            if not _checks.is_real_dtype(t.dtype):
                 raise TypeError(f"{owner}: times{where} must be real numbers (ms), got dtype {t.dtype}")
             if not np.issubdtype(i.dtype, np.integer):
                 raise TypeError(f"{owner}: indices{where} must be integers, got dtype {i.dtype}")
@@ -772,13 +781,14 @@ class SpikeArray:
                     f"{owner}: indices{where} must be in [0, {count}) for shape {shape}, got values from {i.min()} "
                     f"to {i.max()}"
                 )
-            steps = np.maximum(0, np.ceil(t / dt - _STEP_TOL)).astype(np.int64)
-            if steps.max() >= n:
+            if t.max() >= float(duration):
                 raise ValueError(
                     f"{owner}: times{where} must be < duration={duration!r} ms ({n} steps of dt={dt} ms), got a "
                     f"maximum of {t.max()!r} ms"
                 )
-            out[b, steps, i] = 1.0
+            steps = np.maximum(0, np.ceil(t / dt - _STEP_TOL)).astype(np.int64)
+            keep = steps < n  # a time after the last step's start fires in the step after the run: left out
+            out[b, steps[keep], i[keep]] = 1.0
         dense = out.reshape(len(groups), n, *shape)
         dense = np.moveaxis(dense, 0, 1) if per_batch else dense[0]
         return jnp.asarray(dense, jnp.result_type(float))
@@ -788,14 +798,14 @@ class SpikeArray:
 
 
 def _steps(owner: str, name: str, t: Any, dt: float, allow_zero: bool = False) -> int:
-    """``round(t / dt)``: a time (ms) as a whole number of steps."""
+    """``steps(t)``: a time (ms) as a whole number of steps, by the one rule (:func:`snnjax.delays.time_steps`)."""
     try:
         v = float(t)
     except (TypeError, ValueError):
         raise TypeError(f"{owner}: {name} must be a number in ms, got {t!r}") from None
     if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
         raise ValueError(f"{owner}: {name} must be a finite time in ms {'>= 0' if allow_zero else '> 0'}, got {t!r}")
-    return int(round(v / dt))
+    return steps_of(v, dt)
 
 
 def _values(owner: str, name: str, values: Any) -> list:
@@ -813,8 +823,8 @@ def section_input(
     """Piecewise-constant current: ``values[k]`` for ``durations[k]`` ms, one section after another.
 
     Section boundaries are the cumulative durations rounded to whole steps (rounding does not
-    accumulate: section ``k`` covers steps ``round(sum(durations[:k]) / dt)`` to
-    ``round(sum(durations[:k+1]) / dt)``).
+    accumulate: section ``k`` covers steps ``steps(sum(durations[:k]))`` to ``steps(sum(durations[:k+1]))``, with
+    ``steps(t) = floor(t / dt + 1/2)``, the one rule of :func:`snnjax.delays.time_steps`).
 
     Args:
       values: one value per section, nA: scalars or arrays broadcasting to a common shape ``S``
@@ -824,7 +834,7 @@ def section_input(
       return_length: also return the total duration (ms).
 
     Returns:
-      ``current``: float array ``(n_steps, *S)``, ``n_steps = round(sum(durations) / dt)``; with
+      ``current``: float array ``(n_steps, *S)``, ``n_steps = steps(sum(durations))``; with
       ``return_length``, ``(current, total_duration_ms)``.
     """
     dt = _checks.check_time("section_input", "dt", dt)
@@ -845,7 +855,7 @@ def section_input(
         raise ValueError(
             f"section_input: values must broadcast to a common shape, got shapes {[np.shape(v) for v in values]}"
         ) from None
-    ends = np.round(np.cumsum(np.asarray(durations, dtype=float)) / dt).astype(int)
+    ends = time_steps(np.cumsum(np.asarray(durations, dtype=float)), dt).astype(int)
     lengths = np.diff(ends, prepend=0)
     if np.any(lengths < 1):
         k = int(np.argmax(lengths < 1))
@@ -870,7 +880,7 @@ def step_input(
       dt: time step, ms.
 
     Returns:
-      float array ``(round(duration / dt), *S)``.
+      float array ``(steps(duration), *S)`` (module docstring; step times also become ``steps(t)``).
     """
     dt = _checks.check_time("step_input", "dt", dt)
     n = _steps("step_input", "duration", duration, dt)
@@ -915,7 +925,7 @@ def ramp_input(
       dt: time step, ms.
 
     Returns:
-      float array ``(round(duration / dt),)``.
+      float array ``(steps(duration),)`` (module docstring; so do ``t_start`` and ``t_end``).
     """
     dt = _checks.check_time("ramp_input", "dt", dt)
     n = _steps("ramp_input", "duration", duration, dt)
@@ -968,7 +978,7 @@ def ou_process(
       x0: initial value, nA (default: a draw from the stationary distribution).
 
     Returns:
-      float array ``(round(duration / dt), *size)``: row ``i`` is the current during step ``i``.
+      float array ``(steps(duration), *size)`` (module docstring): row ``i`` is the current during step ``i``.
     """
     dt = _checks.check_time("ou_process", "dt", dt)
     n = _steps("ou_process", "duration", duration, dt)

@@ -68,17 +68,28 @@ __all__ = [
 def exprel(x: jax.Array) -> jax.Array:
     """``(exp(x) - 1) / x``, 1 at ``x = 0`` (elementwise; smooth, so gradients are finite everywhere).
 
-    Where ``|x| <= 0.1`` it is the series ``sum_k x^k / (k+1)!``, up to ``k = 4`` in float32 (truncation
-    error below ``1.4e-8`` relative; measured within 0.6 ulp of the exact value) and ``k = 9`` in float64
-    (below ``3e-18``), evaluated by Horner's rule in multiplies and adds only; elsewhere ``expm1(x) / x``
-    (within 3 ulp on XLA CPU). The series keeps ``exprel`` from depending on how a backend evaluates ``expm1``
-    near 0, where ``exp_euler`` evaluates it most (``|J dt|`` is small for any usable ``dt``), so the same
-    step rounds the same way, within an ulp, in every program.
+    Where ``|x| <= 1`` it is the Taylor series ``sum_k x^k / (k+1)!``, up to ``k = 10`` in float32 and
+    ``k = 18`` in float64 (truncation error below 0.04 ulp), evaluated by Horner's rule in multiplies and adds
+    only; elsewhere ``expm1(x) / x``. The series keeps ``exprel`` from depending on how a backend evaluates
+    ``expm1`` near 0 (XLA CPU's float32 ``expm1(x) / x`` is up to 5.5 ulp off there), where ``exp_euler``
+    evaluates it most (``|J dt|`` is small for any usable ``dt``), so the same step rounds the same way, within
+    an ulp, in every program.
+
+    Accuracy measured on XLA CPU (jax 0.10.2) against ``expm1(x) / x`` in float64 (float32 inputs) or in
+    60-digit decimals (float64 inputs), largest error over both signs, in ulp of the exact value
+    (``tests/test_repros2_misc.py::test_q12_exprel_accuracy_as_documented`` re-measures the float32 figures)::
+
+        |x| in        (0, 0.1]  (0.1, 0.2]  (0.2, 0.5]  (0.5, 1]  (1, 2]  (2, 5]  (5, 20]  (20, 80]
+        float32         0.55       0.61        0.78       1.18     2.08    1.65    2.44     1.67
+        float64         0.55       0.60        0.74       1.03     2.52    1.64    1.72     1.72
+
+    (float32: 200,001 points per interval and sign; float64: 3,001.) Beyond ``x = 88.7`` (float32) ``exp``
+    overflows and the result is ``inf``.
     """
     x = jnp.asarray(x)
-    small = jnp.abs(x) <= 0.1
+    small = jnp.abs(x) <= 1.0
     xs = jnp.where(small, 1.0, x)
-    order = 9 if jnp.finfo(jnp.result_type(x, float)).bits > 32 else 4
+    order = 18 if jnp.finfo(jnp.result_type(x, float)).bits > 32 else 10
     series = 1.0 / math.factorial(order + 1)
     for k in range(order, 0, -1):  # series * x + 1/k!: the coefficients 1/(k+1)! from the top down
         series = series * x + 1.0 / math.factorial(k)

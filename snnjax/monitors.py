@@ -4,7 +4,8 @@ A monitor is one of
 
 * a state path, ``'<population>.<field>'`` or ``'<projection>.<field>'``, optionally with an index
   subset of the (flattened) neurons: ``'E.v[0:10]'``, ``'E.v[::100]'``, ``'E.v[3]'``, ``'E.v[1,5,9]'``;
-  recorded every ``every`` steps, time on axis 0;
+  recorded every ``every`` steps, time on axis 0 (a population's spike state, ``'E.spike'``, is not sampled
+  but summed over the ``every`` steps of each record: spike counts per window, so rates stay exact);
 * a ``(name, fn)`` pair, ``fn(state) -> array`` computed on the device at every record;
 * a :class:`Probe` (e.g. :class:`PopulationRate`): like ``(name, fn)`` but also given ``dt``;
 * a :class:`Reducer` (:class:`SpikeCount`, :class:`Mean`, :class:`ExpTrace`): a summary accumulated on
@@ -224,22 +225,29 @@ class SpikeEvents:
     """Compact spike record: for every spike, its record index and position (int32, 8 bytes per spike
     for a 1-D group instead of one byte per neuron and step for a dense raster).
 
+    Recorded with ``every = k > 1``, a record covers a window of ``k`` steps starting at its time stamp and
+    holds *every* spike of the window (not only those of the step the other monitors sample): a neuron that
+    spikes ``n`` times in a window has ``n`` entries with that record index, stamped with the window's start.
+    So spike counts and rates (:mod:`snnjax.analysis`) are exact; spike times are known to the window only.
+
     Attributes:
       rec_index: int32 ``(n_spikes,)``, index into ``ts``.
       index: tuple of int32 arrays ``(n_spikes,)``: one per batch axis, then the flat (C-order) neuron
         index, ``np.ravel_multi_index(position, population_shape)`` for an N-D population.
       shape: the dense shape ``(T, *batch, *population_shape)``.
-      ts: float64 ``(T,)`` record times, ms.
+      ts: float64 ``(T,)`` record times, ms (the start of each window).
+      every: steps per record (the window), 1 for a record of every step.
     """
 
     rec_index: np.ndarray
     index: tuple[np.ndarray, ...]
     shape: tuple[int, ...]
     ts: np.ndarray
+    every: int = 1
 
     @property
     def times(self) -> np.ndarray:
-        """Spike times, ms (float64 ``(n_spikes,)``)."""
+        """Spike times, ms (float64 ``(n_spikes,)``); with ``every > 1`` the start of each spike's window."""
         return self.ts[self.rec_index]
 
     @property
@@ -251,8 +259,13 @@ class SpikeEvents:
         return int(self.rec_index.shape[0])
 
     def to_dense(self) -> np.ndarray:
-        """Boolean raster ``(T, *batch, *population_shape)``."""
+        """Boolean raster ``(T, *batch, *population_shape)``; with ``every > 1`` the spike count of each window
+        (the smallest unsigned int dtype holding ``every``)."""
         n_batch = len(self.index) - 1
-        flat = np.zeros((*self.shape[: 1 + n_batch], int(np.prod(self.shape[1 + n_batch :]))), bool)
-        flat[(self.rec_index, *self.index)] = True
+        dtype = bool if self.every == 1 else np.min_scalar_type(int(self.every))
+        flat = np.zeros((*self.shape[: 1 + n_batch], int(np.prod(self.shape[1 + n_batch :]))), dtype)
+        if self.every == 1:
+            flat[(self.rec_index, *self.index)] = True
+        else:
+            np.add.at(flat, (self.rec_index, *self.index), 1)
         return flat.reshape(self.shape)

@@ -47,7 +47,7 @@ def _check_conductance(owner: str, weight) -> None:
     if weight is None or isinstance(weight, jax.core.Tracer):
         return
     w = np.asarray(weight)
-    if not (np.issubdtype(w.dtype, np.number) or w.dtype == bool):
+    if not (_checks.is_real_dtype(w.dtype) or w.dtype == bool):  # bfloat16 is checked like float16
         return
     if w.size and np.nanmin(w) < 0:
         raise ValueError(

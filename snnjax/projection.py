@@ -534,7 +534,11 @@ class Projection:
                         f"(one per presynaptic neuron, or per synapse with per-synapse delays); got shape {got}"
                     )
         if self.plasticity is not None:
-            self.plasticity._validate(where, (k,), self.weight if wshape != (n_pre, n_post) else None)
+            w0 = self.weight  # a dense matrix is checked where the rule reads it: at the connected pairs
+            if wshape == (n_pre, n_post):
+                traced = any(isinstance(a, jax.core.Tracer) for a in (w0, topo.pre, topo.post))
+                w0 = None if traced else np.asarray(w0)[np.asarray(topo.pre), np.asarray(topo.post)]
+            self.plasticity._validate(where, (k,), w0)
         _checks.check_fields(self, self._FIELDS, strict=True)
         if callable(getattr(self.output, "check_weight", None)):  # e.g. COBA: conductances are >= 0
             self.output.check_weight(self.weight)

@@ -28,6 +28,7 @@ import numpy as np
 
 from snnjax import _checks, sharding
 from snnjax import monitors as monitors_mod
+from snnjax.delays import steps_of
 from snnjax.network import DEFAULT_DT, Network, NetworkState
 
 InputSpec = tuple  # (path, value) or (path, value, mode) with mode in 'fix', 'iter', 'func'
@@ -164,11 +165,7 @@ def _real_input(path: str, value: Any) -> Any:
         ok = True
     else:
         dtype = getattr(value, "dtype", None)
-        ok = (
-            dtype is not None
-            and (np.issubdtype(dtype, np.floating) or np.issubdtype(dtype, np.integer))
-            and not jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key)
-        )
+        ok = _checks.is_real_dtype(dtype)  # bfloat16 too (an ml_dtypes float, unknown to np.issubdtype)
     if not ok:
         raise TypeError(
             f"inputs: the value for {path!r} must be a real number, an array of real numbers (nA) or a callable "
@@ -394,7 +391,8 @@ def simulate(
       net: the network.
       state: from ``net.init(..., dt=dt)`` or a previous ``simulate``; a run resumed from a returned
         state continues exactly where it stopped.
-      duration: simulated time, ms (rounded to whole steps).
+      duration: simulated time, ms: ``floor(duration / dt + 1/2)`` whole steps, the package's one rule from ms to
+        steps (:func:`snnjax.delays.time_steps`; half steps round up: 0.25 ms at dt 0.1 is 3 steps).
       dt: time step, ms.
       inputs: ``[(path, value), ...]`` or ``{path: value}`` with path ``'<population>.input'`` (current, nA).
         A value is a constant (scalar or array broadcasting to the population), an array with one value
@@ -402,7 +400,10 @@ def simulate(
         tuple element ``'fix'``, ``'iter'`` or ``'func'`` forces the kind.
       monitors: what to record: state paths ``'<population>.<field>'`` or ``'<projection>.<field>'``, or
         ``(name, fn)`` pairs with ``fn(state) -> array`` computed on the device (e.g. a spike count).
-      every: record every ``every`` steps (the number of steps must be a multiple).
+      every: record every ``every`` steps (the number of steps must be a multiple): the state after the first
+        step of each window of ``every`` steps, except a population's spike state (``'E.spike'``, subsets
+        too), which is summed over the window's ``every`` steps -- spike counts per window, stamped with its
+        start -- so rates from it are exact (e.g. ``sj.analysis.firing_rates(rec["E.spike"], dt=every * dt)``).
       devices: ``None`` (one device), or a list of devices / a ``jax.sharding.Mesh`` with an axis ``"neurons"``
         over which the network is split (:mod:`snnjax.sharding`): ``state`` and the returned state stay in the
         one-device layout (converted on the host, so not under ``jit``/``vmap``/``grad``), and the monitors are
@@ -505,7 +506,7 @@ class _Spec:
 def _prepare(net, state, duration, dt, inputs, monitors, every, check_finite, owner, sharded=False):
     dt = _checks.check_time(owner, "dt", dt)
     duration = _checks.check_time(owner, "duration", duration)
-    n_steps = int(round(duration / dt))
+    n_steps = steps_of(duration, dt)  # the one rule from ms to steps (snnjax.delays): half steps round up
     if n_steps < 1:
         raise ValueError(f"{owner}: duration={duration} ms is shorter than one step of dt={dt} ms")
     if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1 or n_steps % every:
@@ -558,11 +559,21 @@ def _finish_reducers(spec: _Spec, acc: dict, n_steps: int) -> dict:
     }
 
 
-def _run_chunk(net, state, acc, values, lag_arrays=None, *, spec: _Static):
+def _spike_count_dtype(every: int) -> np.dtype:
+    """Host dtype of a spike record: bool for ``every = 1``, else the smallest unsigned int holding ``every``."""
+    return np.dtype(bool) if every == 1 else np.min_scalar_type(int(every))
+
+
+def _run_chunk(net, state, acc, values, lag_arrays=None, *, spec: _Static, host: bool = False):
     """``spec.n_steps`` steps as one scan: returns ``(state, reducer accumulators, records)``.
 
     ``values`` is aligned with ``spec.inputs``: an array ``(n_steps, ...)`` for 'iter' inputs, the
     constant for 'fix' inputs, None for 'func' inputs (the callable is in the spec).
+
+    Records of a population's spike state (``spec.spikes``) hold, with ``every > 1``, the spikes of every step of
+    the record's window of ``every`` steps, summed (the other records are the state after the window's first
+    step): so rates from them are exact. ``host``: spike records as the Runner keeps them, bool (``every = 1``)
+    or the number of steps with a nonzero spike (:func:`_spike_count_dtype`); otherwise in the state's dtype.
     """
     dt, every = spec.dt, spec.every
     n_rec = spec.n_steps // every
@@ -588,15 +599,27 @@ def _run_chunk(net, state, acc, values, lag_arrays=None, *, spec: _Static):
         checks = [jnp.all(jnp.isfinite(monitors_mod.read_field(s, p))) for p in spec.finite_fields]
         return (s, acc), jnp.stack(checks) if checks else jnp.zeros((0,), bool)
 
+    def read(s, path, index):
+        v = monitors_mod.read_field(s, path)
+        if index is not None:
+            v = v.reshape(*v.shape[: v.ndim - ndim[path]], -1)[..., np.asarray(index)]
+        return v
+
+    spikes = [(name, payload) for name, kind, payload in spec.records if kind == "path" and name in spec.spikes]
+
+    def spike_now(s):
+        """This step's spikes of the spike records, in the dtype they are summed in."""
+        out = {}
+        for name, (path, index) in spikes:
+            v = read(s, path, index)
+            out[name] = (v != 0).astype(jnp.int32) if host else v
+        return out
+
     def record(s, acc):
         rec = {}
         for name, kind, payload in spec.records:
             if kind == "path":
-                path, index = payload
-                v = monitors_mod.read_field(s, path)
-                if index is not None:
-                    v = v.reshape(*v.shape[: v.ndim - ndim[path]], -1)[..., np.asarray(index)]
-                rec[name] = v
+                rec[name] = read(s, *payload)
             elif kind == "fn":
                 rec[name] = payload(s)
             elif kind == "probe":
@@ -607,24 +630,32 @@ def _run_chunk(net, state, acc, values, lag_arrays=None, *, spec: _Static):
         return rec
 
     def block(carry, xb):
-        """``every`` steps, recording the state after the first: the step is traced once (an inner scan
-        whose first iteration takes the record under ``lax.cond``), not once for the first step and once
-        for the rest."""
+        """``every`` steps, recording the state after the first (spike records: summed over the ``every`` steps):
+        the step is traced once (an inner scan whose first iteration takes the record under ``lax.cond``), not
+        once for the first step and once for the rest."""
         if every == 1:
             carry, finite = step(carry, [a[0] for a in xb])
             rec, finite = record(*carry), finite[None]
+            if host:
+                rec.update({name: rec[name].astype(bool) for name, _ in spikes})
         else:
             shapes = jax.eval_shape(record, *carry)  # the record's shapes only: nothing runs twice
 
             def inner(c, ix):
                 i, x = ix
-                c, snap = c
+                c, snap, count = c
                 c, finite = step(c, x)
                 snap = jax.lax.cond(i == 0, lambda: record(*c), lambda: snap)
-                return (c, snap), finite
+                count = jax.tree.map(jnp.add, count, spike_now(c[0]))  # every step of the window: exact rates
+                return (c, snap, count), finite
 
             snap0 = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), shapes)
-            (carry, rec), finite = jax.lax.scan(inner, (carry, snap0), (jnp.arange(every), xb), length=every)
+            count0 = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), jax.eval_shape(spike_now, carry[0]))
+            (carry, rec, count), finite = jax.lax.scan(
+                inner, (carry, snap0, count0), (jnp.arange(every), xb), length=every
+            )
+            dtype = _spike_count_dtype(every) if host else None
+            rec.update({name: c if dtype is None else c.astype(dtype) for name, c in count.items()})
         if spec.finite_fields:
             rec["_finite"] = finite
         return carry, rec
@@ -639,10 +670,8 @@ def _compiled_chunk(spec: _Static, jit: bool, host: bool = True):
     by ``simulate`` calls at top level (``host=False``: records in the state's dtypes)."""
 
     def run(net, state, acc, values, lag_arrays):
-        state, acc, rec = _run_chunk(net, state, acc, values, lag_arrays, spec=spec)
-        if host:  # spike states as bool for the host: a quarter of the transfer of float32
-            rec = {k: v.astype(bool) if k in spec.spikes else v for k, v in rec.items()}
-        return state, acc, rec
+        # host: spike states as bool (or small int counts with every > 1), a quarter of the transfer of float32
+        return _run_chunk(net, state, acc, values, lag_arrays, spec=spec, host=host)
 
     return jax.jit(run) if jit else run
 
@@ -651,8 +680,9 @@ class Monitors(dict):
     """Recorded traces (numpy arrays, time on axis 0) keyed by monitor name, time stamps at ``.ts`` (ms).
 
     Spike monitors (``'<population>.spike'``) are kept compact, as the times and indices of the
-    spikes (:meth:`spikes`); indexing (``mon['E.spike']``) builds the dense bool raster on demand.
-    Reducer results (``SpikeCount``, ``Mean``) have no time axis.
+    spikes (:meth:`spikes`); indexing (``mon['E.spike']``) builds the dense bool raster on demand (with
+    ``every > 1``, the raster of spike counts per window of ``every`` steps). Reducer results (``SpikeCount``,
+    ``Mean``) have no time axis.
     """
 
     def __init__(self, ts: np.ndarray, traces: dict, events: dict | None = None, order: list | None = None):
@@ -721,10 +751,14 @@ class Runner:
       dt: time step, ms.
       inputs: as in :func:`simulate`; arrays over time must cover the whole ``run`` duration.
       monitors: as in :func:`simulate` (paths with optional index subsets, ``(name, fn)``, probes, reducers).
-      every: record every ``every`` steps.
+      every: record every ``every`` steps; spike monitors then hold every spike of each window of ``every``
+        steps (counts per window: ``mon.spikes(...)`` has one entry per spike, stamped with its window's start,
+        and ``mon['E.spike']`` is the count raster), so rates from them are exact; the other monitors sample
+        the state after the window's first step.
       key: random key for the initial state (e.g. random initial voltages); default ``key(0)``.
       batch_shape: run this many independent copies (leading state axes).
-      chunk: chunk length, ms (default 1000 ms; rounded to a multiple of ``every`` steps).
+      chunk: chunk length, ms (default 1000 ms; whole steps by :func:`snnjax.delays.time_steps`, then rounded
+        down to a multiple of ``every`` steps).
       progress: show a tqdm progress bar (simulated time and speed in biological s per wall s).
       check_finite: after every chunk, stop with ``FloatingPointError`` naming the first step, population
         and variable that became NaN or infinite (costs one reduction per state array per step);
@@ -813,7 +847,8 @@ class Runner:
         return self.state if self.shard is None else self.shard.gather_state(self.state)
 
     def run(self, duration: float) -> Monitors:
-        """Simulate ``duration`` ms more; returns (and stores at ``self.mon``) the recorded traces."""
+        """Simulate ``duration`` ms more (``floor(duration / dt + 1/2)`` steps, :func:`snnjax.delays.time_steps`);
+        returns (and stores at ``self.mon``) the recorded traces."""
         duration = _checks.check_time("Runner.run", "duration", duration)
         spec, _ = _prepare(
             self.net,
@@ -828,7 +863,7 @@ class Runner:
             sharded=self.shard is not None,
         )
         n_steps, every = spec.static.n_steps, self.every
-        chunk_steps = max(every, int(round(self.chunk / self.dt)) // every * every)
+        chunk_steps = max(every, steps_of(self.chunk, self.dt) // every * every)
         step0 = int(self.state.step if self.shard is None else np.asarray(self.state.step.addressable_data(0))[0])
         if self.shard is None:
             acc = _init_reducers(spec, self.state)
@@ -895,13 +930,17 @@ class Runner:
     def _compact_spikes(self, rec: dict, spec: _Spec) -> dict:
         """Replace each chunk's dense spike raster by ``(shape, nonzero indices)`` with the neuron axes
         flattened (C order), so the last index is the flat neuron index (host memory then grows with the
-        spikes, not with the steps)."""
+        spikes, not with the steps). A count raster (``every > 1``) gives one entry per spike: an index
+        repeated as many times as the neuron spiked in the window."""
         for name, kind, payload in spec.static.records:
             if self._is_spike_record(name, kind, payload, spec.static) and name in rec:
                 c = np.asarray(rec[name])
                 n_neuron_axes = len(self.net.populations[payload[0].split(".")[0]].shape)
                 flat = c.reshape(*c.shape[: c.ndim - n_neuron_axes], -1)
-                rec[name] = (c.shape, tuple(a.astype(np.int32) for a in np.nonzero(flat)))
+                nz = np.nonzero(flat)
+                if flat.dtype != bool:
+                    nz = tuple(np.repeat(a, flat[nz]) for a in nz)
+                rec[name] = (c.shape, tuple(a.astype(np.int32) for a in nz))
         return rec
 
     def _assemble(self, parts: list[dict], spec: _Spec, step0: int, done: int, acc: dict) -> Monitors:
@@ -925,6 +964,7 @@ class Runner:
                     index=tuple(np.concatenate([ix[a] for ix in index]) for a in range(len(chunks[0][1]) - 1)),
                     shape=(offset, *chunks[0][0][1:]),
                     ts=ts[:offset],
+                    every=self.every,
                 )
             else:
                 traces[name] = np.concatenate([np.asarray(c) for c in chunks])

@@ -982,13 +982,12 @@ def _compiled(shard: ShardedNetwork, static: Any, batch_shape: tuple[int, ...], 
         field_ndim=(),
         depths=tuple((name, shard.depths[name]) for name in shard.senders),
     )
-    spikes = set(static.spikes) if host else set()
 
     def body(net, state, acc, values, lag_arrays):
         first = functools.partial(jax.tree.map, lambda x: x[0])
         net = shard.local_net(first(net))
-        state, acc, rec = _run_chunk(net, first(state), first(acc), first(values), first(lag_arrays), spec=local)
-        rec = {k: v.astype(bool) if k in spikes else v for k, v in rec.items()}
+        args = (net, first(state), first(acc), first(values), first(lag_arrays))
+        state, acc, rec = _run_chunk(*args, spec=local, host=host)  # host: spikes as bool (counts with every > 1)
         return jax.tree.map(lambda x: x[None], (state, acc, rec))
 
     spec = P(AXIS)

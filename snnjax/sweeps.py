@@ -20,19 +20,24 @@ axis per grid name::
 
 How it runs: the points are laid out flat (C order: the last axis varies fastest), cut into batches of
 ``batch_size`` points (the last one padded with copies of the last point, whose results are dropped),
-and each batch is one call of a function ``jax.jit(jax.vmap(fn))``. Every batch has the same shape, so
-the function is traced and compiled once per sweep, and kept (a small cache keyed on ``fn`` and the
-grid names) so that a second sweep with the same shapes compiles nothing. Each batch is split over the
+and each batch is one compiled call. Every batch has the same shape, so the function is traced and
+compiled once per sweep, and kept (a small cache keyed on ``fn``, the grid names, the devices and
+``vectorize``) so that a second sweep with the same shapes compiles nothing. Each batch is split over the
 devices (a one-axis :class:`jax.sharding.Mesh`, inputs and outputs sharded along the batch axis with
-``NamedSharding(mesh, PartitionSpec("batch"))``; XLA's SPMD partitioner does the rest), and its results
-are copied to the host while the next batch runs, so device memory holds at most two batches.
+``NamedSharding(mesh, PartitionSpec("batch"))``), and its results are copied to the host while the next
+batch runs, so device memory holds at most two batches. Within a batch each device runs its points one
+after another (``jax.lax.map`` inside ``jax.shard_map``): every point runs the program ``jax.jit(fn)``
+compiles, so its results are those of a plain loop, bit for bit. ``vectorize=True`` runs each batch as
+``jax.jit(jax.vmap(fn))`` instead, partitioned by XLA: faster for small networks, but ``vmap`` may reorder
+float reductions inside ``fn`` (a mean differs from the loop's in its last bits).
 
 Random keys: the key of seed value ``s`` is ``jax.random.fold_in(jax.random.key(seed), s)``; every
 grid point gets the same key for the same seed value (common random numbers: differences along the
 grid come from the parameters, not from the noise). Without ``seeds`` every point gets the key of
-seed value 0. So a plain loop reproduces any point exactly::
+seed value 0. So a plain loop reproduces any point exactly (bit for bit; with ``vectorize=True``, reductions
+inside ``fn`` to within rounding)::
 
-    fn(drive=20., w_exc=0.6, key=jax.random.fold_in(jax.random.key(seed), s))
+    jax.jit(fn)(drive=20., w_exc=0.6, key=jax.random.fold_in(jax.random.key(seed), s))
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ from typing import Any
 import jax
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from snnjax import _checks
 
 __all__ = ["SweepResult", "sweep"]
 
@@ -166,7 +173,7 @@ class SweepResult:
     def _index_of(self, name: str, value: Any) -> int:
         values = self.axes[name]
         hits = np.flatnonzero(values == value)
-        if hits.size == 0 and np.issubdtype(values.dtype, np.inexact):
+        if hits.size == 0 and _checks.is_float_dtype(values.dtype):
             hits = np.flatnonzero(np.isclose(values, value, rtol=1e-6, atol=0.0))
         if hits.size != 1:
             what = "is not one of" if hits.size == 0 else "matches several of"
@@ -196,11 +203,9 @@ def _check_grid(grid: Any) -> dict[str, np.ndarray]:
                 f"sweep: grid[{name!r}] must be a non-empty 1-D array of values, got shape {arr.shape}"
                 + (" (wrap a single value in a list)" if arr.ndim == 0 else "")
             )
-        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool) or np.issubdtype(
-            arr.dtype, np.complexfloating
-        ):
+        if not (_checks.is_real_dtype(arr.dtype) or arr.dtype == bool):
             raise TypeError(f"sweep: grid[{name!r}] must hold numbers (bool, int or float), got dtype {arr.dtype}")
-        if np.issubdtype(arr.dtype, np.floating) and not np.all(np.isfinite(arr)):
+        if _checks.is_float_dtype(arr.dtype) and not np.all(np.isfinite(arr)):
             raise ValueError(f"sweep: grid[{name!r}] must be finite, got {arr.tolist()} (contains NaN or inf)")
         out[name] = arr
     return out
@@ -259,15 +264,18 @@ def _check_fn(fn: Any, names: Sequence[str]) -> None:
 
 
 def _batched(
-    fn: Callable, names: tuple[str, ...], devices: tuple[jax.Device, ...]
+    fn: Callable, names: tuple[str, ...], devices: tuple[jax.Device, ...], vectorize: bool = False
 ) -> tuple[Callable, NamedSharding, NamedSharding]:
-    """``jit(vmap(point))`` over a batch sharded across ``devices``, cached by (fn, names, devices).
+    """The compiled function of one batch sharded across ``devices``, cached by (fn, names, devices, vectorize):
+    each device runs its points one after another (``lax.map`` inside ``shard_map``: every point is the program
+    ``jax.jit(fn)`` compiles, so its results equal a plain loop bit for bit), or with ``vectorize``
+    ``jit(vmap(point))`` partitioned by XLA.
 
     Returns ``(compiled, batch_sharding, replicated_sharding)``. ``compiled`` takes ``(values,
     seed_values, base_key_data)``: a tuple of ``(B,)`` arrays (one per name), ``(B,)`` int32 seed values
     and the key data of ``jax.random.key(seed)`` (replicated); ``B`` a multiple of ``len(devices)``.
     """
-    cache_key = (fn, names, devices)
+    cache_key = (fn, names, devices, vectorize)
     try:
         hash(cache_key)
     except TypeError:  # an unhashable callable: no reuse across sweeps, still one compile per sweep
@@ -284,8 +292,19 @@ def _batched(
         return fn(**dict(zip(names, values)), key=key)
 
     point.__name__ = f"sweep_{getattr(fn, '__name__', type(fn).__name__)}"  # names the compile in jax's logs
+    if vectorize:
+        body = jax.vmap(point, in_axes=(0, 0, None))
+    else:
+
+        def local(values, seed_values, base_key_data):  # this device's points, one after another
+            return jax.lax.map(lambda v: point(v[0], v[1], base_key_data), (values, seed_values))
+
+        local.__name__ = point.__name__
+        # check_vma=False: fn's scans start from unsharded constants and carry values that vary over the devices
+        spec = PartitionSpec("batch")
+        body = jax.shard_map(local, mesh=mesh, in_specs=(spec, spec, PartitionSpec()), out_specs=spec, check_vma=False)
     compiled = jax.jit(
-        jax.vmap(point, in_axes=(0, 0, None)),
+        body,
         in_shardings=(batch, batch, replicated),
         out_shardings=batch,  # a prefix: every output leaf is split along its leading (batch) axis
     )
@@ -326,8 +345,11 @@ def sweep(
     seed: int = 0,
     batch_size: int | None = None,
     devices: Sequence[jax.Device] | None = None,
+    vectorize: bool = False,
 ) -> SweepResult:
-    """Run ``fn`` at every point of a parameter grid, vectorized with ``jax.vmap``, batched and sharded.
+    """Run ``fn`` at every point of a parameter grid, batched and sharded over devices; each point's results equal
+    a plain loop of ``jax.jit(fn)`` calls bit for bit (``vectorize=True``: a faster ``jax.vmap``, reductions to within
+    rounding).
 
     Args:
       fn: ``fn(**params, key=key) -> pytree of arrays`` for ONE parameter point, e.g.
@@ -351,6 +373,16 @@ def sweep(
         memory and outputs are on the devices at a time; the results are gathered on the host.
       devices: devices to split each batch over (default ``jax.devices()``: all local devices in a
         single process, every process's devices after ``jax.distributed.initialize``).
+      vectorize: ``False`` (default): each device runs its points of a batch one after another
+        (``jax.lax.map`` inside ``jax.shard_map``), each point the very program ``jax.jit(fn)`` compiles, so
+        every result equals that of a plain loop over the points bit for bit. ``True``: each batch is one
+        ``jax.jit(jax.vmap(fn))`` (XLA partitions the batch over the devices): faster where one point is
+        too small to keep a device busy (measured on a shared 2-core CPU, steady state: notebook 04's 24 COBA
+        networks of 500 neurons, 200 ms, in batches of 8, 1.5 s against 3.4 s), but ``vmap`` reorders float
+        reductions inside ``fn`` (a mean, a sum over neurons), so such results may differ from the loop's in
+        their last bits (about 1e-6 of the summed magnitudes in float32; element-wise traces are unchanged,
+        and a spike that lands exactly on a threshold could flip). Use it when speed matters more than
+        bitwise reproduction of single points.
 
     Returns:
       A :class:`SweepResult`: ``axes`` (grid names, then ``'seed'``), ``data`` (``fn``'s pytree, each
@@ -398,7 +430,9 @@ def sweep(
     params = columns[: len(names)]
     seed_column = (columns[-1] if seed_values is not None else np.zeros(flat.shape[1], np.int64)).astype(np.int32)
 
-    compiled, batch, replicated = _batched(fn, names, devices)
+    if not isinstance(vectorize, bool):
+        raise TypeError(f"sweep: vectorize must be True or False, got {vectorize!r}")
+    compiled, batch, replicated = _batched(fn, names, devices, vectorize)
     base = _global(np.asarray(jax.random.key_data(jax.random.key(seed))), replicated)
 
     leaves: list[np.ndarray] | None = None

@@ -31,7 +31,9 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from snnjax import _checks
 from snnjax import monitors as monitors_mod
+from snnjax.delays import steps_of
 
 
 def _is_float_leaf(x: Any) -> bool:
@@ -40,7 +42,7 @@ def _is_float_leaf(x: Any) -> bool:
     if isinstance(x, float):
         return True
     dtype = getattr(x, "dtype", None)
-    return dtype is not None and np.issubdtype(dtype, np.floating)
+    return _checks.is_float_dtype(dtype)  # bfloat16 too
 
 
 def _dotted(path: tuple) -> str:
@@ -153,7 +155,7 @@ def simulate_remat(
 
     if checkpoint_every is None:
         return simulate(net, state, duration=duration, dt=dt, inputs=inputs, monitors=monitors, every=every)
-    n_steps = int(round(float(duration) / float(dt)))
+    n_steps = steps_of(float(duration), float(dt))  # as simulate: the one rule of snnjax.delays
     k = checkpoint_every
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1 or n_steps % k or k % every:
         raise ValueError(

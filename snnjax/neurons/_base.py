@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from snnjax import _checks
+from snnjax.delays import device_time_steps, time_steps
 from snnjax.init import Initializer
 from snnjax.surrogate import SpikeFunction
 
@@ -75,29 +76,20 @@ class NeuronGroup:
 
 
 def refractory_steps(tau_ref: Any, dt: float) -> Any:
-    """Whole steps a neuron is held after a spike: ``floor(q + 1/2)`` with ``q = tau_ref / dt`` first rounded
-    to 9 significant digits (6 when ``tau_ref`` is float32 or narrower), the rule of
-    :func:`snnjax.delays.lag_steps` without its minimum of one step (``tau_ref = 0`` is no refractoriness).
+    """Whole steps a neuron is held after a spike, by the package's one rule from ms to steps
+    (:func:`snnjax.delays.time_steps`: ``floor(q + 1/2)`` with ``q = tau_ref / dt`` first rounded to 9 significant
+    digits, 6 when ``tau_ref`` is float32 or narrower); unlike a delay, no minimum (``tau_ref = 0`` is no
+    refractoriness).
 
     So half steps round up and whole steps stay whole: at ``dt = 0.1`` ms, 0.15 ms holds 2 steps, 0.25 ms 3,
     0.35 ms 4 (``0.35 / 0.1 = 3.4999999999999996`` in float64), 0.75 ms 8. Concrete ``tau_ref`` (and ``dt``)
     are decided on the host in float64 and reach the device as ints; a traced ``tau_ref`` (a sweep under
-    ``vmap``, a learned one) gets the same rule on the device in its own precision, as
-    :func:`snnjax.delays.device_lag` does for traced delays.
+    ``vmap``, a learned one) gets the same rule on the device in its own precision
+    (:func:`snnjax.delays.device_time_steps`).
     """
     if not isinstance(tau_ref, jax.core.Tracer) and not isinstance(dt, jax.core.Tracer):
-        raw = np.asarray(tau_ref)
-        digits = 6 if np.issubdtype(raw.dtype, np.floating) and raw.dtype.itemsize < 8 else 9
-        q = raw.astype(np.float64) / float(dt)
-        mag = np.floor(np.log10(np.where(q > 0, q, 1.0)))
-        scale = 10.0 ** (digits - 1 - mag)
-        return np.floor(np.round(q * scale) / scale + 0.5).astype(np.int32)
-    t = jnp.asarray(tau_ref)
-    t = t if jnp.issubdtype(t.dtype, jnp.floating) else t.astype(jnp.result_type(float))
-    q = t / dt
-    digits = 9 if t.dtype == jnp.float64 else 6
-    scale = 10.0 ** (digits - 1 - jnp.floor(jnp.log10(jnp.where(q > 0, q, 1.0))))
-    return jnp.floor(jnp.round(q * scale) / scale + 0.5).astype(jnp.int32)
+        return time_steps(tau_ref, dt).astype(np.int32)
+    return device_time_steps(tau_ref, dt)
 
 
 def _steps_left(refrac: jax.Array, dt: float) -> jax.Array:
