@@ -202,17 +202,35 @@ def _inversion_terms(lam_max: float) -> int:
     return k + 1
 
 
-def _poisson_by_inversion(u: jax.Array, lam: jax.Array, terms: int) -> jax.Array:
-    """``min{k : CDF(k) > u}`` of Poisson(``lam``), as the sum of ``u >= CDF(j)`` over ``j < terms`` (one fused
-    elementwise pass; the CDF is accumulated in ``u``'s precision)."""
+_INVERSE = np.float32(1.0) / np.arange(1, 401, dtype=np.float32)  # 1 / (j + 1): the same factors in both forms
+
+
+def _poisson_by_inversion(u: jax.Array, lam: jax.Array, terms: int | None) -> jax.Array:
+    """``min{k : CDF(k) > u}`` of Poisson(``lam``), as the sum of ``u >= CDF(j)`` over ``j``, the CDF accumulated in
+    ``u``'s precision. ``terms`` given: that many terms, unrolled (one fused elementwise pass); None (``lam``
+    traced): terms until every ``u`` is below the CDF (a loop; the same counts, term for term)."""
+    inverse = jnp.asarray(_INVERSE, u.dtype)
     p = jnp.exp(-lam)
-    cdf = p
     count = jnp.zeros(jnp.broadcast_shapes(u.shape, jnp.shape(lam)), u.dtype)
-    for j in range(terms):
+    if terms is not None:
+        cdf = p
+        for j in range(terms):
+            count = count + (u >= cdf).astype(u.dtype)
+            p = p * lam * inverse[j]
+            cdf = cdf + p
+        return count
+
+    def more(c):
+        j, _, cdf, _ = c
+        return jnp.any(u >= cdf) & (j < inverse.shape[0])
+
+    def term(c):
+        j, p, cdf, count = c
         count = count + (u >= cdf).astype(u.dtype)
-        p = p * lam / (j + 1)
-        cdf = cdf + p
-    return count
+        p = p * lam * inverse[j]
+        return j + 1, p, cdf + p, count
+
+    return jax.lax.while_loop(more, term, (jnp.int32(0), p, p, count))[3]
 
 
 @struct.dataclass
@@ -251,12 +269,14 @@ class PoissonInput:
     0.1 ms). ``weight x count`` then passes through ``synapse`` and ``output`` as a projection's summed input
     does. Cost ``O(n_post)`` per step, no synapse list.
 
-    Draws: for ``lam`` up to :data:`POISSON_INVERSION_MAX` (30) everywhere (concrete rates and ``n``), by inversion of
-    the Poisson CDF with one uniform per neuron and step from the counter-based Philox4x32-10 generator
-    (:mod:`snnjax.random`) at the counters (neuron index, step, batch element): exact up to the float32 rounding of
-    the CDF (about 1e-7) and a tail below 2**-40, and the same numbers whatever the run's split (resumed runs,
-    devices, batch elements). Larger or traced means use ``jax.random.poisson`` (exact; keyed by the seed and the
-    step, so a split over devices draws other numbers of the same process).
+    Draws: for ``lam`` up to :data:`POISSON_INVERSION_MAX` (30), by inversion of the Poisson CDF with one uniform per
+    neuron and step from the counter-based Philox4x32-10 generator (:mod:`snnjax.random`) at the counters (neuron
+    index, step, batch element): exact up to the float32 rounding of the CDF (about 1e-7), and the same numbers
+    whatever the run's split (resumed runs, devices, batch elements) and whether ``n`` and ``rate`` are concrete
+    (terms unrolled up to a tail below 2**-40, chosen when the network is built) or traced (``vmap`` sweeps: terms
+    until every count is found, a runtime error if a mean exceeds 30). A network built with larger concrete means
+    draws them with ``jax.random.poisson`` (exact; keyed by the seed and the step, so a split over devices draws
+    other numbers of the same process).
 
     Timing: the counts act from step ``lag`` on (``lag`` from ``delay`` by the delays' rule,
     :func:`snnjax.delays.lag_steps`): the drive reaches the neurons ``delay`` after the start, as a generator's
@@ -361,8 +381,11 @@ class PoissonInput:
         dtype = jnp.result_type(float)
         lam = jnp.asarray(self.n, dtype) * jnp.asarray(self.rate, dtype) * (dt / 1000.0)
         lam = jnp.broadcast_to(lam.reshape(-1), (post_count,))
-        if self._terms(dt) is not None and any(isinstance(x, jax.core.Tracer) for x in (self.n, self.rate)):
-            jax.debug.callback(_raise_above, jnp.max(lam), self.rate_bound * dt / 1000.0)
+        if any(isinstance(x, jax.core.Tracer) for x in (self.n, self.rate)):
+            terms = self._terms(dt)
+            bound = POISSON_INVERSION_MAX if self.rate_bound is None else self.rate_bound * dt / 1000.0
+            if self.rate_bound is None or terms is not None:  # the inversion runs: its range is checked
+                jax.debug.callback(_raise_above, jnp.max(lam), bound)
         return {"lam": lam}
 
     def init_state(self, post_shape: tuple[int, ...], batch_shape: tuple[int, ...] = (), key=None) -> PoissonInputState:
@@ -380,7 +403,7 @@ class PoissonInput:
         dtype = state.kinetics.g.dtype
         lam = prep["lam"].astype(dtype)
         terms = self._terms(dt)
-        if terms is None:
+        if terms is None and self.rate_bound is not None:  # concrete means above the inversion's range
             key = jax.random.fold_in(jax.random.wrap_key_data(state.seed), step)
             return jax.random.poisson(key, lam, shape).astype(dtype)
         neuron = jnp.arange(shape[-1], dtype=jnp.uint32) if self.index is None else jnp.asarray(self.index, jnp.uint32)
@@ -404,8 +427,9 @@ class PoissonInput:
 def _raise_above(lam, bound):
     if float(lam) > float(bound) * (1 + 1e-6):
         raise ValueError(
-            f"PoissonInput: n * rate * dt / 1000 reaches {float(lam):g}, above the {float(bound):g} the network was "
-            "built with (the inversion's terms are chosen for it); build the Network with the largest n and rate"
+            f"PoissonInput: n * rate * dt / 1000 reaches {float(lam):g}, above the {float(bound):g} the counts are "
+            "drawn for (the largest of the network as built, or 30 for rates traced when it was built); build the "
+            "Network with concrete n and rate up to their largest values"
         )
 
 

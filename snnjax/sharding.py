@@ -810,6 +810,7 @@ class ShardedNetwork:
         rest = object.__new__(Network)  # the network without them: neurons, the other projections, no lists
         rest.populations = self.net.populations
         rest.projections = {n: p for n, p in self.net.projections.items() if n not in local}
+        rest.drives = self.net.drives
         state = rest.init(key, batch_shape, dt=dt)
         whole = self.net.buffered(dt)  # the delay buffers every sending population needs (N-sized)
         delays = {

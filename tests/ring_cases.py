@@ -54,9 +54,10 @@ net = sj.Network(
     ext=sj.inputs.PoissonInput("E", n=50, rate=20.0, weight=1.5, delay=0.5),
 )
 out["ring_methods"] = sorted({p.method for p in net.projections.values()})
-out["ring_poisson"] = pair(net, 100.0, inputs=[("E.input", 8.0)], monitors=["E.spike", "EE.g", "ext.g"])
+out["ring_poisson"] = pair(net, 100.0, inputs=[("E.input", 11.0)], monitors=["E.spike", "EE.g", "ext.g"])
 
 # q01: n_syn == n_post and one device's synapse count equals its slots: g is per neuron, not per synapse
+rng = np.random.default_rng(0)  # the reproduction's list (no repeated pair)
 post1 = np.concatenate([rng.integers(0, 25, 26), rng.integers(25, 50, 25), rng.integers(50, 75, 25),
                         rng.integers(75, 100, 24)])  # fmt: skip
 pre1 = rng.integers(0, 100, 100)

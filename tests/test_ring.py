@@ -160,5 +160,16 @@ def sharded(tmp_path_factory):
 def test_ring_and_poisson_input_on_4_devices_equal_one_device(sharded):
     case = sharded["ring_poisson"]
     assert sharded["ring_methods"] == ["event"]
-    assert case.pop("spikes") > 200
+    assert case.pop("spikes") > 200, case
     assert case == {k: True for k in case}, case
+
+
+def test_q01_per_neuron_state_never_taken_for_per_synapse(sharded):
+    """Issue 24 q01: a projection with as many synapses as target neurons, one device holding exactly ``slots`` of
+    them: ``EE.g`` (per neuron), STDP's ``apost`` (per neuron) and ``w`` (per synapse) keep their layout in records,
+    ``global_state()`` and a one-device state resumed on 4 devices (each state leaf declares its axis,
+    :mod:`snnjax.axes`, instead of a guess from its length)."""
+    for name in ("q01_clash", "q01_stdp", "q01_resume"):
+        case = dict(sharded[name])
+        assert case.pop("spikes") > 50, name
+        assert case == {k: True for k in case}, (name, case)
