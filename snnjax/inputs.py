@@ -416,10 +416,15 @@ class PoissonInput:
     ) -> tuple[PoissonInputState, jax.Array]:
         """One step: counts x weight -> kinetics; returns ``(state, g)`` with ``g`` ``(*batch, *post_shape)``."""
         g = state.kinetics.g
-        batch = g.shape[: g.ndim - len(post_shape)]
-        count = self.counts(prep, state, step, dt, (*batch, math.prod(post_shape)))
-        w = jnp.broadcast_to(jnp.asarray(self.weight, g.dtype).reshape(-1), count.shape[-1:])
-        inp = jnp.where(step >= self.lag(dt), count * w, jnp.zeros((), g.dtype)).reshape(g.shape)
+        shape = (*g.shape[: g.ndim - len(post_shape)], math.prod(post_shape))
+        w = jnp.broadcast_to(jnp.asarray(self.weight, g.dtype).reshape(-1), shape[-1:])
+
+        def draw():
+            return self.counts(prep, state, step, dt, shape) * w
+
+        # a branch (nothing drawn before the drive starts) whose result is materialised: as a plain expression XLA
+        # fused the generator into each consumer of the input (three, through the neuron's update) and ran it thrice
+        inp = jax.lax.cond(step >= self.lag(dt), draw, lambda: jnp.zeros(shape, g.dtype)).reshape(g.shape)
         kinetics = self.synapse.update(state.kinetics, inp, dt=dt)
         return state.replace(kinetics=kinetics), kinetics.g
 

@@ -424,65 +424,74 @@ def lag_dtype(max_lag: int) -> np.dtype:
     return np.dtype(np.int32)
 
 
-def _ring_rows(s, idx, count, topo: Topology, w, lag, ring, head):
-    """:func:`ring_deliver` for one batch element: ``ring (D, n_post)``, ``s (n_pre,)``."""
+def _ring_add(ring, head, amp, wv, lg, tgt, valid):
+    """``ring[(head + lg) % D, tgt] += amp * wv`` where ``valid`` (the others dropped). A two-index scatter into the
+    2-D ring: reshaping the carried ring to one axis made XLA copy it every step."""
     depth, n_post = ring.shape
-    drop = depth * n_post  # out of range: the scatter drops it (padding lanes)
-    scalar = jnp.ndim(w) == 0
+    slot = head + lg.astype(jnp.int32)  # in [1, 2 D): one conditional subtraction is the modulo
+    slot = jnp.where(slot >= depth, slot - depth, slot)
+    tgt = jnp.where(valid, tgt, n_post)  # out of range: the scatter drops it
+    return ring.at[slot, tgt].add(jnp.broadcast_to(amp * wv, tgt.shape).astype(ring.dtype), mode="drop")
 
-    def add(flat, amp, wv, lg, tgt, valid):
-        slot = head + lg.astype(jnp.int32)  # in [1, 2 D): one conditional subtraction is the modulo
-        slot = jnp.where(slot >= depth, slot - depth, slot)
-        pos = jnp.where(valid, slot * n_post + tgt, drop)
-        return flat.at[pos].add(jnp.broadcast_to(amp * wv, pos.shape).astype(flat.dtype), mode="drop")
+
+def _ring_rows(s, idx, count, topo: Topology, w, lag, ring, head):
+    """:func:`ring_deliver` for one batch element (slot ``head`` cleared), one loop iteration per spike."""
+    n_post = topo.n_post
+    scalar = jnp.ndim(w) == 0
 
     if topo.row_ptr is not None:  # a list sorted by pre: rows are windows of the row's width (no padded tables)
         width = topo.row_width
         last = topo.n_syn - width
         lanes = jnp.arange(width, dtype=jnp.int32)
 
-        def add_row(row, amp, flat):
+        def add_row(row, amp, ring):
             start, end = topo.row_ptr[row], topo.row_ptr[row + 1]
             at = jnp.minimum(start, last)
             window = lambda a: jax.lax.dynamic_slice(a, (at,), (width,))  # noqa: E731
             mine = (at + lanes >= start) & (at + lanes < end)
-            return add(flat, amp, w if scalar else window(w), window(lag), window(topo.post), mine)
+            return _ring_add(ring, head, amp, w if scalar else window(w), window(lag), window(topo.post), mine)
 
     else:
 
-        def add_row(row, amp, flat):
+        def add_row(row, amp, ring):
             syn, tgt = topo.ell_syn[row], topo.ell_post[row]
             wv = w if scalar else w.at[syn].get(mode="fill", fill_value=0)
             lg = lag.at[syn].get(mode="fill", fill_value=1)
-            return add(flat, amp, wv, lg, tgt, tgt < n_post)
+            return _ring_add(ring, head, amp, wv, lg, tgt, tgt < n_post)
 
-    return spike_rows(s, idx, count, add_row, ring.reshape(-1)).reshape(depth, n_post)
+    return spike_rows(s, idx, count, add_row, ring)
 
 
 def _ring_all(s, topo: Topology, w, lag, ring, head):
-    """Every synapse (``O(K)``): the bilinear map :func:`ring_deliver` computes, for its derivative."""
+    """Every synapse (``O(K)``): what :func:`ring_deliver` adds, as a bilinear map of ``(s, w)``, for its derivative."""
     depth, n_post = ring.shape
     slot = head + lag.astype(jnp.int32)
     slot = jnp.where(slot >= depth, slot - depth, slot)
     vals = s[..., topo.pre_index()] * w
-    return jnp.zeros((depth * n_post,), vals.dtype).at[slot * n_post + topo.post].add(vals).reshape(depth, n_post)
+    return jnp.zeros(ring.shape, vals.dtype).at[slot, topo.post].add(vals)
+
+
+def _clear(ring, head):
+    """``ring (D, n_post)`` with slot ``head`` zeroed (in place)."""
+    return jax.lax.dynamic_update_index_in_dim(ring, jnp.zeros(ring.shape[1:], ring.dtype), head, 0)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
 def _ring(kernel, s, idx, count, topo, w, lag, ring, head):
-    return kernel(s, idx, count, topo, w, lag, ring, head)
+    return kernel(s, idx, count, topo, w, lag, _clear(ring, head), head)
 
 
 @_ring.defjvp
 def _ring_jvp(kernel, primals, tangents):
-    # the loop has a data-dependent trip count; the delivery is bilinear in (s, w) plus the ring itself, so the
+    # the loop has a data-dependent trip count; the delivery is bilinear in (s, w) plus the cleared ring, so the
     # tangent is computed over every synapse (forward mode as is, reverse mode by transposition). As with the delay
     # buffer, only one-step synapses pass the spikes' (surrogate) gradient: spikes that wait carry none.
     s, idx, count, topo, w, lag, ring, head = primals
     ds, dw, dring = tangents[0], tangents[4], tangents[6]
     out = _ring(kernel, s, idx, count, topo, w, lag, ring, head)
     w_now = jnp.where(lag == 1, w, jnp.zeros((), w.dtype))
-    return out, dring + _ring_all(ds, topo, w_now, lag, ring, head) + _ring_all(s, topo, dw, lag, ring, head)
+    d_out = _clear(dring, head) + _ring_all(ds, topo, w_now, lag, ring, head)
+    return out, d_out + _ring_all(s, topo, dw, lag, ring, head)
 
 
 def ring_deliver(
@@ -498,10 +507,11 @@ def ring_deliver(
     """Deliver one step's spikes into a ring buffer of future input, once, at emission (NEST's and GeNN's scheme
     for per-synapse delays: the work follows the spikes and their fan-out, never the synapse count).
 
-    For every spiking presynaptic neuron ``i`` (in increasing order) and every synapse ``k`` of its row (in
-    increasing ``k``): ``ring[(head + lag[k]) % D, post[k]] += s[i] * w[k]``. With ``head = (t - 1) % D`` at step
-    ``t`` and the spikes emitted at step ``t - 1``, slot ``a % D`` then holds the summed weight arriving at step
-    ``a``; the projection reads (and clears) slot ``t % D`` after delivering. Exact whatever the activity (the
+    First slot ``head`` is cleared (the slot the last step took); then for every spiking presynaptic neuron ``i``
+    (in increasing order) and every synapse ``k`` of its row (in increasing ``k``):
+    ``ring[(head + lag[k]) % D, post[k]] += s[i] * w[k]``. With ``head = (t - 1) % D`` at step ``t`` and the spikes
+    emitted at step ``t - 1``, slot ``a % D`` then holds the summed weight arriving at step ``a``; the projection
+    reads slot ``t % D`` after delivering (and the next step clears it). Exact whatever the activity (the
     compacted ``index`` of :func:`compact`, with its overflow path). Differentiable in ``s``, ``w`` and ``ring``
     (the tangent visits every synapse); as spikes read from a delay buffer, only synapses of lag 1 pass the
     spikes' gradient.
@@ -514,8 +524,9 @@ def ring_deliver(
       lag: per-synapse lags in steps, ``(K,)``, each in ``[1, D]`` (any integer type; guaranteed by the caller).
       ring: ``(*batch, D, n_post)``.
       head: int32 scalar in ``[0, D)``.
-      kernel: the unbatched delivery ``kernel(s, idx, count, topo, w, lag, ring, head)``; default one loop
-        iteration per spike (``vector_event`` passes its block kernel).
+      kernel: the unbatched delivery ``kernel(s, idx, count, topo, w, lag, ring, head) -> ring`` (``ring (D,
+        n_post)``, slot ``head`` already cleared); default one loop iteration per spike (``vector_event`` passes its
+        block kernel).
 
     Returns:
       The ring after delivery, ``(*batch, D, n_post)``.

@@ -150,7 +150,8 @@ class ProjectionState:
       plasticity: the rule's state (``w`` ``(*batch, K)`` in the connector's order, and its traces), or None.
       ring: with per-synapse delays delivered at emission (the ``event`` and ``vector_event`` propagators), the
         summed weight arriving at each postsynaptic neuron in each of the next ``D`` steps, ``(*batch, D,
-        n_post)`` (slot ``a % D`` for step ``a``; ``D`` the longest lag), else None. Monitor path
+        n_post)`` (slot ``a % D`` for step ``a``; ``D`` the longest lag; after step ``t`` the slot of step ``t``
+        still holds what that step took, and is cleared at the start of step ``t + 1``), else None. Monitor path
         ``'<projection>.ring'``.
     """
 
@@ -718,10 +719,10 @@ class Projection:
         if self.ring_delivery:  # deliver the last step's spikes at emission, then take this step's slot
             depth = state.ring.shape[-2]
             head = jnp.asarray((step - 1) % depth, jnp.int32)
+            # deliver clears the slot the last step took first (not right after it was read: a write after the read
+            # of the same buffer in one step made XLA copy the whole ring every step)
             ring = prop.deliver(topo, prep["w"], prep["lag"], state.ring, head, spikes, index)
-            slot = step % depth
-            inp = jax.lax.dynamic_index_in_dim(ring, slot, axis=ring.ndim - 2, keepdims=False)
-            ring = jax.lax.dynamic_update_index_in_dim(ring, jnp.zeros_like(inp), slot, axis=ring.ndim - 2)
+            inp = jax.lax.dynamic_index_in_dim(ring, step % depth, axis=ring.ndim - 2, keepdims=False)
             kinetics = self.synapse.update(state.kinetics, inp.reshape(*inp.shape[:-1], *post_shape), dt=dt)
             return state.replace(kinetics=kinetics, ring=ring), kinetics.g
         per_synapse = jnp.ndim(prep["lag"]) == 1

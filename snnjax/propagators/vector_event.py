@@ -68,14 +68,13 @@ def _vector_jvp(primals, tangents):
 
 
 def _ring_blocks(s, idx, count, topo, w, lag, ring, head):
-    """Ring delivery (:func:`snnjax.ops.ring_deliver`, one batch element) in blocks of ``len(idx)`` rows, one
-    scatter-add each."""
-    depth, n_post = ring.shape
+    """Ring delivery (:func:`snnjax.ops.ring_deliver`, one batch element, slot ``head`` cleared) in blocks of
+    ``len(idx)`` rows, one scatter-add each."""
     scalar = jnp.ndim(w) == 0
 
-    def block(rows, valid, flat):
+    def block(rows, valid, ring):
         r = jnp.where(valid, rows, topo.n_pre)  # row n_pre is empty (row_ptr) or all padding (tables)
-        amp = jnp.where(valid, s[rows], 0)
+        amp = jnp.where(valid, s[rows], 0)[:, None]
         if topo.row_ptr is not None:  # sorted list: row i is k in [row_ptr[i], row_ptr[i + 1])
             k = topo.row_ptr[r][:, None] + jnp.arange(topo.row_width, dtype=jnp.int32)
             mine = k < topo.row_ptr[r + 1][:, None]
@@ -83,16 +82,12 @@ def _ring_blocks(s, idx, count, topo, w, lag, ring, head):
             tgt, lg, wv = topo.post[k], lag[k], w if scalar else w[k]
         else:
             syn, tgt = topo.ell_syn[r], topo.ell_post[r]
-            mine = tgt < n_post
+            mine = tgt < topo.n_post
             lg = lag.at[syn].get(mode="fill", fill_value=1)
             wv = w if scalar else w.at[syn].get(mode="fill", fill_value=0)
-        slot = head + lg.astype(jnp.int32)
-        slot = jnp.where(slot >= depth, slot - depth, slot)
-        pos = jnp.where(mine, slot * n_post + tgt, depth * n_post)
-        vals = jnp.broadcast_to(amp[:, None] * wv, pos.shape).astype(flat.dtype)
-        return flat.at[pos.reshape(-1)].add(vals.reshape(-1), mode="drop")
+        return ops._ring_add(ring, head, amp, wv, lg, tgt, mine)  # the block as one scatter-add
 
-    return ops.row_passes(s, idx, count, block, ring.reshape(-1)).reshape(depth, n_post)
+    return ops.row_passes(s, idx, count, block, ring)
 
 
 def vector_event(s: jax.Array, topo: ops.Topology, w: jax.Array, index: tuple[jax.Array, jax.Array]) -> jax.Array:
