@@ -18,8 +18,6 @@ import jax
 import snnjax as sj
 from snnjax.examples import microcircuit as mc
 
-from profile_step import KERNEL  # noqa: E402 (run from benchmarks/)
-
 
 def steady(net, duration, dt, key):
     state = net.init(key=key, dt=dt)
