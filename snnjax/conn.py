@@ -344,7 +344,9 @@ class FixedTotalNumber(Connector):
                 f"{'' if self.multapses else ', each at most once'}), got {self.n}"
             )
         rng = np.random.default_rng(self.seed)
-        key = rng.integers(0, n_pre, self.n, dtype=np.int64) * n_post + rng.integers(0, n_post, self.n)
+        key = rng.integers(0, n_pre, self.n, dtype=np.int64)  # pair pre * n_post + post, built in place
+        key *= n_post
+        key += rng.integers(0, n_post, self.n, dtype=np.int64)
         while True:  # redraw autapses and (without multapses) repeated pairs until there are none
             key.sort()
             bad = np.zeros(key.shape, bool)
@@ -356,8 +358,10 @@ class FixedTotalNumber(Connector):
             if not count:
                 break
             key[bad] = rng.integers(0, n_pre, count, dtype=np.int64) * n_post + rng.integers(0, n_post, count)
-        pre, post = np.divmod(key, n_post)
-        return _as_index(pre), _as_index(post)
+        pre, post = np.empty(key.size, np.int32), np.empty(key.size, np.int32)
+        for start in range(0, key.size, BLOCK):  # in pieces: no int64 copies of the whole list
+            pre[start : start + BLOCK], post[start : start + BLOCK] = np.divmod(key[start : start + BLOCK], n_post)
+        return pre, post
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -429,14 +433,18 @@ class Blocks(Connector):
             counts = [np.bincount(p, minlength=size) for _, (p, _) in parts]
             rows = np.sum(counts, axis=0) if counts else np.zeros(size, np.int64)
             start = offset + np.concatenate([[0], np.cumsum(rows)])  # each merged row's first synapse
-            before = np.zeros(size, np.int64)  # synapses of a row in the blocks placed before this one
+            offset = int(start[-1])
+            index = np.int64 if offset >= 2**31 else np.int32  # positions in the narrowest type: less memory
+            before = np.zeros(size, index)  # synapses of a row in the blocks placed before this one
             for (j, (p, q)), c in zip(parts, counts):
                 row_start = np.concatenate([[0], np.cumsum(c)])[:-1]  # block-local rows (its list is sorted by pre)
-                dest = start[p] + before[p] + np.arange(p.size) - row_start[p]
+                shift = (start[:-1] - row_start).astype(index)  # row r's block-local k -> merged position, less before
+                dest = np.arange(p.size, dtype=index)
+                dest += shift[p]
+                dest += before[p]
                 pre_out[dest] = p + pre_edges[i]
                 post_out[dest] = q + post_edges[j]
-                before += c
-            offset = int(start[-1])
+                before += c.astype(index)
         return pre_out, post_out
 
 

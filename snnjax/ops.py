@@ -124,7 +124,7 @@ def _row_ptr(pre: np.ndarray, n_pre: int) -> np.ndarray | None:
     """``(n_pre + 1,)`` start of each row of a list sorted by ``pre`` (int32), or None if it is not sorted."""
     if pre.size > 1 and not np.all(pre[1:] >= pre[:-1]):
         return None
-    return np.searchsorted(pre, np.arange(n_pre + 1)).astype(np.int32)
+    return np.searchsorted(pre, np.arange(n_pre + 1, dtype=pre.dtype)).astype(np.int32)  # same dtype: no copy of pre
 
 
 def _rows(src: np.ndarray, dst: np.ndarray, n_src: int, n_dst: int) -> tuple[np.ndarray, np.ndarray]:
