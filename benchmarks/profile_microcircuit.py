@@ -19,8 +19,10 @@ import snnjax as sj
 from snnjax.examples import microcircuit as mc
 
 
-def steady(net, duration, dt, key):
+def steady(net, duration, dt, key, presim=0.0):
     state = net.init(key=key, dt=dt)
+    if presim:  # past the start's transient
+        state = jax.block_until_ready(sj.simulate(net, state, duration=presim, dt=dt)[0])
     state = jax.block_until_ready(sj.simulate(net, state, duration=duration, dt=dt)[0])  # compiles
     t0 = time.perf_counter()
     jax.block_until_ready(sj.simulate(net, state, duration=duration, dt=dt)[0])
@@ -55,13 +57,14 @@ def main():
     ap.add_argument("--scale", type=float, default=0.1)
     ap.add_argument("--drive", choices=("dc", "poisson"), default="poisson")
     ap.add_argument("--duration", type=float, default=200.0, help="ms per measured run")
+    ap.add_argument("--presim", type=float, default=0.0, help="ms simulated first (the start's transient)")
     ap.add_argument("--method", default="auto")
     ap.add_argument("--trace", type=int, default=0)
     args = ap.parse_args()
     dt, key = mc.DT, jax.random.key(0)
     net = mc.build(args.scale, args.drive, 0, dt, args.method)
     steps = int(round(args.duration / dt))
-    full, state = steady(net, args.duration, dt, key)
+    full, state = steady(net, args.duration, dt, key, args.presim)
     drive = sj.Network(L=net.populations["L"], **net.drives)
     with_drive, _ = steady(drive, args.duration, dt, key)
     alone, _ = steady(sj.Network(L=net.populations["L"]), args.duration, dt, key)

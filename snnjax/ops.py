@@ -425,13 +425,15 @@ def lag_dtype(max_lag: int) -> np.dtype:
 
 
 def _ring_add(ring, head, amp, wv, lg, tgt, valid):
-    """``ring[(head + lg) % D, tgt] += amp * wv`` where ``valid`` (the others dropped). A two-index scatter into the
-    2-D ring: reshaping the carried ring to one axis made XLA copy it every step."""
+    """``ring[(head + lg) % D, tgt] += amp * wv`` where ``valid`` (the others dropped), as one scatter into the flat
+    view of ``ring (D, n_post)``. (The ring stays 2-D between scatters: a carried ring reshaped before the loop was
+    copied by XLA every step; a reshape inside the loop body is free.)"""
     depth, n_post = ring.shape
     slot = head + lg.astype(jnp.int32)  # in [1, 2 D): one conditional subtraction is the modulo
     slot = jnp.where(slot >= depth, slot - depth, slot)
-    tgt = jnp.where(valid, tgt, n_post)  # out of range: the scatter drops it
-    return ring.at[slot, tgt].add(jnp.broadcast_to(amp * wv, tgt.shape).astype(ring.dtype), mode="drop")
+    pos = jnp.where(valid, slot * n_post + tgt, depth * n_post)  # out of range: the scatter drops it
+    vals = jnp.broadcast_to(amp * wv, pos.shape).astype(ring.dtype)
+    return ring.reshape(-1).at[pos.reshape(-1)].add(vals.reshape(-1), mode="drop").reshape(depth, n_post)
 
 
 def _ring_rows(s, idx, count, topo: Topology, w, lag, ring, head):

@@ -115,6 +115,19 @@ def _to_device(a: np.ndarray) -> jax.Array:
     return jax.device_put(np.ascontiguousarray(a))
 
 
+def _take_slot(ring: jax.Array, slot: jax.Array) -> jax.Array:
+    """Slot ``slot`` of a ring ``(*batch, D, n)``: ``(*batch, n)``, materialised once. (A plain dynamic slice was fused
+    into each of its consumers -- the kinetics, the output, the neuron's update -- with its index arithmetic done per
+    element in each: a quarter of a full-scale microcircuit step.)"""
+    axis = ring.ndim - 2
+    return jax.lax.cond(
+        slot >= 0,  # always: a branch's result is materialised
+        lambda r: jax.lax.dynamic_index_in_dim(r, slot, axis=axis, keepdims=False),
+        lambda r: jnp.zeros(r.shape[:axis] + r.shape[axis + 1 :], r.dtype),
+        ring,
+    )
+
+
 def _ndim(value: Any) -> int:
     """Dimensions of a weight or delay: 1 for values drawn per synapse (:class:`snnjax.conn.Normal`)."""
     return 1 if isinstance(value, _conn.Normal) else int(np.ndim(value))
@@ -722,7 +735,7 @@ class Projection:
             # deliver clears the slot the last step took first (not right after it was read: a write after the read
             # of the same buffer in one step made XLA copy the whole ring every step)
             ring = prop.deliver(topo, prep["w"], prep["lag"], state.ring, head, spikes, index)
-            inp = jax.lax.dynamic_index_in_dim(ring, step % depth, axis=ring.ndim - 2, keepdims=False)
+            inp = _take_slot(ring, step % depth)
             kinetics = self.synapse.update(state.kinetics, inp.reshape(*inp.shape[:-1], *post_shape), dt=dt)
             return state.replace(kinetics=kinetics, ring=ring), kinetics.g
         per_synapse = jnp.ndim(prep["lag"]) == 1
