@@ -60,6 +60,10 @@ class Connector:
     def build(self, n_pre: int, n_post: int) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover
         raise NotImplementedError
 
+    def count(self, n_pre: int, n_post: int) -> int | None:
+        """The number of synapses :meth:`build` gives, when known without building (else None)."""
+        return None
+
     def blocks(self, n_pre: int, n_post: int, size: int = BLOCK):
         """The synapse list of :meth:`build` as consecutive ``(pre, post)`` pieces (int32 ``(k_i,)`` each, about
         ``size`` synapses or fewer; their concatenation is ``build(n_pre, n_post)``). This default builds the
@@ -298,3 +302,248 @@ def __getattr__(name: str):
 
         return Conv2D
     raise AttributeError(f"module 'snnjax.conn' has no attribute {name!r}")
+
+
+@dataclasses.dataclass(frozen=True)
+class FixedTotalNumber(Connector):
+    """Exactly ``n`` synapses, each from a uniformly random presynaptic to a uniformly random postsynaptic neuron
+    (NEST's ``fixed_total_number``; the connectivity of the Potjans & Diesmann microcircuit).
+
+    Args:
+      n: number of synapses, an int >= 0.
+      autapses: allow pairs with equal pre and post index (autapses when a group projects onto itself); if
+        False such pairs are redrawn.
+      multapses: allow the same pair more than once; if False, repeated pairs are redrawn (then ``n`` must not
+        exceed the number of allowed pairs).
+      seed: random seed (numpy ``default_rng``).
+
+    The list is sorted by presynaptic, then postsynaptic index (the order of per-synapse values); with
+    multapses, repeated pairs are adjacent. Memory: the list and ``O(n)`` int64 temporaries while sorting.
+    """
+
+    n: int
+    autapses: bool = True
+    multapses: bool = True
+    seed: int = 0
+
+    def __post_init__(self):
+        _check_int("FixedTotalNumber", "n", self.n)
+        _check_bool("FixedTotalNumber", "autapses", self.autapses)
+        _check_bool("FixedTotalNumber", "multapses", self.multapses)
+        _check_int("FixedTotalNumber", "seed", self.seed)
+
+    def count(self, n_pre, n_post):
+        return int(self.n)
+
+    def build(self, n_pre, n_post):
+        pairs = n_pre * n_post - (0 if self.autapses else min(n_pre, n_post))
+        if self.n and (n_pre == 0 or n_post == 0 or (not self.multapses and self.n > pairs)):
+            raise ValueError(
+                f"FixedTotalNumber: n must be <= {pairs if not self.multapses else 0} (the pairs available between "
+                f"{n_pre} and {n_post} neurons{'' if self.autapses else ' without autapses'}"
+                f"{'' if self.multapses else ', each at most once'}), got {self.n}"
+            )
+        rng = np.random.default_rng(self.seed)
+        key = rng.integers(0, n_pre, self.n, dtype=np.int64)  # pair pre * n_post + post, built in place
+        key *= n_post
+        key += rng.integers(0, n_post, self.n, dtype=np.int64)
+        while True:  # redraw autapses and (without multapses) repeated pairs until there are none
+            key.sort()
+            bad = np.zeros(key.shape, bool)
+            if not self.autapses:
+                bad |= key // n_post == key % n_post
+            if not self.multapses and key.size > 1:
+                bad[1:] |= key[1:] == key[:-1]
+            count = int(bad.sum())
+            if not count:
+                break
+            key[bad] = rng.integers(0, n_pre, count, dtype=np.int64) * n_post + rng.integers(0, n_post, count)
+        pre, post = np.empty(key.size, np.int32), np.empty(key.size, np.int32)
+        for start in range(0, key.size, BLOCK):  # in pieces: no int64 copies of the whole list
+            pre[start : start + BLOCK], post[start : start + BLOCK] = np.divmod(key[start : start + BLOCK], n_post)
+        return pre, post
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Blocks(Connector):
+    """A projection between groups made of consecutive blocks of neurons (e.g. the layers and types of a cortical
+    column in one population), with one connector per pair of blocks.
+
+    Block ``i`` of the presynaptic group is neurons ``[sum(pre_sizes[:i]), sum(pre_sizes[:i + 1]))``, likewise
+    for the postsynaptic group; ``connectors[(i, j)]`` (any connector, in the blocks' local numbering) connects
+    presynaptic block ``i`` to postsynaptic block ``j``; missing pairs have no synapses. The list is sorted by
+    presynaptic index, and within a row by postsynaptic block (each block's own order kept), so one projection
+    carries the whole circuit: one event loop per step over its spikes, whatever the number of blocks.
+
+    Args:
+      pre_sizes: sizes of the presynaptic blocks (ints >= 1, summing to the group's size).
+      post_sizes: sizes of the postsynaptic blocks.
+      connectors: ``{(i, j): connector}``.
+    """
+
+    pre_sizes: tuple
+    post_sizes: tuple
+    connectors: dict
+
+    def __post_init__(self):
+        for name in ("pre_sizes", "post_sizes"):
+            sizes = getattr(self, name)
+            if not isinstance(sizes, (tuple, list)) or not sizes:
+                raise ValueError(f"Blocks: {name} must be a non-empty tuple of block sizes, got {sizes!r}")
+            for s in sizes:
+                _check_int("Blocks", name, s, low=1)
+        if not isinstance(self.connectors, dict):
+            raise TypeError(f"Blocks: connectors must be a dict {{(i, j): connector}}, got {type(self.connectors)}")
+        for ij, c in self.connectors.items():
+            ok = isinstance(ij, tuple) and len(ij) == 2 and all(isinstance(x, (int, np.integer)) for x in ij)
+            if not ok or not (0 <= ij[0] < len(self.pre_sizes) and 0 <= ij[1] < len(self.post_sizes)):
+                raise ValueError(
+                    f"Blocks: connectors keys must be (i, j) with 0 <= i < {len(self.pre_sizes)} and 0 <= j < "
+                    f"{len(self.post_sizes)}, got {ij!r}"
+                )
+            if not isinstance(c, Connector):
+                raise TypeError(f"Blocks: connectors[{ij!r}] must be an snnjax.conn connector, got {type(c).__name__}")
+
+    def edges(self) -> tuple[np.ndarray, np.ndarray]:
+        """Start of every block and the end of the last: ``(len(pre_sizes) + 1,)``, ``(len(post_sizes) + 1,)``."""
+        return np.concatenate([[0], np.cumsum(self.pre_sizes)]), np.concatenate([[0], np.cumsum(self.post_sizes)])
+
+    def build(self, n_pre, n_post):
+        pre_edges, post_edges = self.edges()
+        if (pre_edges[-1], post_edges[-1]) != (n_pre, n_post):
+            raise ValueError(
+                f"Blocks: the blocks cover {pre_edges[-1]} -> {post_edges[-1]} neurons, but the groups have "
+                f"{n_pre} -> {n_post}; pre_sizes and post_sizes must sum to the groups' sizes"
+            )
+        counts = {ij: c.count(self.pre_sizes[ij[0]], self.post_sizes[ij[1]]) for ij, c in self.connectors.items()}
+        lists = {}  # connectors of unknown size are built first; the others one presynaptic block at a time
+        for ij, n in counts.items():
+            if n is None:
+                lists[ij] = self.connectors[ij].build(self.pre_sizes[ij[0]], self.post_sizes[ij[1]])
+                counts[ij] = lists[ij][0].size
+        total = sum(counts.values())
+        pre_out, post_out = np.empty(total, np.int32), np.empty(total, np.int32)  # the one copy of the list
+        offset = 0
+        for i, size in enumerate(self.pre_sizes):
+            parts = [
+                (j, lists.pop((i, j)) if (i, j) in lists else self.connectors[(i, j)].build(size, self.post_sizes[j]))
+                for j in range(len(self.post_sizes))
+                if (i, j) in self.connectors
+            ]
+            counts = [np.bincount(p, minlength=size) for _, (p, _) in parts]
+            rows = np.sum(counts, axis=0) if counts else np.zeros(size, np.int64)
+            start = offset + np.concatenate([[0], np.cumsum(rows)])  # each merged row's first synapse
+            offset = int(start[-1])
+            index = np.int64 if offset >= 2**31 else np.int32  # positions in the narrowest type: less memory
+            before = np.zeros(size, index)  # synapses of a row in the blocks placed before this one
+            for (j, (p, q)), c in zip(parts, counts):
+                row_start = np.concatenate([[0], np.cumsum(c)])[:-1]  # block-local rows (its list is sorted by pre)
+                shift = (start[:-1] - row_start).astype(index)  # row r's block-local k -> merged position, less before
+                dest = np.arange(p.size, dtype=index)
+                dest += shift[p]
+                dest += before[p]
+                pre_out[dest] = p + pre_edges[i]
+                post_out[dest] = q + post_edges[j]
+                before += c.astype(index)
+        return pre_out, post_out
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Normal:
+    """Per-synapse values drawn from a normal distribution when the projection is built, with NEST's redraw rule:
+    a value outside ``[low, high]`` is drawn again (a truncated normal), e.g. weights that must keep their sign or
+    delays of at least half a step. ``Projection(weight=Normal(...))`` / ``delay=Normal(...)`` draw one value per
+    synapse of its list, in its order, seeded (the same network gives the same values).
+
+    ``mean``, ``std``, ``low`` and ``high`` are numbers, or tables ``(B_pre, B_post)`` (broadcasting, e.g.
+    ``(B_pre, 1)`` for a value per presynaptic block) indexed by the blocks of ``blocks=(pre_sizes, post_sizes)``
+    that a synapse's pre and post neurons belong to (as :class:`Blocks` numbers them).
+
+    Args:
+      mean: mean, in the parameter's unit (weight: the output's unit; delay: ms).
+      std: standard deviation, >= 0.
+      low, high: the interval kept (inclusive); values outside it are redrawn. Bounds that leave less than
+        :data:`MIN_ACCEPTANCE` of the distribution are refused (redrawing would be hopeless).
+      seed: random seed (numpy ``default_rng``).
+      blocks: ``(pre_sizes, post_sizes)`` when any parameter is a table.
+    """
+
+    mean: object
+    std: object
+    low: object = -math.inf
+    high: object = math.inf
+    seed: int = 0
+    blocks: tuple | None = None
+
+    CHUNK = 1 << 22  # synapses drawn at a time (bounds the temporaries; part of the stream's definition)
+
+    def __post_init__(self):
+        _check_int("Normal", "seed", self.seed)
+        tables = [np.asarray(getattr(self, n), np.float64) for n in ("mean", "std", "low", "high")]
+        if any(t.ndim not in (0, 2) for t in tables):
+            raise ValueError("Normal: mean, std, low and high must be numbers or (B_pre, B_post) tables")
+        if any(t.ndim == 2 for t in tables) and self.blocks is None:
+            raise ValueError("Normal: a table of parameters needs blocks=(pre_sizes, post_sizes)")
+        mean, std, low, high = np.broadcast_arrays(*tables)
+        if np.any(~np.isfinite(mean)) or np.any(~np.isfinite(std)) or np.any(std < 0):
+            raise ValueError(f"Normal: mean must be finite and std finite and >= 0, got {self.mean!r}, {self.std!r}")
+        if np.any(np.isnan(low)) or np.any(np.isnan(high)) or np.any(low > high):
+            raise ValueError(f"Normal: low and high must satisfy low <= high, got low={self.low!r}, high={self.high!r}")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cdf = lambda x: 0.5 * (1.0 + _erf((x - mean) / (std * math.sqrt(2.0))))  # noqa: E731
+            accept = np.where(std > 0, cdf(high) - cdf(low), ((low <= mean) & (mean <= high)).astype(float))
+        if np.any(accept < MIN_ACCEPTANCE):
+            at = np.unravel_index(int(np.argmin(accept)), accept.shape)
+            where = f" at block {tuple(int(i) for i in at)}" if accept.ndim else ""
+            raise ValueError(
+                f"Normal: the bounds [low, high] keep only {float(np.min(accept)):.3g} of the distribution{where} (at "
+                f"least {MIN_ACCEPTANCE} is needed: a value would be redrawn over {1 / MIN_ACCEPTANCE:.0f} times): "
+                f"mean={float(mean[at]):g}, std={float(std[at]):g}, low={float(low[at]):g}, high={float(high[at]):g}"
+            )
+        if self.blocks is not None:
+            sizes = self.blocks
+            if not (isinstance(sizes, tuple) and len(sizes) == 2):
+                raise ValueError(f"Normal: blocks must be (pre_sizes, post_sizes), got {sizes!r}")
+            shape = (len(sizes[0]), len(sizes[1]))
+            for n, t in zip(("mean", "std", "low", "high"), tables):
+                if t.ndim == 2 and any(a not in (1, b) for a, b in zip(t.shape, shape)):
+                    raise ValueError(f"Normal: {n} must be a number or a table broadcasting to {shape}, got {t.shape}")
+
+    def draw(self, pre: np.ndarray, post: np.ndarray) -> np.ndarray:
+        """One value per synapse ``pre[k] -> post[k]``: float32 ``(K,)``, drawn chunk by chunk (float32 normal
+        variates of numpy's ``default_rng(seed)``; the redraws of a chunk follow it in the stream)."""
+        k = pre.size
+        out = np.empty(k, np.float32)
+        rng = np.random.default_rng(self.seed)
+        if self.blocks is not None:
+            shape = (len(self.blocks[0]), len(self.blocks[1]))
+            block_type = np.int32
+            pre_block = np.repeat(np.arange(shape[0], dtype=block_type) * shape[1], self.blocks[0])
+            post_block = np.repeat(np.arange(shape[1], dtype=block_type), self.blocks[1])
+        else:
+            shape = (1, 1)
+        mean, std, low, high = (np.broadcast_to(np.asarray(getattr(self, n), np.float64), shape).ravel()
+                                .astype(np.float32) for n in ("mean", "std", "low", "high"))  # fmt: skip
+        bounded = bool(np.any(np.isfinite(low)) or np.any(np.isfinite(high)))
+        for start in range(0, k, self.CHUNK):
+            stop = min(k, start + self.CHUNK)
+            if self.blocks is not None:
+                b = pre_block[pre[start:stop]] + post_block[post[start:stop]]  # table index of each synapse
+            else:
+                b = np.zeros(stop - start, np.intp)
+            x = mean[b] + std[b] * rng.standard_normal(stop - start, dtype=np.float32)
+            if bounded:
+                lo, hi = low[b], high[b]
+                bad = np.flatnonzero((x < lo) | (x > hi))
+                while bad.size:
+                    x[bad] = mean[b[bad]] + std[b[bad]] * rng.standard_normal(bad.size, dtype=np.float32)
+                    bad = bad[(x[bad] < lo[bad]) | (x[bad] > hi[bad])]
+            out[start:stop] = x
+        return out
+
+
+MIN_ACCEPTANCE = 1e-3  # Normal: the least probability of [low, high] for which redrawing is accepted
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    return np.vectorize(math.erf, otypes=[float])(x)

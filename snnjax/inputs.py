@@ -34,10 +34,15 @@ from flax import struct
 from jax.typing import ArrayLike
 
 from snnjax import _checks
-from snnjax.delays import steps_of, time_steps
+from snnjax import random as counter_rng
+from snnjax.delays import lag_of, steps_of, time_steps
+from snnjax.outputs import CUBA
+from snnjax.synapses import Delta
 
 __all__ = [
     "PoissonGroup",
+    "PoissonInput",
+    "PoissonInputState",
     "PoissonState",
     "SpikeArray",
     "SpikeArrayState",
@@ -178,6 +183,259 @@ class PoissonGroup:
         p = -jnp.expm1(-jnp.asarray(self.rate, state.spike.dtype) * (dt / 1000.0))
         spike = (jax.random.uniform(sub, state.spike.shape, state.spike.dtype) < p).astype(state.spike.dtype)
         return PoissonState(spike=spike, key=key)
+
+
+# -- Poisson drive without synapses -------------------------------------------------------------------------
+
+POISSON_INVERSION_MAX = 30.0  # expected count per step up to which counts are drawn by inversion (Philox)
+_TAIL = 2.0**-40  # probability of a count beyond the inversion's last term: below any float32 resolution
+
+
+def _inversion_terms(lam_max: float) -> int:
+    """Terms of the inverse-CDF sum that leave a tail below ``_TAIL`` for a mean up to ``lam_max`` (float64)."""
+    p = math.exp(-lam_max)
+    cdf, k = p, 0
+    while 1.0 - cdf > _TAIL and k < 400:
+        k += 1
+        p *= lam_max / k
+        cdf += p
+    return k + 1
+
+
+_INVERSE = np.float32(1.0) / np.arange(1, 401, dtype=np.float32)  # 1 / (j + 1): the same factors in both forms
+
+
+def _poisson_by_inversion(u: jax.Array, lam: jax.Array, terms: int | None) -> jax.Array:
+    """``min{k : CDF(k) > u}`` of Poisson(``lam``), as the sum of ``u >= CDF(j)`` over ``j``, the CDF accumulated in
+    ``u``'s precision. ``terms`` given: that many terms, unrolled (one fused elementwise pass); None (``lam``
+    traced): terms until every ``u`` is below the CDF (a loop; the same counts, term for term)."""
+    inverse = jnp.asarray(_INVERSE, u.dtype)
+    p = jnp.exp(-lam)
+    count = jnp.zeros(jnp.broadcast_shapes(u.shape, jnp.shape(lam)), u.dtype)
+    if terms is not None:
+        cdf = p
+        for j in range(terms):
+            count = count + (u >= cdf).astype(u.dtype)
+            p = p * lam * inverse[j]
+            cdf = cdf + p
+        return count
+
+    def more(c):
+        j, _, cdf, _ = c
+        return jnp.any(u >= cdf) & (j < inverse.shape[0])
+
+    def term(c):
+        j, p, cdf, count = c
+        count = count + (u >= cdf).astype(u.dtype)
+        p = p * lam * inverse[j]
+        return j + 1, p, cdf + p, count
+
+    return jax.lax.while_loop(more, term, (jnp.int32(0), p, p, count))[3]
+
+
+@struct.dataclass
+class PoissonInputState:
+    """State of a :class:`PoissonInput` (a :class:`snnjax.Network` keeps it in ``state.synapses[name]``).
+
+    Attributes:
+      kinetics: the synapse model's state (``g``: ``(*batch, *post_shape)``).
+      seed: the two uint32 key words of the counter-based generator (:mod:`snnjax.random`), ``(2,)``, drawn from
+        the network's key; constant (the step number and the neuron index are the counters).
+    """
+
+    kinetics: Any
+    seed: jax.Array
+
+    def __getattr__(self, name: str):
+        if name.startswith("_") or name in ("kinetics", "seed"):
+            raise AttributeError(name)
+        return getattr(self.kinetics, name)  # '<name>.g' reads the kinetics, as a projection's state does
+
+    def fields(self) -> dict[str, Any]:
+        """Monitorable fields: those of the kinetics (``'<name>.g'``)."""
+        return {f: getattr(self.kinetics, f) for f in vars(self.kinetics) if getattr(self.kinetics, f) is not None}
+
+
+@struct.dataclass
+class PoissonInput:
+    """External Poisson drive without synapses (Brian2's ``PoissonInput``, NEST's ``poisson_generator`` onto
+    every neuron): a :class:`snnjax.Network` component, ``Network(E=..., ext=PoissonInput("E", n=1600, rate=8.,
+    weight=87.8, ...))``.
+
+    Every step each neuron of ``post`` draws the number of its ``n`` independent Poisson inputs of ``rate`` Hz
+    that fired, exactly: a Poisson count of mean ``lam = n rate dt / 1000`` (the count of ``n`` independent
+    Poisson processes in a step, as NEST draws it; Brian2's ``PoissonInput`` draws the binomial
+    ``B(n, rate dt / 1000)``, whose variance is smaller by the factor ``1 - rate dt / 1000``, 0.9992 at 8 Hz and
+    0.1 ms). ``weight x count`` then passes through ``synapse`` and ``output`` as a projection's summed input
+    does. Cost ``O(n_post)`` per step, no synapse list.
+
+    Draws: for ``lam`` up to :data:`POISSON_INVERSION_MAX` (30), by inversion of the Poisson CDF with one uniform per
+    neuron and step from the counter-based Philox4x32-10 generator (:mod:`snnjax.random`) at the counters (neuron
+    index, step, batch element): exact up to the float32 rounding of the CDF (about 1e-7), and the same numbers
+    whatever the run's split (resumed runs, devices, batch elements) and whether ``n`` and ``rate`` are concrete
+    (terms unrolled up to a tail below 2**-40, chosen when the network is built) or traced (``vmap`` sweeps: terms
+    until every count is found, a runtime error if a mean exceeds 30). A network built with larger concrete means
+    draws them with ``jax.random.poisson`` (exact; keyed by the seed and the step, so a split over devices draws
+    other numbers of the same process).
+
+    Timing: the counts act from step ``lag`` on (``lag`` from ``delay`` by the delays' rule,
+    :func:`snnjax.delays.lag_steps`): the drive reaches the neurons ``delay`` after the start, as a generator's
+    spikes through a delay do; later counts are independent, so a delay changes nothing else.
+
+    Args:
+      post: name of the target population.
+      n: number of independent inputs per neuron, an int >= 1, or an int array of the population's shape.
+      rate: rate of each input, Hz, >= 0: a scalar or an array of the population's shape.
+      weight: weight of one input spike, in the unit of the output (nA for ``CUBA()``, pA for a current state of
+        :class:`snnjax.neurons.IafPscExp`, mV for ``CUBA(target="v")``, conductance for ``COBA``): scalar or per
+        neuron.
+      synapse: kinetics (``snnjax.synapses``, post-aligned), default ``Delta()``.
+      output: ``snnjax.outputs.CUBA()`` (default), ``COBA(E)``, ...
+      delay: ms, >= 0 (static): the drive starts after it (see Timing).
+      index: (set by sharded networks) the global neuron index of each slot of ``post``, int32, or None for
+        ``arange``: the counter of the generator.
+
+    Set when the drive is bound into a Network (not an argument): ``rate_bound``, see :meth:`bind`.
+    """
+
+    post: str = struct.field(pytree_node=False)
+    n: ArrayLike = 1
+    rate: ArrayLike = 10.0
+    weight: ArrayLike = 1.0
+    synapse: Any = Delta()
+    output: Any = CUBA()
+    delay: float = struct.field(pytree_node=False, default=0.0)
+    index: Any = None
+    rate_bound: float | None = struct.field(pytree_node=False, default=None)
+
+    def __post_init__(self):
+        if not isinstance(self.post, str):
+            raise TypeError(f"PoissonInput: post must be a population name (str), got {self.post!r}")
+        _checks.check_fields(self, {"rate": "nonnegative", "weight": None}, strict=False)
+        if isinstance(self.delay, bool) or not isinstance(self.delay, numbers.Real) or not self.delay >= 0:
+            raise ValueError(f"PoissonInput: delay must be a number of ms >= 0, got {self.delay!r}")
+        if not math.isfinite(float(self.delay)):
+            raise ValueError(f"PoissonInput: delay must be finite, got {self.delay!r}")
+
+    def _validate(self, post_shape: tuple[int, ...] | None = None) -> None:
+        """Complete checks on concrete values (``Network`` runs them when it is built, and before each run)."""
+        where = f"PoissonInput onto {self.post!r}"
+        n = self.n
+        if not isinstance(n, jax.core.Tracer):
+            arr = np.asarray(n)
+            if (
+                isinstance(n, (bool, np.bool_))
+                or arr.dtype == bool
+                or not np.issubdtype(arr.dtype, np.integer)
+                or (arr.size and arr.min() < 1)
+            ):
+                raise ValueError(
+                    f"{where}: n must be a positive integer (inputs per neuron) or an int array, got {n!r}"
+                )
+        _checks.check_fields(self, {"rate": "nonnegative", "weight": None}, strict=True)
+        kin = self.synapse
+        if getattr(kin, "align", "post") != "post" or not all(hasattr(kin, a) for a in ("init", "update")):
+            raise TypeError(
+                f"{where}: synapse must be post-aligned kinetics (Delta, Exponential, Alpha, DualExponential), "
+                f"got {kin!r}"
+            )
+        out = self.output
+        if not (hasattr(out, "contribution") and hasattr(out, "target")):
+            raise TypeError(f"{where}: output must be snnjax.outputs.CUBA(), COBA(E) or MgBlock(...), got {out!r}")
+        for part in (kin, out):
+            if hasattr(part, "_validate"):
+                part._validate()
+        if post_shape is not None:
+            for name in ("n", "rate", "weight"):
+                got = tuple(np.shape(getattr(self, name)))
+                if got not in ((), tuple(post_shape)):
+                    raise ValueError(
+                        f"{where}: {name} must be a scalar or have the population's shape {tuple(post_shape)}, got "
+                        f"shape {got}"
+                    )
+
+    def lag(self, dt: float) -> int:
+        """The first step the drive acts on: ``max(1, floor(delay / dt + 1/2))`` (the delays' rule)."""
+        return lag_of(float(self.delay), dt)
+
+    def bind(self) -> PoissonInput:
+        """This drive with :attr:`rate_bound` set from its concrete ``n`` and ``rate`` (``Network`` calls it when it
+        is built): the largest ``n rate`` (Hz), which fixes the terms of the inversion before anything is traced;
+        ``None`` when they are traced (``jax.random.poisson`` is used then)."""
+        if any(isinstance(x, jax.core.Tracer) for x in (self.n, self.rate)):
+            return self.replace(rate_bound=None)
+        top = float(np.max(np.asarray(self.n, np.float64) * np.asarray(self.rate, np.float64), initial=0.0))
+        return self.replace(rate_bound=top)
+
+    def _terms(self, dt: float) -> int | None:
+        """Terms of the inversion for means up to :data:`POISSON_INVERSION_MAX`, from :attr:`rate_bound`; else None."""
+        if self.rate_bound is None:
+            return None
+        lam = self.rate_bound * dt / 1000.0
+        return _inversion_terms(lam) if lam <= POISSON_INVERSION_MAX else None
+
+    def prepare(self, dt: float, post_count: int) -> dict:
+        """Per-run arrays: ``{"lam": (count,)}`` the expected count per neuron and step, ``n rate dt / 1000``
+        (checked, when the inversion is used, against the bound its terms were chosen for: a runtime error if a
+        traced ``n`` or ``rate`` exceeds the values the network was built with)."""
+        dtype = jnp.result_type(float)
+        lam = jnp.asarray(self.n, dtype) * jnp.asarray(self.rate, dtype) * (dt / 1000.0)
+        lam = jnp.broadcast_to(lam.reshape(-1), (post_count,))
+        if any(isinstance(x, jax.core.Tracer) for x in (self.n, self.rate)):
+            terms = self._terms(dt)
+            bound = POISSON_INVERSION_MAX if self.rate_bound is None else self.rate_bound * dt / 1000.0
+            if self.rate_bound is None or terms is not None:  # the inversion runs: its range is checked
+                jax.debug.callback(_raise_above, jnp.max(lam), bound)
+        return {"lam": lam}
+
+    def init_state(self, post_shape: tuple[int, ...], batch_shape: tuple[int, ...] = (), key=None) -> PoissonInputState:
+        """Zero kinetics ``(*batch, *post_shape)`` and the generator's key words (from ``key``, required)."""
+        kinetics = self.synapse.init(tuple(post_shape), tuple(batch_shape))
+        return PoissonInputState(kinetics=kinetics, seed=counter_rng.seed_words(_key("PoissonInput", key)))
+
+    def state_axes(self, state: PoissonInputState) -> PoissonInputState:
+        """The axis of each leaf of ``state`` (:mod:`snnjax.axes`): the kinetics run over the target's neurons, the
+        generator's key words are the same everywhere."""
+        return PoissonInputState(kinetics=jax.tree.map(lambda _: "post", state.kinetics), seed="rep")
+
+    def counts(self, prep: dict, state: PoissonInputState, step: jax.Array, dt: float, shape) -> jax.Array:
+        """This step's counts, float ``shape = (*batch, count)`` (the population flattened)."""
+        dtype = state.kinetics.g.dtype
+        lam = prep["lam"].astype(dtype)
+        terms = self._terms(dt)
+        if terms is None and self.rate_bound is not None:  # concrete means above the inversion's range
+            key = jax.random.fold_in(jax.random.wrap_key_data(state.seed), step)
+            return jax.random.poisson(key, lam, shape).astype(dtype)
+        neuron = jnp.arange(shape[-1], dtype=jnp.uint32) if self.index is None else jnp.asarray(self.index, jnp.uint32)
+        batch = jnp.arange(math.prod(shape[:-1]), dtype=jnp.uint32).reshape(*shape[:-1], 1)
+        u = counter_rng.uniform(state.seed, neuron, jnp.asarray(step, jnp.uint32), batch, dtype=dtype)
+        return _poisson_by_inversion(u, lam, terms)
+
+    def transmit(
+        self, prep: dict, state: PoissonInputState, *, step: jax.Array, dt: float, post_shape: tuple[int, ...]
+    ) -> tuple[PoissonInputState, jax.Array]:
+        """One step: counts x weight -> kinetics; returns ``(state, g)`` with ``g`` ``(*batch, *post_shape)``."""
+        g = state.kinetics.g
+        shape = (*g.shape[: g.ndim - len(post_shape)], math.prod(post_shape))
+        w = jnp.broadcast_to(jnp.asarray(self.weight, g.dtype).reshape(-1), shape[-1:])
+
+        def draw():
+            return self.counts(prep, state, step, dt, shape) * w
+
+        # a branch (nothing drawn before the drive starts) whose result is materialised: as a plain expression XLA
+        # fused the generator into each consumer of the input (three, through the neuron's update) and ran it thrice
+        inp = jax.lax.cond(step >= self.lag(dt), draw, lambda: jnp.zeros(shape, g.dtype)).reshape(g.shape)
+        kinetics = self.synapse.update(state.kinetics, inp, dt=dt)
+        return state.replace(kinetics=kinetics), kinetics.g
+
+
+def _raise_above(lam, bound):
+    if float(lam) > float(bound) * (1 + 1e-6):
+        raise ValueError(
+            f"PoissonInput: n * rate * dt / 1000 reaches {float(lam):g}, above the {float(bound):g} the counts are "
+            "drawn for (the largest of the network as built, or 30 for rates traced when it was built); build the "
+            "Network with concrete n and rate up to their largest values"
+        )
 
 
 # -- given spike times ----------------------------------------------------------------------------------

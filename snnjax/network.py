@@ -14,9 +14,9 @@ from flax import struct
 
 from snnjax import ops
 from snnjax.delays import DelayBuffer
-from snnjax.inputs import SpikeArray
+from snnjax.inputs import PoissonInput, SpikeArray
 from snnjax.neurons.base import check_population
-from snnjax.projection import Projection, ProjectionState
+from snnjax.projection import Projection
 
 DEFAULT_DT = 0.1  # ms, BrainPy's default
 
@@ -41,6 +41,23 @@ class NetworkState:
     step: jax.Array
 
 
+def _check_target(what: str, post: str, target: str, pops: dict) -> None:
+    """The population ``post`` can take input at ``target`` (``"input"``, or a state field a synapse can jump)."""
+    if isinstance(pops[post], SpikeArray):
+        raise ValueError(
+            f"Network: {what} targets {post!r}, a SpikeArray, whose spikes are exactly its input array; a projection "
+            "cannot add to them"
+        )
+    if target != "input":  # a jump into a state field: the field must exist (shapes only, no compile)
+        post_state = jax.eval_shape(lambda p=pops[post]: p.init(key=jax.random.key(0)))
+        fields = [f.name for f in dataclasses.fields(post_state) if f.name != "spike"]
+        if target not in fields:  # a state *field* (not a property, not the spike output)
+            raise ValueError(
+                f"Network: {what} has output target={target!r}, but {post}'s state has no field {target!r} a synapse "
+                f"can jump; use target='input' (a current) or one of {fields}"
+            )
+
+
 def _is_population(obj) -> bool:
     return all(hasattr(obj, a) for a in ("init", "update", "shape", "count")) and not isinstance(obj, Projection)
 
@@ -52,7 +69,8 @@ class Network:
     ``Network(E=lif_e, I=lif_i, EE=Projection("E", "E", ...), ...)``: keyword names are how inputs
     (``"E.input"``), monitors (``"E.v"``, ``"EE.g"``) and projections refer to the components. Building a
     network builds every projection's synapse list (``conn``) once, on the host (:meth:`deferred`: per device, when
-    it runs split over devices).
+    it runs split over devices). Drives without synapses (:class:`snnjax.inputs.PoissonInput`) are components
+    too: their state sits beside the projections' (``state.synapses[name]``, monitor ``"<name>.g"``).
 
     The network is a pytree: its parameters (and connectivity index arrays) are leaves, so it can be
     passed through ``jit``, ``vmap`` and ``grad``; :func:`snnjax.trainable` separates the float leaves.
@@ -77,20 +95,22 @@ class Network:
         return net
 
     def _build(self, components: dict, deferred: bool) -> None:
-        pops, projs = {}, {}
+        pops, projs, drives = {}, {}, {}
         for name, obj in components.items():
             if not name.isidentifier() or keyword.iskeyword(name) or name == "ts":
                 raise ValueError(f"Network: component name {name!r} must be a Python identifier other than 'ts'")
             if isinstance(obj, Projection):
                 projs[name] = obj
+            elif isinstance(obj, PoissonInput):
+                drives[name] = obj
             elif _is_population(obj):
                 pops[name] = obj
             elif any(hasattr(obj, m) for m in ("init", "update", "shape", "count")):  # a population, incomplete
                 check_population(obj, f"Network: component {name!r}")
             else:
                 raise TypeError(
-                    f"Network: component {name!r} must be a neuron model (snnjax.neurons) or a Projection, "
-                    f"got {type(obj).__name__}"
+                    f"Network: component {name!r} must be a neuron model (snnjax.neurons), a Projection or a "
+                    f"PoissonInput, got {type(obj).__name__}"
                 )
         if not pops:
             raise ValueError("Network: at least one population is required")
@@ -101,33 +121,30 @@ class Network:
                         f"Network: projection {name!r} has {end}={getattr(proj, end)!r}, which is not a population; "
                         f"populations are {sorted(pops)}"
                     )
-            if isinstance(pops[proj.post], SpikeArray):
-                raise ValueError(
-                    f"Network: projection {name!r} targets {proj.post!r}, a SpikeArray, whose spikes are exactly its "
-                    "input array; a projection cannot add to them"
-                )
-            target = proj.output.target
-            if target != "input":  # a jump into a state field: the field must exist (shapes only, no compile)
-                post_state = jax.eval_shape(lambda p=pops[proj.post]: p.init(key=jax.random.key(0)))
-                fields = [f.name for f in dataclasses.fields(post_state) if f.name != "spike"]
-                if target not in fields:  # a state *field* (not a property, not the spike output)
-                    raise ValueError(
-                        f"Network: projection {name!r} has output target={target!r}, but {proj.post}'s state has no "
-                        f"field {target!r} a synapse can jump; use target='input' (a current) or one of {fields}"
-                    )
+            _check_target(f"projection {name!r}", proj.post, proj.output.target, pops)
             bind = proj.bind_deferred if deferred else proj.bind
             projs[name] = bind(pops[proj.pre].count, pops[proj.post].count, pops[proj.post].shape)
+        for name, drive in drives.items():
+            if drive.post not in pops:
+                raise ValueError(
+                    f"Network: PoissonInput {name!r} has post={drive.post!r}, which is not a population; populations "
+                    f"are {sorted(pops)}"
+                )
+            _check_target(f"PoissonInput {name!r}", drive.post, drive.output.target, pops)
+            drive._validate(pops[drive.post].shape)
+            drives[name] = drive.bind()
         self.populations = pops
         self.projections = projs
+        self.drives = drives
 
     # -- pytree ----------------------------------------------------------------------------------
     def tree_flatten(self):
-        return (self.populations, self.projections), None
+        return (self.populations, self.projections, self.drives), None
 
     @classmethod
     def tree_unflatten(cls, aux, children):
         net = object.__new__(cls)
-        net.populations, net.projections = children
+        net.populations, net.projections, net.drives = children
         return net
 
     def __repr__(self):
@@ -137,7 +154,8 @@ class Network:
             + (f"p={p.conn.p}]" if p.conn is not None else f"{p.topology.n_syn} syn]")  # jit: nothing stored
             for k, p in self.projections.items()
         )
-        return f"Network({pops}; {projs})"
+        parts = [projs] + [f"{k}=PoissonInput->{d.post}" for k, d in self.drives.items()]
+        return f"Network({pops}; {', '.join(p for p in parts if p)})"
 
     # -- checks ----------------------------------------------------------------------------------
     def _validate(self, dt: float | None = None, sharded: bool = False) -> None:
@@ -158,6 +176,8 @@ class Network:
                 pop.check_dt(dt)
         for proj in self.projections.values():
             proj._validate(self.populations[proj.post].shape)  # N-D targets: parameters shaped like the group
+        for drive in self.drives.values():
+            drive._validate(self.populations[drive.post].shape)
 
     def input_paths(self) -> list[str]:
         """Valid input targets: ``'<population>.input'`` (current added to that population, nA) and
@@ -177,7 +197,7 @@ class Network:
         paths = []
         for group in (state.neurons, state.synapses):
             for name, sub in group.items():
-                fields = sub.fields() if isinstance(sub, ProjectionState) else vars(sub)
+                fields = sub.fields() if callable(getattr(sub, "fields", None)) else vars(sub)
                 paths += [f"{name}.{f}" for f, v in fields.items() if v is not None]
         return paths
 
@@ -191,7 +211,7 @@ class Network:
         """Longest lag (steps) read from each presynaptic population at ``dt`` (``None``: unknown, traced)."""
         depth: dict[str, int | None] = {}
         for proj in self.projections.values():
-            d = proj.max_lag(dt)
+            d = proj.buffer_lag(dt)
             old = depth.get(proj.pre, 1)
             depth[proj.pre] = None if d is None or old is None else max(old, d)
         return depth
@@ -208,6 +228,8 @@ class Network:
                     f"Network.init: a projection from {proj.pre!r} has a traced delay (built inside jit/vmap/grad), "
                     "so its delay buffer cannot be sized; pass max_delay=<ms> to that Projection"
                 )
+            if proj.ring_delivery:  # reads the last step's spikes: no buffer for it
+                continue
             lag = proj.lags(dt)
             if not isinstance(lag, int) or lag > 1:
                 out[proj.pre] = d
@@ -229,12 +251,16 @@ class Network:
         # each population's stream depends on its name only: adding, removing or reordering populations leaves
         # the others' initial values as they were
         keys = (
-            {n: jax.random.fold_in(key, zlib.crc32(n.encode()) & 0x7FFFFFFF) for n in self.populations}
+            {n: jax.random.fold_in(key, zlib.crc32(n.encode()) & 0x7FFFFFFF) for n in (*self.populations, *self.drives)}
             if key is not None
             else {}
         )
         neurons = {n: p.init(batch_shape, key=keys.get(n)) for n, p in self.populations.items()}
-        synapses = {n: p.init_state(self.populations[p.post].shape, batch_shape) for n, p in self.projections.items()}
+        synapses = {
+            n: p.init_state(self.populations[p.post].shape, batch_shape, dt) for n, p in self.projections.items()
+        }
+        for n, drive in self.drives.items():
+            synapses[n] = drive.init_state(self.populations[drive.post].shape, batch_shape, key=keys.get(n))
         delays = {
             name: DelayBuffer.create(d, jnp.zeros((*batch_shape, self.populations[name].count), bool))
             for name, d in self.buffered(dt).items()
@@ -244,19 +270,26 @@ class Network:
     def prepare(self, dt: float, lags: dict | None = None, depths: dict | None = None) -> dict:
         """Per-run arrays of every projection (:meth:`Projection.prepare`: lags and weights in the propagator's
         format). ``lags``: host lags by projection name (default :meth:`lags`); ``depths``: delay buffer depth
-        by population (1 for a population without a buffer), against which lags computed on the device
-        (traced delays) are checked."""
+        by population (1 for a population without a buffer) and ring depth by projection (ring delivery), against
+        which lags computed on the device (traced delays) are checked."""
         lags = self.lags(dt) if lags is None else lags
-        return {
-            name: proj.prepare(dt, lags.get(name), None if depths is None else depths.get(proj.pre, 1))
+        depths = {} if depths is None else depths
+        prep = {
+            name: proj.prepare(dt, lags.get(name), depths.get(name) if proj.ring_delivery else depths.get(proj.pre, 1))
             for name, proj in self.projections.items()
         }
+        for name, drive in self.drives.items():
+            prep[name] = drive.prepare(dt, self.populations[drive.post].count)
+        return prep
 
     def _read(self, proj: Projection, lag, state: NetworkState) -> jax.Array:
-        """The spikes ``proj`` receives this step: ``(*batch, n_pre)`` (or ``(*batch, K)`` per synapse), float."""
+        """The spikes ``proj`` receives this step: ``(*batch, n_pre)`` (or ``(*batch, K)`` per synapse), float;
+        with ring delivery, the spikes of the last step (delivered at emission)."""
         now = self._now(proj.pre, state)
         dtype = now.dtype if jnp.issubdtype(now.dtype, jnp.floating) else jnp.result_type(float)
         now = now.astype(dtype)
+        if proj.ring_delivery:
+            return now
         if proj.delay_interp == "linear":  # continuous lag q: between whole lags floor(q) and floor(q) + 1
             return self._read_linear(proj, lag, state, now)
         if jnp.ndim(lag) == 1:  # per synapse: lag-1 synapses read the spike state (keeps its gradient)
@@ -328,7 +361,9 @@ class Network:
             if b is None:
                 continue
             lag = prep[name]["lag"]
-            if isinstance(lag, (int, np.integer)):
+            if proj.ring_delivery:  # reads the last step's spikes, as a lag-1 projection does
+                keys[name] = (proj.pre, 1)
+            elif isinstance(lag, (int, np.integer)):
                 keys[name] = (proj.pre, int(lag))
             elif proj.pre not in state.delays:  # traced, but without a buffer it can only be 1 (checked)
                 keys[name] = (proj.pre, 1)
@@ -354,12 +389,22 @@ class Network:
                     indexes[key] = ops.compact(spikes, min(bounds[key], spikes.shape[-1]))
                 index = indexes[key]
             post = self.populations[proj.post]
-            syn, g = proj.transmit(prep[name], state.synapses[name], spikes, index, dt=dt, post_shape=post.shape)
+            syn, g = proj.transmit(
+                prep[name], state.synapses[name], spikes, index, dt=dt, post_shape=post.shape, step=state.step
+            )
             synapses[name] = syn
             arrived[name] = (spikes, index)
             c = proj.output.contribution(g, state.neurons[proj.post])
             target = proj.output.target
             drive[proj.post][target] = drive[proj.post][target] + c if target in drive[proj.post] else c
+        for name, ext in self.drives.items():
+            post = self.populations[ext.post]
+            synapses[name], g = ext.transmit(
+                prep[name], state.synapses[name], step=state.step, dt=dt, post_shape=post.shape
+            )
+            c = ext.output.contribution(g, state.neurons[ext.post])
+            target = ext.output.target
+            drive[ext.post][target] = drive[ext.post][target] + c if target in drive[ext.post] else c
         neurons = {}
         for name, pop in self.populations.items():
             s = state.neurons[name]

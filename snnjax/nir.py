@@ -835,7 +835,7 @@ def to_nir(
         pre_pop, post_pop = pops[proj.pre], pops[proj.post]
         n_pre, n_post = pre_pop.count, post_pop.count
         w = np.broadcast_to(_np(proj.synapse_weights()), (proj.topology.n_syn,))
-        pre_i, post_i = np.asarray(proj.topology.pre), np.asarray(proj.topology.post)
+        pre_i, post_i = np.asarray(proj.topology.pre_index()), np.asarray(proj.topology.post)
         gain = np.ones(n_post) if taus[proj.post] is None else -np.expm1(-dt / taus[proj.post].ravel())
         w = w / gain[post_i]
         if isinstance(pre_pop, Bias):

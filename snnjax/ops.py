@@ -37,7 +37,8 @@ class Topology:
     formats a propagator or a plasticity rule asks for are built (the others are ``None``):
 
     Attributes:
-      pre, post: int32 ``(K,)``.
+      pre, post: int32 ``(K,)``; ``pre`` is None in the rows-only format of a list sorted by ``pre``
+        (``from_lists(rows_only=True)``), where ``row_ptr`` holds it (:meth:`pre_index` derives it).
       ell_post: int32 ``(n_pre + 1, F)``: row ``i`` lists the targets of presynaptic neuron ``i`` (its
         synapses in increasing ``k``), padded with ``n_post``; the extra last row is all padding.
       ell_syn: int32 ``(n_pre + 1, F)``: the synapse index of each ``ell_post`` entry, padded with ``K``.
@@ -49,6 +50,8 @@ class Topology:
         ``[row_ptr[i], row_ptr[i + 1])``, so plastic rows are read and written as contiguous slices
         (:func:`event_update`); else ``None``.
       n_pre, n_post: group sizes (static).
+      row_width: the largest row (synapses of one presynaptic neuron) when ``row_ptr`` is built, else 0 (static):
+        the width of the windows in which rows are read without the padded tables (:func:`ring_deliver`).
     """
 
     pre: jax.Array
@@ -60,6 +63,7 @@ class Topology:
     row_ptr: jax.Array | None = None
     n_pre: int = struct.field(pytree_node=False, default=0)
     n_post: int = struct.field(pytree_node=False, default=0)
+    row_width: int = struct.field(pytree_node=False, default=0)
 
     @classmethod
     def from_lists(
@@ -71,32 +75,56 @@ class Topology:
         on_device: bool = True,
         ell: bool = True,
         transposed: bool = False,
+        rows_only: bool = False,
     ) -> Topology:
         """The synapse list ``pre[k] -> post[k]`` (any order; numpy arrays if not ``on_device``), with the
-        row tables (``ell``) and the transposed tables (``transposed``) when asked for."""
+        row tables (``ell``) and the transposed tables (``transposed``) when asked for. ``rows_only``: for a list
+        sorted by ``pre``, only ``row_ptr`` and ``row_width`` (no padded tables, whose memory grows with the widest
+        row); an unsorted list gets the padded tables instead."""
         pre = np.asarray(pre, np.int32)
         post = np.asarray(post, np.int32)
         put = jnp.asarray if on_device else np.asarray
         tables = {}
+        keep_pre = True
         if ell:
-            ell_post, ell_syn = _rows(pre, post, n_pre, n_post)
-            tables["ell_post"], tables["ell_syn"] = put(ell_post), put(ell_syn)
-            if pre.size >= ell_post.shape[1] and np.all(pre[1:] >= pre[:-1]):
-                ptr = np.searchsorted(pre, np.arange(n_pre + 1)).astype(np.int32)
-                tables["row_ptr"] = put(np.append(ptr, np.int32(pre.size)))
+            ptr = _row_ptr(pre, n_pre)
+            width = max(int(np.max(np.diff(ptr))) if n_pre else 0, 1) if ptr is not None else 0
+            if ptr is None or not rows_only:
+                ell_post, ell_syn = _rows(pre, post, n_pre, n_post)
+                tables["ell_post"], tables["ell_syn"] = put(ell_post), put(ell_syn)
+            if ptr is not None and pre.size >= width:
+                tables["row_ptr"], tables["row_width"] = put(np.append(ptr, np.int32(pre.size))), width
+                keep_pre = not rows_only or transposed  # the rows-only format derives pre from row_ptr
         if transposed:
             tables["in_pre"], tables["in_syn"] = (put(a) for a in _rows(post, pre, n_post, n_pre))
-        return cls(pre=put(pre), post=put(post), n_pre=int(n_pre), n_post=int(n_post), **tables)
+        return cls(pre=put(pre) if keep_pre else None, post=put(post), n_pre=int(n_pre), n_post=int(n_post), **tables)
 
     @property
     def n_syn(self) -> int:
         """Number of synapses ``K``."""
-        return self.pre.shape[0]
+        return self.post.shape[0]
+
+    def pre_index(self) -> jax.Array | np.ndarray:
+        """``pre (K,)``: stored, or derived from ``row_ptr`` in the rows-only format (host arrays give a NumPy array,
+        device arrays a JAX array)."""
+        if self.pre is not None:
+            return self.pre
+        counts = self.row_ptr[1 : self.n_pre + 1] - self.row_ptr[: self.n_pre]
+        if isinstance(self.row_ptr, np.ndarray):
+            return np.repeat(np.arange(self.n_pre, dtype=np.int32), counts)
+        return jnp.repeat(jnp.arange(self.n_pre, dtype=jnp.int32), counts, total_repeat_length=self.n_syn)
 
     @property
     def max_fanout(self) -> int:
         """Width ``F`` of the row table (largest number of targets of one presynaptic neuron)."""
-        return self.ell_post.shape[1]
+        return self.ell_post.shape[1] if self.ell_post is not None else self.row_width
+
+
+def _row_ptr(pre: np.ndarray, n_pre: int) -> np.ndarray | None:
+    """``(n_pre + 1,)`` start of each row of a list sorted by ``pre`` (int32), or None if it is not sorted."""
+    if pre.size > 1 and not np.all(pre[1:] >= pre[:-1]):
+        return None
+    return np.searchsorted(pre, np.arange(n_pre + 1, dtype=pre.dtype)).astype(np.int32)  # same dtype: no copy of pre
 
 
 def _rows(src: np.ndarray, dst: np.ndarray, n_src: int, n_dst: int) -> tuple[np.ndarray, np.ndarray]:
@@ -129,7 +157,7 @@ def _scatter(values: jax.Array, index: jax.Array, n: int) -> jax.Array:
 
 def sparse(s: jax.Array, topo: Topology, w: jax.Array) -> jax.Array:
     """Every synapse, every step: ``out = scatter_add(post, s[pre] * w)``; ``w`` scalar or ``(K,)``."""
-    return _scatter(s[..., topo.pre] * w, topo.post, topo.n_post)
+    return _scatter(s[..., topo.pre_index()] * w, topo.post, topo.n_post)
 
 
 def delayed(values: jax.Array, topo: Topology, w: jax.Array) -> jax.Array:
@@ -382,3 +410,139 @@ def batched(kernel, s: jax.Array, idx: jax.Array, count: jax.Array, topo: Topolo
     wf = jnp.broadcast_to(w, (*s.shape[:-1], w.shape[-1])).reshape(-1, w.shape[-1]) if per_batch else w
     out = jax.vmap(kernel, in_axes=(0, 0, 0, None, 0 if per_batch else None))(*flat, topo, wf)
     return out.reshape(*s.shape[:-1], topo.n_post)
+
+
+# -- ring delivery of per-synapse delays ----------------------------------------------------------------------
+
+
+def lag_dtype(max_lag: int) -> np.dtype:
+    """The narrowest integer type that holds lags up to ``max_lag`` steps: uint8, uint16 or int32."""
+    if max_lag <= np.iinfo(np.uint8).max:
+        return np.dtype(np.uint8)
+    if max_lag <= np.iinfo(np.uint16).max:
+        return np.dtype(np.uint16)
+    return np.dtype(np.int32)
+
+
+def _ring_add(ring, head, amp, wv, lg, tgt, valid):
+    """``ring[(head + lg) % D, tgt] += amp * wv`` where ``valid`` (the others dropped), as one scatter into the flat
+    view of ``ring (D, n_post)``. (The ring stays 2-D between scatters: a carried ring reshaped before the loop was
+    copied by XLA every step; a reshape inside the loop body is free.)"""
+    depth, n_post = ring.shape
+    slot = head + lg.astype(jnp.int32)  # in [1, 2 D): one conditional subtraction is the modulo
+    slot = jnp.where(slot >= depth, slot - depth, slot)
+    pos = jnp.where(valid, slot * n_post + tgt, depth * n_post)  # out of range: the scatter drops it
+    vals = jnp.broadcast_to(amp * wv, pos.shape).astype(ring.dtype)
+    return ring.reshape(-1).at[pos.reshape(-1)].add(vals.reshape(-1), mode="drop").reshape(depth, n_post)
+
+
+def _ring_rows(s, idx, count, topo: Topology, w, lag, ring, head):
+    """:func:`ring_deliver` for one batch element (slot ``head`` cleared), one loop iteration per spike."""
+    n_post = topo.n_post
+    scalar = jnp.ndim(w) == 0
+
+    if topo.row_ptr is not None:  # a list sorted by pre: rows are windows of the row's width (no padded tables)
+        width = topo.row_width
+        last = topo.n_syn - width
+        lanes = jnp.arange(width, dtype=jnp.int32)
+
+        def add_row(row, amp, ring):
+            start, end = topo.row_ptr[row], topo.row_ptr[row + 1]
+            at = jnp.minimum(start, last)
+            window = lambda a: jax.lax.dynamic_slice(a, (at,), (width,))  # noqa: E731
+            mine = (at + lanes >= start) & (at + lanes < end)
+            return _ring_add(ring, head, amp, w if scalar else window(w), window(lag), window(topo.post), mine)
+
+    else:
+
+        def add_row(row, amp, ring):
+            syn, tgt = topo.ell_syn[row], topo.ell_post[row]
+            wv = w if scalar else w.at[syn].get(mode="fill", fill_value=0)
+            lg = lag.at[syn].get(mode="fill", fill_value=1)
+            return _ring_add(ring, head, amp, wv, lg, tgt, tgt < n_post)
+
+    return spike_rows(s, idx, count, add_row, ring)
+
+
+def _ring_all(s, topo: Topology, w, lag, ring, head):
+    """Every synapse (``O(K)``): what :func:`ring_deliver` adds, as a bilinear map of ``(s, w)``, for its derivative."""
+    depth, n_post = ring.shape
+    slot = head + lag.astype(jnp.int32)
+    slot = jnp.where(slot >= depth, slot - depth, slot)
+    vals = s[..., topo.pre_index()] * w
+    return jnp.zeros(ring.shape, vals.dtype).at[slot, topo.post].add(vals)
+
+
+def _clear(ring, head):
+    """``ring (D, n_post)`` with slot ``head`` zeroed (in place)."""
+    return jax.lax.dynamic_update_index_in_dim(ring, jnp.zeros(ring.shape[1:], ring.dtype), head, 0)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
+def _ring(kernel, s, idx, count, topo, w, lag, ring, head):
+    return kernel(s, idx, count, topo, w, lag, _clear(ring, head), head)
+
+
+@_ring.defjvp
+def _ring_jvp(kernel, primals, tangents):
+    # the loop has a data-dependent trip count; the delivery is bilinear in (s, w) plus the cleared ring, so the
+    # tangent is computed over every synapse (forward mode as is, reverse mode by transposition). As with the delay
+    # buffer, only one-step synapses pass the spikes' (surrogate) gradient: spikes that wait carry none.
+    s, idx, count, topo, w, lag, ring, head = primals
+    ds, dw, dring = tangents[0], tangents[4], tangents[6]
+    out = _ring(kernel, s, idx, count, topo, w, lag, ring, head)
+    w_now = jnp.where(lag == 1, w, jnp.zeros((), w.dtype))
+    d_out = _clear(dring, head) + _ring_all(ds, topo, w_now, lag, ring, head)
+    return out, d_out + _ring_all(s, topo, dw, lag, ring, head)
+
+
+def ring_deliver(
+    s: jax.Array,
+    index: tuple[jax.Array, jax.Array],
+    topo: Topology,
+    w: jax.Array,
+    lag: jax.Array,
+    ring: jax.Array,
+    head: jax.Array,
+    kernel=None,
+) -> jax.Array:
+    """Deliver one step's spikes into a ring buffer of future input, once, at emission (NEST's and GeNN's scheme
+    for per-synapse delays: the work follows the spikes and their fan-out, never the synapse count).
+
+    First slot ``head`` is cleared (the slot the last step took); then for every spiking presynaptic neuron ``i``
+    (in increasing order) and every synapse ``k`` of its row (in increasing ``k``):
+    ``ring[(head + lag[k]) % D, post[k]] += s[i] * w[k]``. With ``head = (t - 1) % D`` at step ``t`` and the spikes
+    emitted at step ``t - 1``, slot ``a % D`` then holds the summed weight arriving at step ``a``; the projection
+    reads slot ``t % D`` after delivering (and the next step clears it). Exact whatever the activity (the
+    compacted ``index`` of :func:`compact`, with its overflow path). Differentiable in ``s``, ``w`` and ``ring``
+    (the tangent visits every synapse); as spikes read from a delay buffer, only synapses of lag 1 pass the
+    spikes' gradient.
+
+    Args:
+      s: spikes ``(*batch, n_pre)`` (0 = none; a value scales the weights).
+      index: ``compact(s, max_events)``: ``(idx (*batch, M), count (*batch,))``.
+      topo: the synapse list with ``row_ptr`` (sorted by pre: rows read as windows) or the padded row tables.
+      w: scalar or per-synapse ``(K,)`` weights (or ``(*batch, K)``).
+      lag: per-synapse lags in steps, ``(K,)``, each in ``[1, D]`` (any integer type; guaranteed by the caller).
+      ring: ``(*batch, D, n_post)``.
+      head: int32 scalar in ``[0, D)``.
+      kernel: the unbatched delivery ``kernel(s, idx, count, topo, w, lag, ring, head) -> ring`` (``ring (D,
+        n_post)``, slot ``head`` already cleared); default one loop iteration per spike (``vector_event`` passes its
+        block kernel).
+
+    Returns:
+      The ring after delivery, ``(*batch, D, n_post)``.
+    """
+    idx, count = index
+    w = jnp.asarray(w, s.dtype)
+    fn = functools.partial(_ring, _ring_rows if kernel is None else kernel)
+    if s.ndim == 1:
+        return fn(s, idx, count, topo, w, lag, ring, head)
+    batch = s.shape[:-1]
+    per_batch_w = jnp.ndim(w) > 1
+    flat = lambda a, n: a.reshape(-1, *a.shape[a.ndim - n :])  # noqa: E731
+    wf = jnp.broadcast_to(w, (*batch, w.shape[-1])).reshape(-1, w.shape[-1]) if per_batch_w else w
+    out = jax.vmap(fn, in_axes=(0, 0, 0, None, 0 if per_batch_w else None, None, 0, None))(
+        flat(s, 1), flat(idx, 1), count.reshape(-1), topo, wf, lag, flat(ring, 2), head
+    )
+    return out.reshape(*batch, *ring.shape[-2:])

@@ -243,7 +243,7 @@ def _weight_matrix(w: Any, projection: Any) -> tuple[np.ndarray | None, np.ndarr
         raise ValueError("weights: the projection has no synapse list yet; take it from a Network (net.projections)")
     if projection.deferred is not None:
         raise ValueError("weights: the projection is from a Network.deferred: its synapse lists exist per device only")
-    pre, post = np.asarray(topo.pre), np.asarray(topo.post)
+    pre, post = np.asarray(topo.pre_index()), np.asarray(topo.post)
     if w.ndim == 2 and w.shape == (topo.n_pre, topo.n_post):
         w = w[pre, post]
     w = np.broadcast_to(w.reshape(-1, w.shape[-1])[0] if w.ndim > 1 else w, pre.shape)

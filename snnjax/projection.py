@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import weakref
 from typing import Any
 
 import jax
@@ -12,7 +13,7 @@ import numpy as np
 from flax import struct
 from jax.typing import ArrayLike
 
-from snnjax import _checks, jitconn, ops, propagators
+from snnjax import _checks, axes, jitconn, ops, propagators
 from snnjax import conn as _conn
 from snnjax.convolution import Conv2D as _Conv2D
 from snnjax.delays import check_lag, device_lag, lag_steps
@@ -57,7 +58,7 @@ def choose_method(
       activity: expected fraction of the presynaptic group spiking in one step (rate in Hz x dt in ms /
         1000; e.g. 20 Hz at dt = 0.1 ms is 0.002); default :data:`DEFAULT_ACTIVITY` (0.01).
       align: ``"post"`` or ``"pre"`` (the synapse's ``align``).
-      per_synapse_delay: per-synapse delays read one value per synapse: ``"sparse"``.
+      per_synapse_delay: one delay per synapse (delivered into a ring by ``"event"``, read per synapse by ``"sparse"``).
       backend: ``"cpu"`` (the model fitted with ``benchmarks/kernels.py``), ``"gpu"`` or ``"tpu"``.
 
     Returns:
@@ -80,6 +81,56 @@ def _leaves(part: Any) -> list[tuple[str, Any]]:
         if f.metadata.get("pytree_node", True) and (isinstance(value, (int, float)) or hasattr(value, "shape")):
             out.append((f.name, value))
     return out
+
+
+_LAG_CACHE: dict = {}  # (id(delay), dt) -> (weakref to delay, lags): per-synapse lags are computed once per dt
+_LAG_CHUNK = 1 << 22
+
+
+def _synapse_lags(delay: Any, dt: float) -> np.ndarray:
+    """Per-synapse lags (:func:`snnjax.delays.lag_steps`) in the narrowest integer type, computed in chunks (a list
+    of 3e8 delays needs no float64 copy of it) and kept for the same delay array and ``dt``."""
+    key = (id(delay), float(dt))
+    hit = _LAG_CACHE.get(key)
+    if hit is not None and hit[0]() is delay:
+        return hit[1]
+    values = np.asarray(delay)
+    top = int(lag_steps(values.max(), dt)) if values.size else 1  # lags grow with the delay
+    out = np.empty(values.shape, ops.lag_dtype(top))
+    for start in range(0, values.size, _LAG_CHUNK):
+        out[start : start + _LAG_CHUNK] = lag_steps(values[start : start + _LAG_CHUNK], dt)
+    try:
+        ref = weakref.ref(delay)
+    except TypeError:  # a NumPy array or a list: not kept
+        return out
+    for stale in [k for k, (r, _) in _LAG_CACHE.items() if r() is None]:
+        del _LAG_CACHE[stale]
+    _LAG_CACHE[key] = (ref, out)
+    return out
+
+
+def _to_device(a: np.ndarray) -> jax.Array:
+    """A host array on the default device; on a CPU the device array shares the NumPy buffer (no copy of a
+    synapse list), where ``jnp.asarray`` would copy it."""
+    return jax.device_put(np.ascontiguousarray(a))
+
+
+def _take_slot(ring: jax.Array, slot: jax.Array) -> jax.Array:
+    """Slot ``slot`` of a ring ``(*batch, D, n)``: ``(*batch, n)``, materialised once. (A plain dynamic slice was fused
+    into each of its consumers -- the kinetics, the output, the neuron's update -- with its index arithmetic done per
+    element in each: a quarter of a full-scale microcircuit step.)"""
+    axis = ring.ndim - 2
+    return jax.lax.cond(
+        slot >= 0,  # always: a branch's result is materialised
+        lambda r: jax.lax.dynamic_index_in_dim(r, slot, axis=axis, keepdims=False),
+        lambda r: jnp.zeros(r.shape[:axis] + r.shape[axis + 1 :], r.dtype),
+        ring,
+    )
+
+
+def _ndim(value: Any) -> int:
+    """Dimensions of a weight or delay: 1 for values drawn per synapse (:class:`snnjax.conn.Normal`)."""
+    return 1 if isinstance(value, _conn.Normal) else int(np.ndim(value))
 
 
 def _as_connector(conn: Any) -> _conn.Connector:
@@ -110,14 +161,20 @@ class ProjectionState:
         ``(*batch, K)`` for pre-aligned kinetics).
       stp: :class:`snnjax.synapses.STPState` (``u``, ``x``: ``(*batch, n_pre)`` or ``(*batch, K)``), or None.
       plasticity: the rule's state (``w`` ``(*batch, K)`` in the connector's order, and its traces), or None.
+      ring: with per-synapse delays delivered at emission (the ``event`` and ``vector_event`` propagators), the
+        summed weight arriving at each postsynaptic neuron in each of the next ``D`` steps, ``(*batch, D,
+        n_post)`` (slot ``a % D`` for step ``a``; ``D`` the longest lag; after step ``t`` the slot of step ``t``
+        still holds what that step took, and is cleared at the start of step ``t + 1``), else None. Monitor path
+        ``'<projection>.ring'``.
     """
 
     kinetics: Any
     stp: Any = None
     plasticity: Any = None
+    ring: Any = None
 
     def __getattr__(self, name: str):
-        if name.startswith("_") or name in _PARTS:
+        if name.startswith("_") or name in _PARTS or name == "ring":
             raise AttributeError(name)
         for part in (self.kinetics, self.stp, self.plasticity):
             if part is not None and name in _field_names(part):
@@ -130,6 +187,8 @@ class ProjectionState:
         for part in (self.kinetics, self.stp, self.plasticity):
             if part is not None:
                 out.update({f: getattr(part, f) for f in _field_names(part) if getattr(part, f) is not None})
+        if self.ring is not None:
+            out["ring"] = self.ring
         return out
 
 
@@ -156,10 +215,13 @@ class Projection:
         ``snnjax.jitconn.JitFixedProb(p, seed)`` (connectivity regenerated in every step, never stored).
       weight: synaptic weight, in the unit of the output (nA for CUBA currents, mV for
         ``CUBA(target="v")``, conductance for COBA): a scalar, one per synapse ``(K,)`` in the
-        connector's order, or a dense ``(n_pre, n_post)`` matrix read at the connected pairs.
-      delay: transmission delay, ms, >= 0: a scalar, or one per synapse ``(K,)``. A spike emitted at step
-        ``s`` acts at step ``s + lag`` with ``lag = max(1, floor(delay / dt + 1/2))`` decided on the host
-        (:func:`snnjax.delays.lag_steps`).
+        connector's order, a dense ``(n_pre, n_post)`` matrix read at the connected pairs, or a distribution
+        drawn per synapse when the projection is built (:class:`snnjax.conn.Normal`).
+      delay: transmission delay, ms, >= 0: a scalar, one per synapse ``(K,)``, or a distribution drawn per
+        synapse (:class:`snnjax.conn.Normal`). A spike emitted at step ``s`` acts at step ``s + lag`` with
+        ``lag = max(1, floor(delay / dt + 1/2))`` decided on the host (:func:`snnjax.delays.lag_steps`).
+        Per-synapse delays are delivered at emission into a ring of future input by the event propagators
+        (``auto``'s choice; :func:`snnjax.ops.ring_deliver`), or read per synapse every step by ``sparse``.
       synapse: kinetics (``snnjax.synapses``), default ``Delta()``. Post-aligned (linear) kinetics
         integrate the summed weighted input per postsynaptic neuron; pre-aligned ones (``align = "pre"``:
         ``AMPA``, ``GABAa``, ``NMDA``) keep one state per presynaptic neuron (per synapse with per-synapse
@@ -295,6 +357,22 @@ class Projection:
         """Whether the delays are one per synapse."""
         return jnp.ndim(self.delay) == 1
 
+    @property
+    def ring_delivery(self) -> bool:
+        """Whether per-synapse delays are delivered once, at emission, into a ring of future input in the state
+        (the propagator has ``deliver``: ``event``, ``vector_event``), rather than read per synapse from the
+        presynaptic delay buffer every step (``sparse``)."""
+        return (
+            self.per_synapse_delay
+            and self.delay_interp == "step"
+            and callable(getattr(self.propagator, "deliver", None))
+        )
+
+    def buffer_lag(self, dt: float) -> int | None:
+        """Longest lag (steps) this projection reads from the presynaptic delay buffer at ``dt``: 1 with ring
+        delivery (it reads the last step's spikes), else :meth:`max_lag`."""
+        return 1 if self.ring_delivery else self.max_lag(dt)
+
     # -- binding -------------------------------------------------------------------------------
     def bind(self, n_pre: int, n_post: int, post_shape: tuple[int, ...] | None = None) -> Projection:
         """Build the synapse list and the propagator for groups of ``n_pre`` and ``n_post`` neurons (done by
@@ -325,6 +403,17 @@ class Projection:
                 pre, post = (np.asarray(a, np.int32) for a in (connector.pre, connector.post))
             else:
                 pre, post = connector.build(n_pre, n_post)
+        drawn = {  # per-synapse values drawn from their specs now that the list exists, in its order
+            name: _to_device(getattr(self, name).draw(pre, post))
+            for name in ("weight", "delay")
+            if isinstance(getattr(self, name), _conn.Normal)
+        }
+        if drawn and isinstance(connector, jitconn.JitFixedProb):
+            raise ValueError(
+                f"Projection {self.pre}->{self.post}: {sorted(drawn)} drawn per synapse (snnjax.conn.Normal) need a "
+                "stored synapse list, but conn=JitFixedProb stores none; give a scalar or a stored connector"
+            )
+        self = self.replace(**drawn) if drawn else self  # the projection with its drawn values
         info = self.info(n_pre, n_post, pre.size, connector)
         prop = self._resolve(info)
         topo = prop.build(np.asarray(pre, np.int32), np.asarray(post, np.int32), info)
@@ -334,7 +423,7 @@ class Projection:
         structure = connector if isinstance(connector, _Conv2D) else None
         bound = self.replace(conn=conn, topology=topo, method=prop.name, propagator=prop, structure=structure)
         bound._validate(post_shape)
-        return bound.replace(topology=jax.tree.map(jnp.asarray, topo))
+        return bound.replace(topology=jax.tree.map(_to_device, topo))
 
     def bind_deferred(self, n_pre: int, n_post: int, post_shape: tuple[int, ...] | None = None) -> Projection:
         """Like :meth:`bind`, but the synapse list is left to the devices (``Runner``/``simulate`` with
@@ -356,7 +445,7 @@ class Projection:
         if self._auto_jit(connector, n_pre, n_post) is not None:
             return self.bind(n_pre, n_post, post_shape)
         for name in ("weight", "delay"):
-            if np.ndim(getattr(self, name)) != 0:
+            if np.ndim(getattr(self, name)) != 0 or isinstance(getattr(self, name), _conn.Normal):
                 raise ValueError(
                     f"{where}: {name} must be a scalar to build the synapse list per device (got shape "
                     f"{np.shape(getattr(self, name))}: an array per synapse is a whole list already); build the "
@@ -384,11 +473,13 @@ class Projection:
             n_syn=int(n_syn),
             activity=DEFAULT_ACTIVITY if self.activity is None else float(self.activity),
             align=self.align,
-            per_synapse_delay=bool(np.ndim(self.delay) == 1),
-            weight_ndim=int(np.ndim(self.weight)),
+            per_synapse_delay=bool(_ndim(self.delay) == 1),
+            weight_ndim=int(_ndim(self.weight)),
             plastic=self.plasticity is not None,
             connector=connector,
             max_events=self.max_events,
+            stp=self.stp is not None,
+            delay_interp=self.delay_interp,
         )
 
     def _resolve(self, info: ProjectionInfo) -> Any:
@@ -482,12 +573,14 @@ class Projection:
     # -- simulation ----------------------------------------------------------------------------
     def lags(self, dt: float) -> int | np.ndarray | None:
         """The lag(s) in steps at ``dt``, decided on the host (:func:`snnjax.delays.lag_steps`): a Python int
-        for a scalar delay, an int32 ``(K,)`` array for per-synapse delays, ``None`` when ``delay`` is traced
+        for a scalar delay, a ``(K,)`` array for per-synapse delays in the narrowest integer type that holds them
+        (:func:`snnjax.ops.lag_dtype`: uint8 up to 255 steps), ``None`` when ``delay`` is traced
         (then the device computes them from ``delay``, bounded by ``max_delay``)."""
         if isinstance(self.delay, jax.core.Tracer) or self.delay_interp == "linear":
             return None
-        lag = lag_steps(np.asarray(self.delay), dt)
-        return int(lag) if lag.ndim == 0 else lag.astype(np.int32)
+        if np.ndim(self.delay) == 0:
+            return int(lag_steps(np.asarray(self.delay), dt))
+        return _synapse_lags(self.delay, dt)
 
     def max_lag(self, dt: float) -> int | None:
         """Longest lag (steps) this projection reads at ``dt``: from ``max_delay`` when given, else from the
@@ -511,7 +604,8 @@ class Projection:
         Args:
           dt: step, ms.
           lag: the host lags (:meth:`lags`); ``None``: computed here, on the device if ``delay`` is traced.
-          depth: the presynaptic delay buffer's depth (steps), against which device lags are checked.
+          depth: the presynaptic delay buffer's depth (steps), against which device lags are checked (with ring
+            delivery, the ring's depth, :meth:`max_lag`, is used).
         """
         if self.deferred is not None:
             raise ValueError(
@@ -526,7 +620,15 @@ class Projection:
                 check_lag(jnp.floor(lag).astype(jnp.int32) + 1, depth)  # an effect: kept although unused
         elif lag is None:  # traced delay: the device applies the rule, and a lag beyond the buffer raises
             lag = device_lag(self.delay, dt)
-            if depth is not None:
+            if self.ring_delivery:
+                depth = self.max_lag(dt) if depth is None else depth
+                if depth is None:
+                    raise ValueError(
+                        f"Projection {self.pre}->{self.post}: a traced per-synapse delay needs max_delay=<ms> (or a "
+                        "state with its ring) to size the ring of future input"
+                    )
+                lag = check_lag(lag, depth)
+            elif depth is not None:
                 lag = check_lag(lag, depth)
         w = None if self.plasticity is not None else self.propagator.prepare(self.topology, self.weight)
         return {"lag": lag, "w": w}
@@ -535,10 +637,18 @@ class Projection:
         """Shape of presynaptic-side states: ``(K,)`` with per-synapse delays, else ``(n_pre,)``."""
         return (self.topology.n_syn,) if jnp.ndim(self.delay) == 1 else (self.topology.n_pre,)
 
-    def init_state(self, post_shape: tuple[int, ...], batch_shape: tuple[int, ...] = ()) -> ProjectionState:
+    def init_state(
+        self,
+        post_shape: tuple[int, ...],
+        batch_shape: tuple[int, ...] = (),
+        dt: float | None = None,
+        ring_depth: int | None = None,
+    ) -> ProjectionState:
         """The projection's state: the kinetics' state (postsynaptic ``(*batch, *post_shape)``, or presynaptic
         ``(*batch, n_pre)`` / ``(*batch, K)`` when pre-aligned), the STP variables ``u``, ``x`` ``(*batch, n_pre)``
-        (or ``(*batch, K)``) when ``stp`` is set, and the plasticity rule's weights and traces when set."""
+        (or ``(*batch, K)``) when ``stp`` is set, the plasticity rule's weights and traces when set, and with ring
+        delivery the ring ``(*batch, D, n_post)`` of future input, ``D`` the longest lag at ``dt`` (ms; default
+        ``snnjax.network.DEFAULT_DT``) unless ``ring_depth`` gives it (a traced delay cannot size it)."""
         shape = self._presyn_shape() if self.align == "pre" else tuple(post_shape)
         kinetics = self.synapse.init(shape, batch_shape)
         stp = None if self.stp is None else self.stp.init(self._presyn_shape(), batch_shape)
@@ -556,7 +666,33 @@ class Projection:
                 f"Projection {self.pre}->{self.post}: the synapse, STP and plasticity states share field(s) "
                 f"{sorted(clash)}; monitor paths would be ambiguous"
             )
-        return ProjectionState(kinetics=kinetics, stp=stp, plasticity=plastic)
+        ring = None
+        if self.ring_delivery:
+            depth = self.max_lag(0.1 if dt is None else dt) if ring_depth is None else int(ring_depth)
+            if depth is None:
+                raise ValueError(
+                    f"Projection {self.pre}->{self.post}: a traced per-synapse delay (built inside jit/vmap/grad) "
+                    "cannot size the ring of future input; pass max_delay=<ms>"
+                )
+            dtype = jnp.result_type(float)
+            ring = jnp.zeros((*tuple(batch_shape), depth, self.topology.n_post), dtype)
+        return ProjectionState(kinetics=kinetics, stp=stp, plasticity=plastic, ring=ring)
+
+    def state_axes(self, state: ProjectionState) -> ProjectionState:
+        """``state`` with every leaf replaced by the axis its last dimension runs over (:mod:`snnjax.axes`):
+        ``"post"`` for post-aligned kinetics and the ring, ``"pre"`` (``"syn"`` with per-synapse delays) for
+        pre-aligned kinetics and STP, and what the plasticity rule's state declares (``axes.field``)."""
+        presyn = axes.SYN if self.per_synapse_delay else axes.PRE
+        kinetics = axes.POST if self.align == "post" else presyn
+        rule = axes.declared(state.plasticity, f"Projection {self.pre}->{self.post}: plasticity")
+        if rule is not None and self.per_synapse_delay:
+            rule = jax.tree.map(lambda a: axes.SYN if a == axes.PRE else a, rule)
+        return ProjectionState(
+            kinetics=jax.tree.map(lambda _: kinetics, state.kinetics),
+            stp=jax.tree.map(lambda _: presyn, state.stp),
+            plasticity=rule,
+            ring=None if state.ring is None else axes.POST,
+        )
 
     def field_ndim(self, field: str, post_ndim: int) -> int:
         """Trailing neuron/synapse axes of the state field ``field`` (after the batch axes)."""
@@ -565,7 +701,15 @@ class Projection:
         return 1
 
     def transmit(
-        self, prep: dict, state: ProjectionState, spikes: jax.Array, index: Any, *, dt: float, post_shape
+        self,
+        prep: dict,
+        state: ProjectionState,
+        spikes: jax.Array,
+        index: Any,
+        *,
+        dt: float,
+        post_shape,
+        step: jax.Array | None = None,
     ) -> tuple[ProjectionState, jax.Array]:
         """One step of the projection: delayed spikes -> (STP) -> propagator and kinetics.
 
@@ -573,16 +717,28 @@ class Projection:
           prep: ``self.prepare(dt)``.
           state: the projection state (:meth:`init_state`).
           spikes: the delayed presynaptic spikes, float ``(*batch, n_pre)``, or ``(*batch, K)`` (each synapse's
-            own delayed spike) with per-synapse delays.
+            own delayed spike) with per-synapse delays read from the buffer; with ring delivery, the spikes of the
+            last step ``(*batch, n_pre)`` (delivered now, acting after each synapse's lag).
           index: the compacted spikes (``snnjax.ops.compact``) when the propagator takes an index, else None.
           dt: step, ms.
           post_shape: shape of the postsynaptic group.
+          step: the number of the step being run (int32 scalar, ``state.step`` of the network), needed with ring
+            delivery (slot ``step % D`` is read).
 
         Returns:
           ``(new_state, g)``: ``g`` ``(*batch, *post_shape)`` is what the output turns into a current.
         """
-        per_synapse = jnp.ndim(prep["lag"]) == 1
         prop, topo = self.propagator, self.topology
+        if self.ring_delivery:  # deliver the last step's spikes at emission, then take this step's slot
+            depth = state.ring.shape[-2]
+            head = jnp.asarray((step - 1) % depth, jnp.int32)
+            # deliver clears the slot the last step took first (not right after it was read: a write after the read
+            # of the same buffer in one step made XLA copy the whole ring every step)
+            ring = prop.deliver(topo, prep["w"], prep["lag"], state.ring, head, spikes, index)
+            inp = _take_slot(ring, step % depth)
+            kinetics = self.synapse.update(state.kinetics, inp.reshape(*inp.shape[:-1], *post_shape), dt=dt)
+            return state.replace(kinetics=kinetics, ring=ring), kinetics.g
+        per_synapse = jnp.ndim(prep["lag"]) == 1
         w = prep["w"] if self.plasticity is None else state.plasticity.w
         kinetics, terminal = state.kinetics, state.stp
         if self._fused(index):  # plasticity's depression at the arrivals runs inside the transmission loop
@@ -702,6 +858,6 @@ class Projection:
 
     def event_bound(self) -> int | None:
         """Spikes per step the propagator's compacted index lists, or None if it takes no index."""
-        if self.per_synapse_delay or self.propagator is None:
+        if self.propagator is None or (self.per_synapse_delay and not self.ring_delivery):
             return None
         return self.propagator.index_bound

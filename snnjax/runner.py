@@ -261,6 +261,8 @@ def _field_ndim(net: Network, path: str) -> int:
     name, field = path.split(".", 1)
     if name in net.populations:
         return len(net.populations[name].shape)
+    if name in net.drives:  # the kinetics of a drive are post-aligned
+        return len(net.populations[net.drives[name].post].shape)
     proj = net.projections[name]
     return proj.field_ndim(field, len(net.populations[proj.post].shape))
 
@@ -272,7 +274,7 @@ def _check_state(net: Network, state: NetworkState, dt: float, owner: str = "sim
         batch = _batch_shape(net, state)
     except ValueError as err:
         raise ValueError(f"{owner}: {err}") from None
-    _check_state_shapes(net, state, batch, owner)
+    _check_state_shapes(net, state, batch, owner, dt)
     for pop, need in net.delay_depths(dt).items():  # traced delays (need None) are checked on the device
         have = state.delays[pop].max_lag if pop in state.delays else 1
         if need is not None and need > have:
@@ -280,6 +282,13 @@ def _check_state(net: Network, state: NetworkState, dt: float, owner: str = "sim
                 f"simulate: projections from {pop!r} need a delay of {need} steps at dt={dt} ms, but the state's "
                 f"delay buffer holds {have}; make the state with net.init(..., dt={dt}) (or give the Projection "
                 "a larger max_delay)"
+            )
+    for name, proj in net.projections.items():  # rings of future input: traced delays are checked on the device
+        need, have = proj.max_lag(dt) if proj.ring_delivery else None, _ring_depth(state, name)
+        if need is not None and have is not None and need > have:
+            raise ValueError(
+                f"{owner}: projection {name!r} needs a ring of {need} steps at dt={dt} ms for its per-synapse delays, "
+                f"but the state's holds {have}; make the state with net.init(..., dt={dt})"
             )
 
 
@@ -293,17 +302,29 @@ def _leaf_matches(have: Any, want: jax.ShapeDtypeStruct) -> bool:
     return shape == tuple(want.shape)
 
 
-def _check_state_shapes(net: Network, state: NetworkState, batch: tuple, owner: str) -> None:
+def _ring_depth(state: Any, name: str) -> int | None:
+    """The depth of projection ``name``'s ring in ``state`` (None: it has none, or the state lacks it)."""
+    ring = getattr(getattr(state, "synapses", {}).get(name), "ring", None)
+    return None if ring is None or np.ndim(ring) < 2 else int(np.shape(ring)[-2])
+
+
+def _check_state_shapes(net: Network, state: NetworkState, batch: tuple, owner: str, dt: float = DEFAULT_DT) -> None:
     """``state`` against ``net.init(key, batch)`` (shapes only, no computation): the same neuron and
     synapse pytrees with the same leaf shapes, and delay buffers ``(depth, *batch, count)`` of the network's
     populations (any depth: the lags are checked against it by :func:`_check_state`). ``ValueError`` names
     the first path that differs, its shape and the expected one."""
 
     def parts():  # net.init's neuron and synapse states (its delay buffers need concrete delays: checked below)
-        keys = jax.random.split(jax.random.key(0), len(net.populations))
+        keys = jax.random.split(jax.random.key(0), len(net.populations) + len(net.drives))
+        synapses = {  # a ring's depth is the state's (a traced delay cannot size it)
+            n: p.init_state(net.populations[p.post].shape, batch, dt, ring_depth=_ring_depth(state, n))
+            for n, p in net.projections.items()
+        }
+        for (n, d), k in zip(net.drives.items(), keys[len(net.populations) :]):
+            synapses[n] = d.init_state(net.populations[d.post].shape, batch, key=k)
         return {
             "neurons": {n: p.init(batch, key=k) for (n, p), k in zip(net.populations.items(), keys)},
-            "synapses": {n: p.init_state(net.populations[p.post].shape, batch) for n, p in net.projections.items()},
+            "synapses": synapses,
         }
 
     template = jax.eval_shape(parts)
@@ -472,7 +493,7 @@ class _Static:
     field_ndim: tuple  # (name, n trailing neuron axes) for index subsets
     spikes: tuple = ()  # names of the records of a population's spike state (bool on the host)
     lags: tuple = ()  # (projection, lag in steps) decided on the host for scalar delays: static ints
-    depths: tuple = ()  # (population, delay buffer depth) against which traced lags are checked
+    depths: tuple = ()  # (population, delay buffer depth), (projection, ring depth): traced lags are checked
 
 
 @dataclasses.dataclass
@@ -519,9 +540,10 @@ def _prepare(net, state, duration, dt, inputs, monitors, every, check_finite, ow
             if kind == "path" and payload[0].split(".")[0] in net.populations and payload[0].endswith(".spike")
         ),
         lags=tuple((n, v) for n, v in lags.items() if isinstance(v, int)),
-        depths=tuple((n, b.max_lag) for n, b in state.delays.items()),
+        depths=tuple((n, b.max_lag) for n, b in state.delays.items())
+        + tuple((n, s.ring.shape[-2]) for n, s in state.synapses.items() if getattr(s, "ring", None) is not None),
     )
-    lag_arrays = {n: jnp.asarray(v) for n, v in lags.items() if isinstance(v, np.ndarray)}
+    lag_arrays = {n: jax.device_put(v) for n, v in lags.items() if isinstance(v, np.ndarray)}  # shares the buffer
     return _Spec(static=static, inputs_full=specs, lag_arrays=lag_arrays), state
 
 

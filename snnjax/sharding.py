@@ -53,7 +53,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from snnjax import jitconn, ops
+from snnjax import axes, jitconn, ops
 from snnjax import monitors as monitors_mod
 from snnjax.delays import DelayBuffer
 from snnjax.network import DEFAULT_DT, Network, NetworkState
@@ -201,29 +201,9 @@ def _local_population(pop: Any, split: PopulationSplit, d: int) -> Any:
         if f.name == "size" or not f.metadata.get("pytree_node", True):
             continue
         value = getattr(pop, f.name)
-        if hasattr(value, "shape") and np.ndim(value) >= 1 and np.shape(value)[-1] == split.n:
+        if hasattr(value, "shape") and np.ndim(value) >= 1:  # a scalar or the population's shape (checked): per neuron
             changes[f.name] = jnp.asarray(split.local(np.asarray(value), d))
     return dataclasses.replace(pop, **changes)
-
-
-def _leaf_kinds(global_tree: Any, local_tree: Any, sizes: dict[str, tuple[int, int]], where: str) -> list[str]:
-    """For each leaf: the kind whose (global, local) last-axis sizes it has (``sizes``: kind -> pair, tried in
-    order), or ``"rep"`` (the same on every device: scalars, broadcast parameters, the step)."""
-    g_leaves = jax.tree.leaves(global_tree)
-    l_leaves = jax.tree.leaves(local_tree)
-    kinds = []
-    for g, loc in zip(g_leaves, l_leaves, strict=True):
-        gs, ls = tuple(np.shape(g)), tuple(np.shape(loc))
-        if jax.dtypes.issubdtype(getattr(g, "dtype", np.float32), jax.dtypes.prng_key):
-            kinds.append("key")
-            continue
-        kind = next((k for k, pair in sizes.items() if gs and ls and (gs[-1], ls[-1]) == pair), None)
-        if kind is None:
-            if gs != ls:
-                raise ValueError(f"devices: {where}: cannot split a state of shape {gs} (local {ls})")
-            kind = "rep"
-        kinds.append(kind)
-    return kinds
 
 
 @dataclasses.dataclass(frozen=True)
@@ -261,12 +241,12 @@ class _LocalNetwork(Network):
     local projections reading the gathered spikes of whole presynaptic populations in the padded numbering."""
 
     def tree_flatten(self):
-        return (self.populations, self.projections), (self._splits, self._every)
+        return (self.populations, self.projections, self.drives), (self._splits, self._every)
 
     @classmethod
     def tree_unflatten(cls, aux, children):
         net = object.__new__(cls)
-        net.populations, net.projections = children
+        net.populations, net.projections, net.drives = children
         net._splits, net._every = aux
         return net
 
@@ -360,7 +340,7 @@ class ShardedNetwork:
         every: dict[str, int] = {}
         for name, proj in net.projections.items():
             lag = lags[name]
-            m = 1 if lag is None or not np.size(lag) else int(np.min(lag))
+            m = 1 if lag is None or not np.size(lag) or proj.ring_delivery else int(np.min(lag))
             every[proj.pre] = min(every.get(proj.pre, m), m)
         # steps between exchanges of each sending population: its shortest lag (1: every step)
         self.every = {name: every[name] for name in self.senders}
@@ -452,7 +432,7 @@ class ShardedNetwork:
         proj, sp = self.net.projections[name], self._proj[name]
         if sp.lists is None:
             idx = np.flatnonzero(sp.device == d)
-            return np.asarray(proj.topology.pre)[idx], np.asarray(proj.topology.post)[idx], idx
+            return np.asarray(proj.topology.pre_index())[idx], np.asarray(proj.topology.post)[idx], idx
         if d not in sp.lists:  # another host's device (a gather): one more pass over the connector
             return self._stream(proj, [d]).lists[d]
         return sp.lists.pop(d)  # the layout built from it is cached (_layout): not kept twice
@@ -515,19 +495,31 @@ class ShardedNetwork:
                 value = getattr(part, f.name)
                 if not f.metadata.get("pytree_node", True) or not hasattr(value, "shape") or np.ndim(value) < 1:
                     continue
-                size = np.shape(value)[-1]
+                # the part says what a parameter array runs over (its shape was checked against that state)
                 if part_name == "output" or (part_name == "synapse" and proj.align == "post"):
-                    kind = "pop" if size == post_split.n else None
+                    kind = "pop"
                 elif part_name in ("synapse", "stp"):
-                    kind = presyn if size in (pre_split.n, sp.n_syn) else None
-                else:  # a rule's parameters: per synapse, or per pre / post neuron
-                    kind = {sp.n_syn: "syn", pre_split.n: "pre", post_split.n: "pop"}.get(size)
+                    kind = presyn
+                else:  # a rule's parameters are scalars (checked by its _validate)
+                    kind = None
                 if kind is not None:
                     target = {"pop": proj.post, "pre": proj.pre, "syn": name}[kind]
                     sub[f.name] = self._to_local((kind, target), value, d, fill="edge")
             if sub:
                 changes[part_name] = dataclasses.replace(part, **sub)
         return proj.replace(**changes)
+
+    def _local_drive(self, drive: Any, d: int) -> Any:
+        """Device ``d``'s part of a drive (:class:`snnjax.inputs.PoissonInput`): per-neuron values cut to its slots,
+        and the global index of each slot as the generator's counter (so every neuron draws the numbers of the
+        one-device run; ghosts repeat their device's last neuron)."""
+        split = self.splits[drive.post]
+        changes = {"index": split.local(np.arange(split.n, dtype=np.uint32), d)}
+        for name in ("n", "rate", "weight"):
+            value = getattr(drive, name)
+            if np.ndim(value) >= 1:  # scalar or the population's shape (checked): per neuron
+                changes[name] = split.local(np.asarray(value), d)
+        return drive.replace(**changes)
 
     def _local(self, d: int) -> _LocalNetwork:
         """Device ``d``'s network (host arrays), tables padded to the widths every device shares."""
@@ -536,6 +528,7 @@ class ShardedNetwork:
         net = object.__new__(_LocalNetwork)
         net.populations = {n: _local_population(p, self.splits[n], d) for n, p in self.net.populations.items()}
         net.projections = {n: self._local_projection(n, p, d) for n, p in self.net.projections.items()}
+        net.drives = {n: self._local_drive(p, d) for n, p in self.net.drives.items()}
         net._splits = tuple(sorted(self.splits.items()))
         net._every = tuple((name, n) for name, n in self.every.items() if n > 1)
         net = self._pad_tables(net)
@@ -553,7 +546,7 @@ class ShardedNetwork:
             pre_split, post_split = self.splits[proj.pre], self.splits[proj.post]
             sp = self._proj[name]
             if sp.lists is None:
-                g_pre, g_post = np.asarray(proj.topology.pre), np.asarray(proj.topology.post)
+                g_pre, g_post = np.asarray(proj.topology.pre_index()), np.asarray(proj.topology.post)
                 dev = post_split.device_of(g_post)
                 fan = np.bincount(g_pre * self.n_devices + dev, minlength=pre_split.n * self.n_devices)
                 fan = fan.reshape(pre_split.n, self.n_devices).max(axis=0)
@@ -584,11 +577,16 @@ class ShardedNetwork:
                     raise AssertionError(f"row table {field} of {name} wider than its bound")
                 pad = np.full((table.shape[0], w - table.shape[1]), table[-1, 0], table.dtype)
                 changes[field] = np.concatenate([table, pad], axis=1)
-            if topo.row_ptr is None and topo.ell_post is not None and topo.n_syn >= self._table_widths[(name, "ell")]:
-                ptr = np.searchsorted(np.asarray(topo.pre), np.arange(topo.n_pre + 1)).astype(np.int32)
+            width = self._table_widths.get((name, "ell"))
+            if width is not None and topo.row_ptr is None and topo.ell_post is not None and topo.n_syn >= width:
+                ptr = np.searchsorted(np.asarray(topo.pre_index()), np.arange(topo.n_pre + 1)).astype(np.int32)
                 changes["row_ptr"] = np.append(ptr, np.int32(topo.n_syn))
-            elif topo.row_ptr is not None and topo.n_syn < self._table_widths[(name, "ell")]:
+            elif width is not None and topo.row_ptr is not None and topo.n_syn < width:
+                if topo.ell_post is None:  # pragma: no cover - a device's list is never shorter than the widest row
+                    raise AssertionError(f"the synapse list of {name} is shorter than its widest row")
                 changes["row_ptr"] = None
+            if width is not None and changes.get("row_ptr", topo.row_ptr) is not None:
+                changes["row_width"] = width  # one window width on every device (a static of the shared structure)
             projs[name] = proj.replace(topology=topo.replace(**changes)) if changes else proj
         net.projections = projs
         return net
@@ -622,33 +620,30 @@ class ShardedNetwork:
     # -- states -------------------------------------------------------------------------------------
     def _state_kinds(self, batch_shape: tuple[int, ...]):
         """Kinds of every leaf of the neuron and synapse states: ``("pop", name)``, ``("syn", projection)``,
-        ``("pre", population)``, ``("key",)`` or ``("rep",)``."""
+        ``("pre", population)``, ``("key",)`` or ``("rep",)``, as each leaf declares them (:mod:`snnjax.axes`):
+        a population's leaves run over its neurons (keys excepted), a projection's as
+        :meth:`~snnjax.projection.Projection.state_axes` says. Nothing is inferred from a length."""
         key = (batch_shape,)
         if self._kinds is not None and self._kinds[0] == key:
             return self._kinds[1]
-        net, local = self.net, self._template
+        net = self.net
         kinds: dict[str, list] = {"neurons": {}, "synapses": {}}
         for name, pop in net.populations.items():
             g = jax.eval_shape(lambda p=pop: p.init(batch_shape, key=jax.random.key(0)))
-            loc = jax.eval_shape(lambda p=local.populations[name]: p.init(batch_shape, key=jax.random.key(0)))
-            s = self.splits[name]
             kinds["neurons"][name] = [
-                (k, name) for k in _leaf_kinds(g, loc, {"pop": (s.n, s.slots)}, f"population {name!r}")
+                ("key",) if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key) else ("pop", name)
+                for leaf in jax.tree.leaves(g)
             ]
+        where = {axes.POST: lambda p, n: ("pop", p.post), axes.PRE: lambda p, n: ("pre", p.pre),
+                 axes.SYN: lambda p, n: ("syn", n), axes.REP: lambda p, n: ("rep",)}  # fmt: skip
         for name, proj in net.projections.items():
             post = net.populations[proj.post]
-            g = jax.eval_shape(lambda p=proj, shape=post.shape: p.init_state(shape, batch_shape))
-            slots = (self.splits[proj.post].slots,)
-            loc = jax.eval_shape(lambda p=local.projections[name], shape=slots: p.init_state(shape, batch_shape))
-            sizes = {
-                "syn": (self._proj[name].n_syn, self._proj[name].k_local),
-                "pop": (self.splits[proj.post].n, self.splits[proj.post].slots),
-                "pre": (self.splits[proj.pre].n, self.splits[proj.pre].padded),
-            }
-            kinds["synapses"][name] = [
-                (k, proj.post if k == "pop" else proj.pre if k == "pre" else name)
-                for k in _leaf_kinds(g, loc, sizes, f"projection {name!r}")
-            ]
+            g = jax.eval_shape(lambda p=proj, shape=post.shape: p.init_state(shape, batch_shape, self.dt))
+            kinds["synapses"][name] = [where[a](proj, name) for a in jax.tree.leaves(proj.state_axes(g))]
+        for name, drive in net.drives.items():
+            post = net.populations[drive.post]
+            g = jax.eval_shape(lambda p=drive, shape=post.shape: p.init_state(shape, batch_shape, jax.random.key(0)))
+            kinds["synapses"][name] = [where[a](drive, name) for a in jax.tree.leaves(drive.state_axes(g))]
         self._kinds = (key, kinds)
         return kinds
 
@@ -657,7 +652,7 @@ class ShardedNetwork:
         device's ``init_state``: it depends on the synapse count, equal on every device, and on the scalar
         weight), per-synapse leaves 0 on the dummies as :meth:`_to_local` makes them."""
         proj = self._template.projections[name]
-        template = proj.init_state((self.splits[proj.post].slots,), batch)
+        template = proj.init_state((self.splits[proj.post].slots,), batch, self.dt)
         leaves, treedef = jax.tree.flatten(template)
         out = []
         for (kind, _), leaf in zip(kinds, leaves, strict=True):
@@ -815,6 +810,7 @@ class ShardedNetwork:
         rest = object.__new__(Network)  # the network without them: neurons, the other projections, no lists
         rest.populations = self.net.populations
         rest.projections = {n: p for n, p in self.net.projections.items() if n not in local}
+        rest.drives = self.net.drives
         state = rest.init(key, batch_shape, dt=dt)
         whole = self.net.buffered(dt)  # the delay buffers every sending population needs (N-sized)
         delays = {
@@ -829,13 +825,17 @@ class ShardedNetwork:
         name, field = path.split(".", 1)
         if name in self.net.populations:
             return ("pop", name)
+        if name in self.net.drives:  # a drive's fields are its kinetics', over the target's neurons
+            return ("pop", self.net.drives[name].post)
         proj = self.net.projections[name]
-        state = jax.eval_shape(lambda: proj.init_state(self.net.populations[proj.post].shape, ()))
-        leaves = [f for f in ("kinetics", "stp", "plasticity") if getattr(state, f) is not None]
+        state = jax.eval_shape(lambda: proj.init_state(self.net.populations[proj.post].shape, (), self.dt))
+        if field == "ring":
+            return ("pop", proj.post)
         flat = []
-        for part in leaves:
+        for part in ("kinetics", "stp", "plasticity"):
             sub = getattr(state, part)
-            flat += [(f.name, getattr(sub, f.name)) for f in dataclasses.fields(sub)]
+            if sub is not None:
+                flat += [(f.name, getattr(sub, f.name)) for f in dataclasses.fields(sub)]
         kinds = self._state_kinds(())["synapses"][name]
         names = [n for n, v in flat if v is not None]
         return kinds[names.index(field)]

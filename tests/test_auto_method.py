@@ -37,13 +37,13 @@ def test_auto_is_the_cheapest_and_leaves_event_for_good_as_activity_grows(n_pre,
 
 def test_auto_picks_what_the_benchmarks_measured():
     # benchmarks/kernels.py on the 2-core VM (benchmarks/README.md): COBA-like sparse low activity -> event;
-    # small all-to-all at high activity -> dense; per-synapse delays -> sparse
+    # small all-to-all at high activity -> dense; per-synapse delays -> event (delivered at emission into a ring)
     assert choose_method(3200, 3200, 205_628, activity=0.0022) == "event"
     assert choose_method(64_000, 64_000, 5_120_000, activity=0.001) == "event"
     assert choose_method(1000, 1000, 1_000_000, activity=0.2) == "dense"
     assert choose_method(2000, 2000, 4_000_000, activity=0.002) == "event"
     assert choose_method(128, 128, 16_384, activity=0.2) == "dense"
-    assert choose_method(3200, 3200, 205_628, activity=0.0022, per_synapse_delay=True) == "sparse"
+    assert choose_method(3200, 3200, 205_628, activity=0.0022, per_synapse_delay=True) == "event"
     assert choose_method(4000, 4000, 320_000, align="pre") == "sparse"
 
 

@@ -491,7 +491,8 @@ def projections(draw):
     }[w_kind]
     per_syn_delay = draw(st.booleans()) and k > 0
     delay = np.linspace(0.0, 0.4, k) if per_syn_delay else draw(st.floats(0.0, 0.4))
-    method = draw(st.sampled_from(["auto", "sparse"] if per_syn_delay else ["auto", "dense", "sparse", "event"]))
+    methods = ["auto", "sparse", "event", "vector_event"] if per_syn_delay else ["auto", "dense", "sparse", "event"]
+    method = draw(st.sampled_from(methods))  # per-synapse delays: read per synapse, or delivered into a ring
     if problem == "weight_shape":
         weight = np.ones(draw(st.sampled_from([(k + 1,), (n_post, n_pre + 1), (n_pre, n_post, 1)])))
     elif problem == "weight_type":
@@ -499,7 +500,7 @@ def projections(draw):
     elif problem == "delay_shape":
         delay = np.zeros(draw(st.sampled_from([(k + 1,), (n_pre, n_post), (1, 1)])))
     elif problem == "delay_method":
-        delay, method = np.zeros(max(k, 1)), draw(st.sampled_from(["dense", "event"]))
+        delay, method = np.zeros(max(k, 1)), "dense"  # event propagators deliver per-synapse delays into a ring
         if k == 0:
             problem = "delay_shape"
     kwargs = dict(conn=conn, weight=weight, delay=delay, method=method)

@@ -12,6 +12,7 @@ from snnjax.neurons.base import ODENeuron, Population, check_population
 from snnjax.neurons.expif import ExpIF, ExpIFState
 from snnjax.neurons.gif import GIF, GIFState
 from snnjax.neurons.hh import HH, HHState
+from snnjax.neurons.iaf_psc_exp import IafPscExp, IafPscExpState
 from snnjax.neurons.izhikevich import Izhikevich, IzhikevichState
 from snnjax.neurons.lif import LIF, LIFState
 from snnjax.neurons.qif import QIF, QIFState
@@ -38,6 +39,8 @@ __all__ = [
     "ExpIFState",
     "GIFState",
     "HHState",
+    "IafPscExp",
+    "IafPscExpState",
     "Izhikevich",
     "IzhikevichState",
     "LIFState",

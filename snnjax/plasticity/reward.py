@@ -24,7 +24,7 @@ import jax.numpy as jnp
 from flax import struct
 from jax.typing import ArrayLike
 
-from snnjax import ops
+from snnjax import axes, ops
 from snnjax.plasticity.stdp import _TraceRule
 
 
@@ -37,12 +37,12 @@ class MSTDPETState:
       apost: ``(*batch, n_post)``; z: eligibility ``(*batch, K)``, weight units per ms.
     """
 
-    w: jax.Array
-    apre: jax.Array
-    apost: jax.Array
-    z: jax.Array
-    apre2: None = None
-    apost2: None = None
+    w: jax.Array = axes.field(axes.SYN)
+    apre: jax.Array = axes.field(axes.PRE)
+    apost: jax.Array = axes.field(axes.POST)
+    z: jax.Array = axes.field(axes.SYN)
+    apre2: None = axes.field(axes.PRE, default=None)
+    apost2: None = axes.field(axes.POST, default=None)
 
 
 @struct.dataclass

@@ -33,7 +33,7 @@ import numpy as np
 from flax import struct
 from jax.typing import ArrayLike
 
-from snnjax import _checks, ops
+from snnjax import _checks, axes, ops
 from snnjax.plasticity.local import HardBounds, SoftBounds
 from snnjax.propagators.base import default_max_events, per_batch
 
@@ -62,11 +62,11 @@ class STDPState:
       apost2: the slow postsynaptic trace of :class:`TripletSTDP` (``tau_y``), else None.
     """
 
-    w: jax.Array
-    apre: jax.Array
-    apost: jax.Array
-    apre2: jax.Array | None = None
-    apost2: jax.Array | None = None
+    w: jax.Array = axes.field(axes.SYN)
+    apre: jax.Array = axes.field(axes.PRE)
+    apost: jax.Array = axes.field(axes.POST)
+    apre2: jax.Array | None = axes.field(axes.PRE, default=None)
+    apost2: jax.Array | None = axes.field(axes.POST, default=None)
 
 
 class _TraceRule:

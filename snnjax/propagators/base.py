@@ -29,7 +29,11 @@ any object that has them works (``Projection(method=obj)``; :func:`check_protoco
     and lag for all its projections (with the largest bound); the index is a temporary, never state.
 
 Optional: ``propagate_synapses(topo, w, values) -> (*batch, n_post)`` for per-synapse values
-``(*batch, K)`` (per-synapse delays; :class:`~snnjax.propagators.sparse.Sparse` has it);
+``(*batch, K)`` (per-synapse delays read from the delay buffer, every synapse every step;
+:class:`~snnjax.propagators.sparse.Sparse` has it); ``deliver(topo, w, lag, ring, head, spikes, index) -> ring``
+for per-synapse delays delivered once, at emission, into a ring buffer of future input ``(*batch, D, n_post)``
+(:func:`snnjax.ops.ring_deliver`; ``event`` and ``vector_event`` have it, and a projection whose propagator has it
+reads the last step's spikes and keeps the ring in its state);
 ``event_driven = True`` when plasticity on the projection should visit only the synapses of the spiking
 neurons (row and transposed tables) instead of every synapse; and
 ``propagate_plastic(topo, spikes, index, rule_state, depression) -> (out, w)``, which transmits with the
@@ -76,6 +80,8 @@ class ProjectionInfo:
       plastic: the weights change during the run (a plasticity rule; they live in the state).
       connector: the projection's connector (e.g. :class:`snnjax.jitconn.JitFixedProb`).
       max_events: the user's event bound, or None.
+      stp: the projection has short-term plasticity (``Projection(stp=...)``).
+      delay_interp: ``"step"`` (whole-step lags) or ``"linear"`` (learnable delays read between two lags).
     """
 
     n_pre: int
@@ -88,6 +94,8 @@ class ProjectionInfo:
     plastic: bool = False
     connector: Any = None
     max_events: int | None = None
+    stp: bool = False
+    delay_interp: str = "step"
 
     @property
     def expected_spikes(self) -> float:
@@ -116,7 +124,10 @@ class Propagator:
         if isinstance(info.connector, JitFixedProb):
             return "conn=JitFixedProb (just-in-time connectivity) runs with method='jit'"
         if info.per_synapse_delay:
-            return "per-synapse delay values need method='sparse' (delay has one value per synapse)"
+            return (
+                "per-synapse delay values need method='sparse', 'event' or 'vector_event' (delay has one value per "
+                "synapse)"
+            )
         return None
 
     def cost(self, info: ProjectionInfo, backend: str) -> float:  # pragma: no cover - abstract
@@ -155,7 +166,7 @@ def per_batch(fn, tree, *arrays):
 def synapse_weights(topo: ops.Topology, weight: jax.Array) -> jax.Array:
     """A scalar, per-synapse ``(K,)`` or dense ``(n_pre, n_post)`` weight as a scalar or ``(K,)``."""
     w = jnp.asarray(weight)
-    return w[topo.pre, topo.post] if w.ndim == 2 else w
+    return w[topo.pre_index(), topo.post] if w.ndim == 2 else w
 
 
 _REGISTRY: dict[str, Any] = {}

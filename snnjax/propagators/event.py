@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 
 from snnjax import ops
+from snnjax.jitconn import JitFixedProb
 from snnjax.propagators.base import (
     ProjectionInfo,
     Propagator,
@@ -27,6 +28,11 @@ class Event(Propagator):
     from every presynaptic neuron every step). On CPU the cheapest below ~10-20% activity; on accelerators
     each iteration is a kernel launch, so ``auto`` prefers ``vector_event`` there.
 
+    Per-synapse delays are delivered once, at emission, into a ring buffer of future input on the postsynaptic
+    side (:func:`snnjax.ops.ring_deliver`, NEST's and GeNN's scheme): the work follows the spikes and their
+    fan-out, never the synapse count. Not with plastic weights, short-term plasticity or learnable delays (their
+    state changes at each synapse's arrival): ``sparse`` runs those.
+
     Attributes:
       max_events: compacted spikes per step (set by ``bind`` from ``Projection(max_events=, activity=)``).
     """
@@ -40,27 +46,51 @@ class Event(Propagator):
         return self.max_events
 
     def supports(self, info: ProjectionInfo) -> str | None:
-        why = super().supports(info)
-        if why is None and info.align == "pre":
-            why = "pre-aligned kinetics send a value from every presynaptic neuron every step"
-        return why
+        if isinstance(info.connector, JitFixedProb):
+            return "conn=JitFixedProb (just-in-time connectivity) runs with method='jit'"
+        if info.align == "pre":
+            return "pre-aligned kinetics send a value from every presynaptic neuron every step"
+        if info.per_synapse_delay:  # delivered at emission into a ring of future input (ops.ring_deliver)
+            if info.plastic:
+                return (
+                    "plastic weights with per-synapse delays need method='sparse' (the rule acts at each synapse's "
+                    "arrival, with the weight and traces of that step)"
+                )
+            if info.stp:
+                return (
+                    "short-term plasticity with per-synapse delays needs method='sparse' (each synapse's u and x "
+                    "change at its own arrivals)"
+                )
+            if info.delay_interp != "step":
+                return "learnable (delay_interp='linear') per-synapse delays need method='sparse'"
+        return None
 
     def cost(self, info: ProjectionInfo, backend: str) -> float:
         fixed, per_neuron, per_event, per_spike = _CPU_NS
         a = info.activity
         if is_accelerator(backend):
             per_spike = 5000.0  # a loop iteration is a kernel launch
-        return fixed + per_neuron * info.n_pre + per_event * a * info.n_syn + per_spike * a * info.n_pre
+        ring = per_neuron * info.n_post if info.per_synapse_delay else 0.0  # a ring slot read and cleared per step
+        return fixed + per_neuron * info.n_pre + per_event * a * info.n_syn + per_spike * a * info.n_pre + ring
 
     def bind(self, info: ProjectionInfo) -> Event:
         m = min(info.max_events, info.n_pre) if info.max_events else default_max_events(info.n_pre, info.activity)
         return dataclasses.replace(self, max_events=int(m))
 
     def build(self, pre: np.ndarray, post: np.ndarray, info: ProjectionInfo) -> ops.Topology:
-        return ops.Topology.from_lists(pre, post, info.n_pre, info.n_post, on_device=False, ell=True)
+        # ring delivery reads the rows of a list sorted by pre as windows: no padded tables, whose memory grows
+        # with the widest row (an unsorted list gets them)
+        return ops.Topology.from_lists(
+            pre, post, info.n_pre, info.n_post, on_device=False, ell=True, rows_only=info.per_synapse_delay
+        )
 
     def propagate(self, topo, w, spikes, index):
         return ops.event(spikes, topo, w, self.max_events, events=index)
+
+    def deliver(self, topo, w, lag, ring, head, spikes, index):
+        """Per-synapse delays: this step's spikes into the ring of future input, one loop iteration per spike
+        (:func:`snnjax.ops.ring_deliver`)."""
+        return ops.ring_deliver(spikes, index, topo, w, lag, ring, head)
 
     def propagate_plastic(self, topo, spikes, index, rule_state, depression):
         """Transmission with the plastic weights and the depression of each transmitted row, in one loop."""

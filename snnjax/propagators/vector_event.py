@@ -67,6 +67,29 @@ def _vector_jvp(primals, tangents):
     return _vector(s, idx, count, topo, w), ops.sparse(ds, topo, w) + ops.sparse(s, topo, dw)
 
 
+def _ring_blocks(s, idx, count, topo, w, lag, ring, head):
+    """Ring delivery (:func:`snnjax.ops.ring_deliver`, one batch element, slot ``head`` cleared) in blocks of
+    ``len(idx)`` rows, one scatter-add each."""
+    scalar = jnp.ndim(w) == 0
+
+    def block(rows, valid, ring):
+        r = jnp.where(valid, rows, topo.n_pre)  # row n_pre is empty (row_ptr) or all padding (tables)
+        amp = jnp.where(valid, s[rows], 0)[:, None]
+        if topo.row_ptr is not None:  # sorted list: row i is k in [row_ptr[i], row_ptr[i + 1])
+            k = topo.row_ptr[r][:, None] + jnp.arange(topo.row_width, dtype=jnp.int32)
+            mine = k < topo.row_ptr[r + 1][:, None]
+            k = jnp.minimum(k, topo.n_syn - 1)
+            tgt, lg, wv = topo.post[k], lag[k], w if scalar else w[k]
+        else:
+            syn, tgt = topo.ell_syn[r], topo.ell_post[r]
+            mine = tgt < topo.n_post
+            lg = lag.at[syn].get(mode="fill", fill_value=1)
+            wv = w if scalar else w.at[syn].get(mode="fill", fill_value=0)
+        return ops._ring_add(ring, head, amp, wv, lg, tgt, mine)  # the block as one scatter-add
+
+    return ops.row_passes(s, idx, count, block, ring)
+
+
 def vector_event(s: jax.Array, topo: ops.Topology, w: jax.Array, index: tuple[jax.Array, jax.Array]) -> jax.Array:
     """Vectorized event-driven propagation (see the module docstring).
 
@@ -109,6 +132,11 @@ class VectorEvent(Event):
 
     def propagate(self, topo, w, spikes, index):
         return vector_event(spikes, topo, w, index)
+
+    def deliver(self, topo, w, lag, ring, head, spikes, index):
+        """Per-synapse delays: this step's spikes into the ring of future input, ``max_events`` rows per
+        scatter-add (:func:`snnjax.ops.ring_deliver` with a block kernel)."""
+        return ops.ring_deliver(spikes, index, topo, w, lag, ring, head, kernel=_ring_blocks)
 
     def propagate_plastic(self, topo, spikes, index, rule_state, depression):
         """Transmission with the plastic weights and the depression of the transmitted rows, block by block."""
