@@ -33,7 +33,7 @@ import numpy as np
 from flax import struct
 from jax.typing import ArrayLike
 
-from snnjax import _checks, ops
+from snnjax import _checks, kernels, ops
 from snnjax.plasticity.local import HardBounds, SoftBounds
 from snnjax.propagators.base import default_max_events, per_batch
 
@@ -201,10 +201,23 @@ class _TraceRule:
         return st.replace(apre=self._bump(st.apre, a), apre2=self._bump(st.apre2, a))
 
     def potentiation(
-        self, st: STDPState, topo: ops.Topology, post_spikes, *, post_bound: int | None = None, blocks: bool = False
+        self,
+        st: STDPState,
+        topo: ops.Topology,
+        post_spikes,
+        *,
+        post_bound: int | None = None,
+        blocks: bool = False,
+        compiled: bool = True,
     ) -> STDPState:
         """Potentiation at this step's postsynaptic spikes ``(*batch, n_post)`` through the transposed table, then
-        the postsynaptic traces' jumps (the last phase of a step)."""
+        the postsynaptic traces' jumps (the last phase of a step). Runs as one compiled kernel call
+        (:func:`snnjax.kernels.stdp.potentiation`, bit-identical) when :func:`snnjax.kernels.active`, unless
+        ``compiled=False`` (the XLA path, the kernel's reference)."""
+        if compiled and kernels.active():
+            new = kernels.stdp.potentiation(self, st, topo, post_spikes)
+            if new is not None:
+                return new
         m_post = post_bound or default_max_events(topo.n_post)
 
         def one(st, p):

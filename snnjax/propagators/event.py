@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 
-from snnjax import ops
+from snnjax import kernels, ops
 from snnjax.propagators.base import (
     ProjectionInfo,
     Propagator,
@@ -19,6 +19,25 @@ from snnjax.propagators.base import (
 _CPU_NS = (4000.0, 1.0, 1.5, 350.0)  # fixed, per presynaptic neuron (compaction), per synaptic event, per spike
 
 
+class _Name(str):
+    """A propagator's registered name that shows how it runs (``repr(net)``: ``event+cpu-kernel``) while comparing,
+    hashing and serialising as the name itself (``Projection.method`` stays a registered name)."""
+
+    def __new__(cls, name: str, shown: str):
+        obj = super().__new__(cls, name)
+        obj.shown = shown
+        return obj
+
+    def __str__(self):
+        return self.shown
+
+    def __format__(self, spec):
+        return format(self.shown, spec)
+
+    def __reduce__(self):
+        return (_Name, (str.__str__(self), self.shown))
+
+
 @dataclasses.dataclass(frozen=True)
 class Event(Propagator):
     """``O(spikes x fan-out)`` per step: the rows of the spiking neurons of a padded row table, one loop
@@ -27,13 +46,23 @@ class Event(Propagator):
     from every presynaptic neuron every step). On CPU the cheapest below ~10-20% activity; on accelerators
     each iteration is a kernel launch, so ``auto`` prefers ``vector_event`` there.
 
+    On a CPU with :func:`snnjax.kernels.active`, the loops run as compiled kernels instead (one call per step,
+    bit-identical: :func:`snnjax.kernels.event`, :func:`snnjax.kernels.stdp.arrive`); the compacted index is then
+    unused, and XLA removes its computation from the program as dead code.
+
     Attributes:
       max_events: compacted spikes per step (set by ``bind`` from ``Projection(max_events=, activity=)``).
+      kernel: whether the compiled kernels run (set by ``bind``: :func:`snnjax.kernels.active` then); shown in
+        ``repr(net)`` as ``event+cpu-kernel``.
     """
 
-    name = "event"
     max_events: int | None = None
+    kernel: bool = False
     event_driven = True
+
+    @property
+    def name(self) -> str:
+        return _Name("event", "event+cpu-kernel") if self.kernel else "event"
 
     @property
     def index_bound(self) -> int | None:
@@ -54,16 +83,23 @@ class Event(Propagator):
 
     def bind(self, info: ProjectionInfo) -> Event:
         m = min(info.max_events, info.n_pre) if info.max_events else default_max_events(info.n_pre, info.activity)
-        return dataclasses.replace(self, max_events=int(m))
+        kernel = type(self).propagate is Event.propagate and kernels.active()  # subclasses with their own loops: no
+        return dataclasses.replace(self, max_events=int(m), kernel=bool(kernel))
 
     def build(self, pre: np.ndarray, post: np.ndarray, info: ProjectionInfo) -> ops.Topology:
         return ops.Topology.from_lists(pre, post, info.n_pre, info.n_post, on_device=False, ell=True)
 
     def propagate(self, topo, w, spikes, index):
+        if self.kernel and spikes.dtype in kernels.FLOATS:
+            return kernels.event(spikes, topo, w)
         return ops.event(spikes, topo, w, self.max_events, events=index)
 
     def propagate_plastic(self, topo, spikes, index, rule_state, depression):
         """Transmission with the plastic weights and the depression of each transmitted row, in one loop."""
+        if self.kernel:
+            done = kernels.stdp.arrive(depression, rule_state, topo, spikes)
+            if done is not None:
+                return done
 
         def one(st, s, idx, count):
             return ops.event_update(s, idx, count, topo, st.w, depression(st))
