@@ -152,6 +152,24 @@ def test_event_kernel_equals_ops_event(fmt, dtype, weights, batch):
 
 
 @needs_kernels
+def test_event_kernel_reads_spikes_as_s_not_equal_zero():
+    # -0 is no spike, NaN is one (as `s != 0` in ops.compact); the kernel skips blocks of 64 neurons whose bits are all
+    # zero but the sign, so a block holding only -0 must be skipped and a block holding a NaN must not
+    rng = np.random.default_rng(6)
+    pre, post = random_list(rng, 200, 30, 1500)
+    topo = ops.Topology.from_lists(pre, post, 200, 30)
+    s = np.zeros((2, 200), np.float32)
+    s[0, 70] = -0.0
+    s[0, 150], s[1, 199] = np.nan, 2.0
+    w = jnp.asarray(rng.normal(size=1500), jnp.float32)
+    got = np.asarray(kernels.event(jnp.asarray(s), topo, w))
+    np.testing.assert_array_equal(got, ops.event(jnp.asarray(s), topo, w, 4))
+    assert np.isnan(got[0]).sum() == np.unique(post[pre == 150]).size > 0
+    assert np.count_nonzero(got[1]) == np.unique(post[pre == 199]).size > 0
+    assert np.count_nonzero(np.nan_to_num(got[0], nan=1.0)) == np.isnan(got[0]).sum()  # -0 at 70 added nothing
+
+
+@needs_kernels
 def test_event_kernel_gradients_equal_the_xla_path():
     rng = np.random.default_rng(1)
     pre, post = random_list(rng, 40, 30, 300)

@@ -65,11 +65,23 @@ def _why_not() -> str | None:
     backend = jax.default_backend()
     if backend != "cpu":
         return f"the default backend is {backend!r} (the kernels are CPU custom calls)"
+    return _loaded()
+
+
+def _loaded() -> str | None:
+    """Loads the library on first use (whatever ``$SNNJAX_KERNELS`` says); None, or why it is not available."""
     if not _state:
         with _lock:
             if not _state:
                 _load()
     return None if _state["ok"] else _state["why"]
+
+
+def require(owner: str) -> None:
+    """Makes sure the kernels are registered before ``owner`` calls one (RuntimeError saying why they cannot be)."""
+    why = _loaded()
+    if why is not None:
+        raise RuntimeError(f"{owner}: the compiled kernels are unavailable ({why}); use the XLA path")
 
 
 def cache_root() -> Path:

@@ -20,7 +20,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-FLOATS = (jnp.dtype(jnp.float32), jnp.dtype(jnp.float64))  # the dtypes the kernels compute in
+FLOATS = (jnp.dtype(jnp.float32), jnp.dtype(jnp.float64))
+"""The dtypes the kernels compute in (others take the XLA path)."""
 
 
 def batch_shape(args: Sequence[jax.Array], cores: Sequence[int]) -> tuple[int, ...]:

@@ -22,7 +22,9 @@ from snnjax import ops
 from snnjax.kernels import _build
 from snnjax.kernels._call import aliased, batch_shape, call
 
-LAG_DTYPES = (jnp.uint8, jnp.int16, jnp.int32)
+__all__ = ["deliver", "deliver_xla"]
+
+_LAG_DTYPES = (jnp.uint8, jnp.int16, jnp.int32)
 
 
 def deliver_xla(ring: jax.Array, head: jax.Array, s: jax.Array, topo: ops.Topology, w, lag: jax.Array) -> jax.Array:
@@ -60,7 +62,7 @@ def deliver(ring: jax.Array, head: jax.Array, s: jax.Array, topo: ops.Topology, 
     Returns:
       The new ring, ``(*batch, D, n_post)``. Differentiable in ``ring``, ``s`` and ``w`` (the XLA path's tangent).
     """
-    if jnp.dtype(lag.dtype) not in [jnp.dtype(t) for t in LAG_DTYPES]:
+    if jnp.dtype(lag.dtype) not in [jnp.dtype(t) for t in _LAG_DTYPES]:
         raise TypeError(f"deliver: lag must be uint8, int16 or int32, got {lag.dtype}")
     w = jnp.asarray(w, ring.dtype)
     if topo.row_ptr is None or not _build.active() or ring.dtype not in (jnp.float32, jnp.float64):

@@ -16,7 +16,8 @@ Two kernels, each the whole loop of one phase of a step, bit-identical to the XL
 aliases them). The factors ``c`` (one per neuron) are computed by XLA before the call, with the rule's own
 expressions. Each synapse changes at most once per phase, so the order of the rows does not change the weights.
 
-Both return ``None`` (the caller then runs its XLA path) when the rule or the data are outside what the kernels do:
+Both return ``None`` (the caller then runs its XLA path) when the library cannot be built, or when the rule or the
+data are outside what the kernels do:
 a rule that overrides the trace rule's arithmetic, dtypes other than one float32/float64 for weights, traces,
 spikes and parameters (the XLA path would then round through another precision), or missing tables.
 
@@ -32,7 +33,10 @@ import jax
 import jax.numpy as jnp
 
 from snnjax import ops
+from snnjax.kernels import _build
 from snnjax.kernels._call import FLOATS, aliased, batch_shape, call
+
+__all__ = ["arrive", "arrive_xla", "potentiation", "potentiation_xla"]
 
 
 def _trace_rule(rule) -> bool:
@@ -87,7 +91,7 @@ def arrive(depression, st, topo: ops.Topology, spikes: jax.Array) -> tuple[jax.A
       ``(out (*batch, n_post), w (*batch, K))``, or None when the kernel does not apply (see the module docstring).
     """
     rule = getattr(depression, "__self__", None)
-    if not _trace_rule(rule) or (topo.row_ptr is None and topo.ell_post is None):
+    if not _trace_rule(rule) or (topo.row_ptr is None and topo.ell_post is None) or _build._loaded() is not None:
         return None
     p = rule._params()
     factor = p["a2_minus"] if st.apre2 is None else p["a2_minus"] + p["a3_minus"] * st.apre2
@@ -142,7 +146,7 @@ def potentiation(rule, st, topo: ops.Topology, post_spikes: jax.Array):
     ``st`` holds the weights ``(*batch, K)`` and the traces after this step's arrivals (``apre (*batch, n_pre)``,
     ``apost``; ``apost2`` for the triplet rule); ``topo`` needs ``in_pre`` and ``in_syn``.
     """
-    if not _trace_rule(rule) or topo.in_pre is None or st.apre.shape[-1] != topo.n_pre:
+    if not _trace_rule(rule) or topo.in_pre is None or st.apre.shape[-1] != topo.n_pre or _build._loaded() is not None:
         return None
     p = rule._params()
     factor = p["a2_plus"] if st.apost2 is None else p["a2_plus"] + p["a3_plus"] * st.apost2

@@ -16,7 +16,10 @@ import jax
 import jax.numpy as jnp
 
 from snnjax import ops
+from snnjax.kernels import _build
 from snnjax.kernels._call import batch_shape, call
+
+__all__ = ["event", "event_xla"]
 
 
 def event_xla(s: jax.Array, topo: ops.Topology, w: jax.Array, max_events: int | None = None) -> jax.Array:
@@ -25,7 +28,8 @@ def event_xla(s: jax.Array, topo: ops.Topology, w: jax.Array, max_events: int | 
 
 
 def event(s: jax.Array, topo: ops.Topology, w: jax.Array) -> jax.Array:
-    """Event-driven transmission by the compiled kernel (it must be :func:`~snnjax.kernels.active`).
+    """Event-driven transmission by the compiled kernel (RuntimeError if it cannot be built: see
+    :func:`~snnjax.kernels.status`).
 
     Args:
       s: spikes ``(*batch, n_pre)``, float32 or float64 (0 = no spike; a value scales the row: STP efficacy).
@@ -36,6 +40,7 @@ def event(s: jax.Array, topo: ops.Topology, w: jax.Array) -> jax.Array:
       ``(*batch, n_post)`` in ``s``'s dtype. Differentiable: the tangent is :func:`snnjax.ops.sparse`'s bilinear
       form, as :func:`snnjax.ops.event`'s.
     """
+    _build.require("snnjax.kernels.event")
     return _event(s, topo, jnp.asarray(w, s.dtype))
 
 
