@@ -87,7 +87,8 @@ def test_without_a_compiler_the_xla_path_runs_with_one_notice(tmp_path):
         _, rec = sj.simulate(net, net.init(), duration=5.0, dt=0.1, inputs=[("a.input", 30.0)], monitors=["b.v"])
         print(rec["b.v"].shape)
     """
-    proc = _python(code, CXX=str(tmp_path / "no-such-compiler"), SNNJAX_CACHE=str(tmp_path / "cache"))
+    no_compiler = dict(CXX=str(tmp_path / "no-such-compiler"), SNNJAX_CACHE=str(tmp_path / "cache"))
+    proc = _python(code, SNNJAX_KERNELS="auto", **no_compiler)
     status, net, shape = proc.stdout.splitlines()
     assert status.startswith("xla: no C++ compiler found")
     assert "p=a->b[event, " in net
@@ -346,6 +347,32 @@ def test_stdp_and_transmission_variants_are_bit_identical(monkeypatch, case):
         net, state, _ = runs["auto"]
         assert (net.projections["EE"].topology.row_ptr is None) == (case == "unsorted-list")
         assert state.synapses["EE"].w.dtype == ("float64" if case == "float64" else "float32")
+
+
+@needs_kernels
+def test_vmap_over_a_plastic_network_runs_the_kernels_once_per_step(monkeypatch):
+    # vmap over the drive with one (unbatched) initial state: the plastic weights enter unbatched and leave batched,
+    # so the aliased kernels broadcast them first (custom_vmap); each element equals its own run on the XLA path
+    drives = jnp.asarray([18.0, 20.0, 22.0])
+    got = {}
+    for mode in ("auto", "xla"):
+        monkeypatch.setenv("SNNJAX_KERNELS", mode)
+        net = plastic_network(RULES["triplet-hard"], n=400)
+        state = net.init(key=jax.random.key(2), dt=0.1)
+
+        def run(drive, net=net, state=state):
+            final, rec = sj.simulate(net, state, duration=100.0, dt=0.1, inputs=[("E.input", drive),
+                                     ("I.input", 20.0)], monitors=["E.spike"])  # fmt: skip
+            return final.synapses["EE"].w, rec["E.spike"]
+
+        got[mode] = jax.jit(jax.vmap(run))(drives)
+        if mode == "auto":
+            jaxpr = str(jax.make_jaxpr(jax.vmap(run))(drives))
+            assert "snnjax_stdp_arrive" in jaxpr and "snnjax_stdp_post" in jaxpr
+    for a, b in zip(got["auto"], got["xla"]):
+        np.testing.assert_array_equal(a, b)
+    w = np.asarray(got["auto"][0])
+    assert w.shape[0] == 3 and not np.array_equal(w[0], w[2])  # three different runs
 
 
 @needs_kernels

@@ -23,7 +23,6 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
-#include <vector>
 
 #include "xla/ffi/api/ffi.h"
 
@@ -35,15 +34,21 @@ using Dims = ffi::AnyBuffer::Dimensions;
 
 // ------------------------------------------------------------------------------------------------ batch axes
 
+// Fixed-size arrays: a call allocates nothing (small calls cost a few microseconds, and a malloc is not free).
+constexpr int64_t kMaxBatch = 8;  // batch axes (nested vmaps and batch_shape together)
+constexpr int64_t kMaxCore = 2;   // axes of one batch element of an operand
+
 struct Batch {
-  std::vector<int64_t> shape;  // the result's batch axes
+  int64_t shape[kMaxBatch] = {};  // the result's batch axes
+  int64_t rank = 0;
   int64_t count = 1;
 };
 
 Batch batch_of(Dims result, int64_t core) {
   Batch b;
-  for (int64_t a = 0; a + core < static_cast<int64_t>(result.size()); ++a) {
-    b.shape.push_back(result[a]);
+  b.rank = std::max<int64_t>(static_cast<int64_t>(result.size()) - core, 0);
+  for (int64_t a = 0; a < std::min(b.rank, kMaxBatch); ++a) {
+    b.shape[a] = result[a];
     b.count *= result[a];
   }
   return b;
@@ -55,31 +60,33 @@ class Operand {
   // Fills the strides; returns an empty string, or what is wrong with the operand's shape.
   std::string init(const char* name, Dims d, int64_t core, const Batch& batch) {
     const int64_t rank = static_cast<int64_t>(d.size());
-    if (rank < core) return std::string(name) + ": too few axes";
+    if (batch.rank > kMaxBatch) return std::string(name) + ": more than 8 batch axes";
+    if (rank < core || core > kMaxCore) return std::string(name) + ": too few axes";
     const int64_t nb = rank - core;
-    const int64_t br = static_cast<int64_t>(batch.shape.size());
-    if (nb > br) return std::string(name) + ": more batch axes than the result";
-    core_.assign(d.begin() + nb, d.end());
+    if (nb > batch.rank) return std::string(name) + ": more batch axes than the result";
     int64_t after = 1;
-    for (int64_t c : core_) after *= c;
+    for (int64_t c = 0; c < core; ++c) {
+      core_[c] = d[nb + c];
+      after *= core_[c];
+    }
     size_ = after;
-    stride_.assign(br, 0);
+    batch_ = &batch;
+    for (int64_t a = 0; a < batch.rank; ++a) stride_[a] = 0;
     for (int64_t p = nb - 1; p >= 0; --p) {
-      const int64_t a = br - nb + p;
+      const int64_t a = batch.rank - nb + p;
       if (d[p] != 1) {
         if (d[p] != batch.shape[a]) return std::string(name) + ": batch axis does not broadcast";
         stride_[a] = after;
       }
       after *= d[p];
     }
-    shape_ = batch.shape;
     return {};
   }
   int64_t offset(int64_t b) const {
     int64_t off = 0;
-    for (int64_t a = static_cast<int64_t>(shape_.size()) - 1; a >= 0; --a) {
-      off += (b % shape_[a]) * stride_[a];
-      b /= shape_[a];
+    for (int64_t a = batch_->rank - 1; a >= 0; --a) {
+      off += (b % batch_->shape[a]) * stride_[a];
+      b /= batch_->shape[a];
     }
     return off;
   }
@@ -87,7 +94,8 @@ class Operand {
   int64_t size() const { return size_; }  // elements of one batch element
 
  private:
-  std::vector<int64_t> core_, stride_, shape_;
+  int64_t core_[kMaxCore] = {}, stride_[kMaxBatch] = {};
+  const Batch* batch_ = nullptr;
   int64_t size_ = 1;
 };
 

@@ -93,8 +93,10 @@ def arrive(depression, st, topo: ops.Topology, spikes: jax.Array) -> tuple[jax.A
     rule = getattr(depression, "__self__", None)
     if not _trace_rule(rule) or (topo.row_ptr is None and topo.ell_post is None) or _build._loaded() is not None:
         return None
+    from snnjax.plasticity.stdp import _triplet
+
     p = rule._params()
-    factor = p["a2_minus"] if st.apre2 is None else p["a2_minus"] + p["a3_minus"] * st.apre2
+    factor = p["a2_minus"] if st.apre2 is None else _triplet(p["a2_minus"], p["a3_minus"], st.apre2)
     w = st.w
     if not _same_float(w.dtype, spikes, st.apost, factor, rule.w_min, rule.w_max) or spikes.dtype != w.dtype:
         return None
@@ -148,8 +150,10 @@ def potentiation(rule, st, topo: ops.Topology, post_spikes: jax.Array):
     """
     if not _trace_rule(rule) or topo.in_pre is None or st.apre.shape[-1] != topo.n_pre or _build._loaded() is not None:
         return None
+    from snnjax.plasticity.stdp import _triplet
+
     p = rule._params()
-    factor = p["a2_plus"] if st.apost2 is None else p["a2_plus"] + p["a3_plus"] * st.apost2
+    factor = p["a2_plus"] if st.apost2 is None else _triplet(p["a2_plus"], p["a3_plus"], st.apost2)
     w = st.w
     if not _same_float(w.dtype, st.apre, factor, rule.w_min, rule.w_max):
         return None
