@@ -97,6 +97,30 @@ def test_without_a_compiler_the_xla_path_runs_with_one_notice(tmp_path):
     assert len(notices) == 1, proc.stderr  # one line, once
 
 
+def test_two_processes_building_the_library_at_once_do_not_clash(tmp_path):
+    # a stand-in source (compiles in a fraction of a second; its library is loaded, nothing is registered): both
+    # processes find or build the same file, and no half-written library or temporary file is left
+    if kernels.compiler() is None:
+        pytest.skip("no C++ compiler")
+    source = tmp_path / "kernels.cc"
+    source.write_text('extern "C" int snnjax_kernels_abi() { return 1; }\n')
+    code = textwrap.dedent(f"""
+        import pathlib
+        import snnjax.kernels._build as build
+        build.SOURCE, build.TARGETS = pathlib.Path({str(source)!r}), ()
+        from snnjax import kernels
+        print(kernels.active(), kernels.status())
+    """)
+    env = _env(SNNJAX_KERNELS="auto", SNNJAX_CACHE=str(tmp_path / "cache"))
+    procs = [subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]  # fmt: skip
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err for _, err in outs]
+    lines = {out.strip() for out, _ in outs}
+    assert len(lines) == 1 and lines.pop().startswith(f"True cpu-kernel: {tmp_path / 'cache'}"), outs
+    assert [f.name for f in (tmp_path / "cache").rglob("*") if f.is_file()] == ["libsnnjax_kernels.so"]
+
+
 @needs_kernels
 def test_the_library_is_cached_by_hash():
     path = Path(kernels.status().split(": ", 1)[1])

@@ -142,12 +142,14 @@ def _library() -> Path:
     # writes its own file, and whichever rename comes last replaces an identical library (rename is atomic)
     fd, tmp = tempfile.mkstemp(prefix=".build-", suffix=".so", dir=folder)
     os.close(fd)
+    _log.info("snnjax: compiling the CPU kernels into %s (once per machine and version)", folder)
     try:
         cmd = [cxx, *FLAGS, f"-I{include}", str(SOURCE), "-o", tmp]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         if proc.returncode != 0:
             last = [line for line in proc.stderr.splitlines() if "error" in line][:1] or proc.stderr.splitlines()[-1:]
             raise RuntimeError(f"compiling {SOURCE.name} failed: {' '.join(last)}")
+        os.chmod(tmp, 0o755)  # mkstemp made it private; a shared $SNNJAX_CACHE serves other users too
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

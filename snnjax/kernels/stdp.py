@@ -113,9 +113,9 @@ def _arrive(soft, per_row, rule, st, topo, spikes, factor):
 
 @_arrive.defjvp
 def _arrive_jvp(soft, per_row, primals, tangents):
-    # no derivative of its own (a data-dependent loop): the XLA path's, through its loop
-    rule, st, topo, spikes, _ = primals
-    tangent = jax.jvp(lambda r, s, t, x: arrive_xla(r, s, t, x), primals[:4], tangents[:4])[1]
+    # no derivative of its own (a data-dependent loop): the XLA path's, through its loop. The factor is a function of
+    # (rule, st), which the XLA path differentiates itself: its own tangent would count that twice.
+    tangent = jax.jvp(arrive_xla, primals[:4], tangents[:4])[1]
     return _arrive(soft, per_row, *primals), tangent
 
 
@@ -171,6 +171,7 @@ def _potentiate(soft, per_col, rule, st, topo, fired, factor):
 
 @_potentiate.defjvp
 def _potentiate_jvp(soft, per_col, primals, tangents):
+    # as _arrive_jvp: the XLA path's tangent (the factor's dependence on (rule, st) included there)
     def ref(rule, st, topo, fired):
         return potentiation_xla(rule, st, topo, fired).w
 
