@@ -416,11 +416,12 @@ def batched(kernel, s: jax.Array, idx: jax.Array, count: jax.Array, topo: Topolo
 
 
 def lag_dtype(max_lag: int) -> np.dtype:
-    """The narrowest integer type that holds lags up to ``max_lag`` steps: uint8, uint16 or int32."""
+    """The narrowest integer type that holds lags up to ``max_lag`` steps: uint8, int16 or int32 (the types the
+    compiled kernels take)."""
     if max_lag <= np.iinfo(np.uint8).max:
         return np.dtype(np.uint8)
-    if max_lag <= np.iinfo(np.uint16).max:
-        return np.dtype(np.uint16)
+    if max_lag <= np.iinfo(np.int16).max:
+        return np.dtype(np.int16)
     return np.dtype(np.int32)
 
 

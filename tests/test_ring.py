@@ -104,7 +104,7 @@ def test_lags_narrowest_type_and_ring_state():
     proj = net.projections["EE"]
     lag = proj.lags(0.1)
     assert lag.dtype == np.uint8 and lag.max() == 34  # 3.4 ms at 0.1 ms
-    assert ops.lag_dtype(255) == np.uint8 and ops.lag_dtype(256) == np.uint16 and ops.lag_dtype(70000) == np.int32
+    assert ops.lag_dtype(255) == np.uint8 and ops.lag_dtype(256) == np.int16 and ops.lag_dtype(40000) == np.int32
     state = net.init(key=jax.random.key(0), dt=0.1)
     assert state.synapses["EE"].ring.shape == (34, 150)  # the longest lag, per postsynaptic neuron
     assert "EE.ring" in net.monitor_paths() and proj.topology.pre is None  # rows-only: pre derived from row_ptr

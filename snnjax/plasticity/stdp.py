@@ -33,7 +33,7 @@ import numpy as np
 from flax import struct
 from jax.typing import ArrayLike
 
-from snnjax import _checks, axes, ops
+from snnjax import _checks, axes, kernels, ops
 from snnjax.plasticity.local import HardBounds, SoftBounds
 from snnjax.propagators.base import default_max_events, per_batch
 
@@ -48,6 +48,12 @@ def _rounded(x: jax.Array) -> jax.Array:
     the product and zero cannot be contracted through; it returns ``x`` (a product of -0 becomes +0, which adds
     the same to any weight but -0)."""
     return jnp.where(x != 0, x, jnp.zeros((), x.dtype))
+
+
+def _triplet(a2, a3, trace: jax.Array) -> jax.Array:
+    """The triplet rule's amplitude ``a2 + a3 trace``, its product rounded first (:func:`_rounded`): XLA fused it into
+    a multiply-add in some programs and not in others (a vmapped run against a plain one: weights 1 ulp apart)."""
+    return a2 + _rounded(a3 * trace)
 
 
 @struct.dataclass
@@ -126,14 +132,16 @@ class _TraceRule:
 
     # -- pieces ---------------------------------------------------------------------------------
     def _decay(self, st: STDPState, dt: float) -> STDPState:
+        # each decayed trace is rounded before a spike's jump adds to it (_rounded): XLA contracted the product and
+        # that sum into one multiply-add in some programs (a vmapped run) and not in others (1 ulp apart)
         p = self._params()
         k = lambda tau: jnp.exp(-dt / jnp.asarray(tau, st.apre.dtype))  # noqa: E731
         return STDPState(
             w=st.w,
-            apre=st.apre * k(p["tau_plus"]),
-            apost=st.apost * k(p["tau_minus"]),
-            apre2=None if st.apre2 is None else st.apre2 * k(p["tau_x"]),
-            apost2=None if st.apost2 is None else st.apost2 * k(p["tau_y"]),
+            apre=_rounded(st.apre * k(p["tau_plus"])),
+            apost=_rounded(st.apost * k(p["tau_minus"])),
+            apre2=None if st.apre2 is None else _rounded(st.apre2 * k(p["tau_x"])),
+            apost2=None if st.apost2 is None else _rounded(st.apost2 * k(p["tau_y"])),
         )
 
     def _bump(self, trace, spiking):
@@ -143,12 +151,12 @@ class _TraceRule:
 
     def _depress(self, w, apost, apre2):
         p = self._params()
-        dep = apost * p["a2_minus"] if apre2 is None else apost * (p["a2_minus"] + p["a3_minus"] * apre2)
+        dep = apost * p["a2_minus"] if apre2 is None else apost * _triplet(p["a2_minus"], p["a3_minus"], apre2)
         return self._bounded(w, jnp.zeros((), w.dtype), _rounded(dep.astype(w.dtype)))
 
     def _potentiate(self, w, apre, apost2):
         p = self._params()
-        pot = apre * p["a2_plus"] if apost2 is None else apre * (p["a2_plus"] + p["a3_plus"] * apost2)
+        pot = apre * p["a2_plus"] if apost2 is None else apre * _triplet(p["a2_plus"], p["a3_plus"], apost2)
         return self._bounded(w, _rounded(pot.astype(w.dtype)), jnp.zeros((), w.dtype))
 
     def _bounded(self, w, pot, dep):
@@ -201,10 +209,23 @@ class _TraceRule:
         return st.replace(apre=self._bump(st.apre, a), apre2=self._bump(st.apre2, a))
 
     def potentiation(
-        self, st: STDPState, topo: ops.Topology, post_spikes, *, post_bound: int | None = None, blocks: bool = False
+        self,
+        st: STDPState,
+        topo: ops.Topology,
+        post_spikes,
+        *,
+        post_bound: int | None = None,
+        blocks: bool = False,
+        compiled: bool = True,
     ) -> STDPState:
         """Potentiation at this step's postsynaptic spikes ``(*batch, n_post)`` through the transposed table, then
-        the postsynaptic traces' jumps (the last phase of a step)."""
+        the postsynaptic traces' jumps (the last phase of a step). Runs as one compiled kernel call
+        (:func:`snnjax.kernels.stdp.potentiation`, bit-identical) when :func:`snnjax.kernels.active`, unless
+        ``compiled=False`` (the XLA path, the kernel's reference)."""
+        if compiled and kernels.active():
+            new = kernels.stdp.potentiation(self, st, topo, post_spikes)
+            if new is not None:
+                return new
         m_post = post_bound or default_max_events(topo.n_post)
 
         def one(st, p):

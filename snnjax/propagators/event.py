@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 
-from snnjax import ops
+from snnjax import kernels, ops
 from snnjax.jitconn import JitFixedProb
 from snnjax.propagators.base import (
     ProjectionInfo,
@@ -18,6 +18,25 @@ from snnjax.propagators.base import (
 )
 
 _CPU_NS = (4000.0, 1.0, 1.5, 350.0)  # fixed, per presynaptic neuron (compaction), per synaptic event, per spike
+
+
+class _Name(str):
+    """A propagator's registered name that shows how it runs (``repr(net)``: ``event+cpu-kernel``) while comparing,
+    hashing and serialising as the name itself (``Projection.method`` stays a registered name)."""
+
+    def __new__(cls, name: str, shown: str):
+        obj = super().__new__(cls, name)
+        obj.shown = shown
+        return obj
+
+    def __str__(self):
+        return self.shown
+
+    def __format__(self, spec):
+        return format(self.shown, spec)
+
+    def __reduce__(self):
+        return (_Name, (str.__str__(self), self.shown))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,13 +52,23 @@ class Event(Propagator):
     fan-out, never the synapse count. Not with plastic weights, short-term plasticity or learnable delays (their
     state changes at each synapse's arrival): ``sparse`` runs those.
 
+    On a CPU with :func:`snnjax.kernels.active`, the loops run as compiled kernels instead (one call per step,
+    bit-identical: :func:`snnjax.kernels.event`, :func:`snnjax.kernels.deliver`, :func:`snnjax.kernels.stdp.arrive`);
+    the compacted index is then unused, and XLA removes its computation from the program as dead code.
+
     Attributes:
       max_events: compacted spikes per step (set by ``bind`` from ``Projection(max_events=, activity=)``).
+      kernel: whether the compiled kernels run (set by ``bind``: :func:`snnjax.kernels.active` then); shown in
+        ``repr(net)`` as ``event+cpu-kernel``.
     """
 
-    name = "event"
     max_events: int | None = None
+    kernel: bool = False
     event_driven = True
+
+    @property
+    def name(self) -> str:
+        return _Name("event", "event+cpu-kernel") if self.kernel else "event"
 
     @property
     def index_bound(self) -> int | None:
@@ -75,7 +104,8 @@ class Event(Propagator):
 
     def bind(self, info: ProjectionInfo) -> Event:
         m = min(info.max_events, info.n_pre) if info.max_events else default_max_events(info.n_pre, info.activity)
-        return dataclasses.replace(self, max_events=int(m))
+        kernel = type(self).propagate is Event.propagate and kernels.active()  # subclasses with their own loops: no
+        return dataclasses.replace(self, max_events=int(m), kernel=bool(kernel))
 
     def build(self, pre: np.ndarray, post: np.ndarray, info: ProjectionInfo) -> ops.Topology:
         # ring delivery reads the rows of a list sorted by pre as windows: no padded tables, whose memory grows
@@ -85,20 +115,34 @@ class Event(Propagator):
         )
 
     def propagate(self, topo, w, spikes, index):
+        if self.kernel and spikes.dtype in kernels.FLOATS:
+            return kernels.event(spikes, topo, w)
         return ops.event(spikes, topo, w, self.max_events, events=index)
 
     def deliver(self, topo, w, lag, ring, head, spikes, index):
         """Per-synapse delays: this step's spikes into the ring of future input, one loop iteration per spike
-        (:func:`snnjax.ops.ring_deliver`)."""
-        return ops.ring_deliver(spikes, index, topo, w, lag, ring, head)
+        (:func:`snnjax.ops.ring_deliver`), or one compiled call (:func:`snnjax.kernels.deliver`) for a list sorted by
+        pre when the kernels run."""
+        compiled = self.kernel and topo.row_ptr is not None and kernels.active()
+        return ops.ring_deliver(spikes, index, topo, w, lag, ring, head, kernel=_compiled_ring if compiled else None)
 
     def propagate_plastic(self, topo, spikes, index, rule_state, depression):
         """Transmission with the plastic weights and the depression of each transmitted row, in one loop."""
+        if self.kernel:
+            done = kernels.stdp.arrive(depression, rule_state, topo, spikes)
+            if done is not None:
+                return done
 
         def one(st, s, idx, count):
             return ops.event_update(s, idx, count, topo, st.w, depression(st))
 
         return per_batch(one, rule_state, spikes, *index)
+
+
+def _compiled_ring(s, idx, count, topo, w, lag, ring, head):
+    """:func:`snnjax.ops.ring_deliver`'s kernel as one compiled call (the spikes scanned in C++: no index needed)."""
+    del idx, count
+    return kernels.deliver(ring, head, s, topo, w, lag)
 
 
 EVENT = register(Event())

@@ -1,0 +1,157 @@
+"""Building, caching, loading and registering the compiled kernels (``kernels.cc``), and the switch between paths.
+
+The C++ source ships with the package. On first use it is compiled with the system C++ compiler (``$CXX``, else
+``c++``, ``g++`` or ``clang++`` on the ``PATH``) into a cache folder keyed by a hash of everything that changes the
+binary (source, compiler version, jaxlib version, flags), loaded with :mod:`ctypes`, and each handler registered
+with XLA as a typed-FFI custom call target for the CPU. Later processes load the cached library (no compiler run).
+Any failure (no compiler, a compile error, no write access) leaves the XLA path in use, says why once on the
+``snnjax.kernels`` logger (one line), and :func:`status` repeats it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from pathlib import Path
+
+import jax
+import jaxlib
+
+ENV = "SNNJAX_KERNELS"
+MODES = ("auto", "xla")
+CACHE_ENV = "SNNJAX_CACHE"
+SOURCE = Path(__file__).with_name("kernels.cc")
+FLAGS = ("-std=c++17", "-O3", "-ffp-contract=off", "-fPIC", "-shared", "-DNDEBUG")
+TARGETS = ("snnjax_event", "snnjax_ring", "snnjax_stdp_arrive", "snnjax_stdp_post")
+ABI = 1  # snnjax_kernels_abi() of the source this module calls
+
+_log = logging.getLogger("snnjax.kernels")
+_lock = threading.Lock()
+_state: dict = {}  # "ok": bool, "why": str, "path": Path (after the first load attempt)
+
+
+def mode() -> str:
+    """The value of ``$SNNJAX_KERNELS``: ``"auto"`` (default: compiled kernels where they can run) or ``"xla"``
+    (the XLA path everywhere). ValueError for anything else."""
+    value = os.environ.get(ENV, "auto").strip().lower() or "auto"
+    if value not in MODES:
+        raise ValueError(f"${ENV} must be one of {MODES}, got {value!r}")
+    return value
+
+
+def active() -> bool:
+    """Whether the compiled CPU kernels run: ``$SNNJAX_KERNELS`` is ``auto`` (the default), JAX's default backend is
+    the CPU, and the library is built and registered (compiled now if this is the first use). Read each time a
+    network is built (``Event.bind``) or a rule's step is traced, so setting the variable takes effect for the
+    networks built after it."""
+    return _why_not() is None
+
+
+def status() -> str:
+    """One line saying which path runs and why (e.g. ``"cpu-kernel: <library path>"`` or ``"xla: <reason>"``)."""
+    why = _why_not()
+    return f"xla: {why}" if why is not None else f"cpu-kernel: {_state['path']}"
+
+
+def _why_not() -> str | None:
+    if mode() == "xla":
+        return f"${ENV}=xla"
+    backend = jax.default_backend()
+    if backend != "cpu":
+        return f"the default backend is {backend!r} (the kernels are CPU custom calls)"
+    return _loaded()
+
+
+def _loaded() -> str | None:
+    """Loads the library on first use (whatever ``$SNNJAX_KERNELS`` says); None, or why it is not available."""
+    if not _state:
+        with _lock:
+            if not _state:
+                _load()
+    return None if _state["ok"] else _state["why"]
+
+
+def require(owner: str) -> None:
+    """Makes sure the kernels are registered before ``owner`` calls one (RuntimeError saying why they cannot be)."""
+    why = _loaded()
+    if why is not None:
+        raise RuntimeError(f"{owner}: the compiled kernels are unavailable ({why}); use the XLA path")
+
+
+def cache_root() -> Path:
+    """Where compiled libraries are kept: ``$SNNJAX_CACHE`` if set, else ``$XDG_CACHE_HOME/snnjax/kernels`` (default
+    ``~/.cache/snnjax/kernels``); each build in a sub-folder named by its hash."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "snnjax" / "kernels"
+
+
+def compiler() -> str | None:
+    """The C++ compiler used: ``$CXX``, else the first of ``c++``, ``g++``, ``clang++`` on the ``PATH``."""
+    if os.environ.get("CXX"):
+        return shutil.which(os.environ["CXX"]) or None
+    for name in ("c++", "g++", "clang++"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def _load() -> None:
+    """Build (or find in the cache), load and register the library; records the outcome in ``_state``."""
+    try:
+        path = _library()
+        lib = ctypes.cdll.LoadLibrary(str(path))
+        if lib.snnjax_kernels_abi() != ABI:
+            raise RuntimeError(f"{path} has ABI {lib.snnjax_kernels_abi()}, expected {ABI}")
+        for name in TARGETS:
+            jax.ffi.register_ffi_target(name, jax.ffi.pycapsule(getattr(lib, name)), platform="cpu")
+    except Exception as e:  # noqa: BLE001 - any failure means: use the XLA path, and say why
+        why = " ".join(str(e).split())[:300] or type(e).__name__
+        _state.update(ok=False, why=why)
+        _log.warning("snnjax: compiled CPU kernels unavailable (%s); using the XLA path", why)
+        return
+    _state.update(ok=True, why="", path=path, lib=lib)
+
+
+def _library() -> Path:
+    """The path of the compiled library, compiling it first if the cache does not hold it."""
+    cxx = compiler()
+    if cxx is None:
+        raise RuntimeError("no C++ compiler found (set $CXX or install g++/clang++)")
+    version = subprocess.run([cxx, "--version"], capture_output=True, text=True, timeout=60).stdout.strip()
+    include = jax.ffi.include_dir()
+    source = SOURCE.read_bytes()
+    key = hashlib.sha256()
+    for part in (source, version.encode(), jaxlib.__version__.encode(), " ".join(FLAGS).encode(), include.encode()):
+        key.update(part)
+        key.update(b"\0")
+    folder = cache_root() / key.hexdigest()[:20]
+    path = folder / "libsnnjax_kernels.so"
+    if path.exists():
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    # compile to a private name, then rename: another process compiling the same library at the same time
+    # writes its own file, and whichever rename comes last replaces an identical library (rename is atomic)
+    fd, tmp = tempfile.mkstemp(prefix=".build-", suffix=".so", dir=folder)
+    os.close(fd)
+    _log.info("snnjax: compiling the CPU kernels into %s (once per machine and version)", folder)
+    try:
+        cmd = [cxx, *FLAGS, f"-I{include}", str(SOURCE), "-o", tmp]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:
+            last = [line for line in proc.stderr.splitlines() if "error" in line][:1] or proc.stderr.splitlines()[-1:]
+            raise RuntimeError(f"compiling {SOURCE.name} failed: {' '.join(last)}")
+        os.chmod(tmp, 0o755)  # mkstemp made it private; a shared $SNNJAX_CACHE serves other users too
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
