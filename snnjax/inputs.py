@@ -33,7 +33,7 @@ import numpy as np
 from flax import struct
 from jax.typing import ArrayLike
 
-from snnjax import _checks
+from snnjax import _checks, kernels
 from snnjax import random as counter_rng
 from snnjax.delays import lag_of, steps_of, time_steps
 from snnjax.outputs import CUBA
@@ -407,8 +407,9 @@ class PoissonInput:
             key = jax.random.fold_in(jax.random.wrap_key_data(state.seed), step)
             return jax.random.poisson(key, lam, shape).astype(dtype)
         neuron = jnp.arange(shape[-1], dtype=jnp.uint32) if self.index is None else jnp.asarray(self.index, jnp.uint32)
-        batch = jnp.arange(math.prod(shape[:-1]), dtype=jnp.uint32).reshape(*shape[:-1], 1)
-        u = counter_rng.uniform(state.seed, neuron, jnp.asarray(step, jnp.uint32), batch, dtype=dtype)
+        batch = jnp.arange(math.prod(shape[:-1]), dtype=jnp.uint32).reshape(shape[:-1])
+        # the compiled Philox when the kernels run, else the same numbers from XLA (snnjax.random)
+        u = kernels.uniform(state.seed, jnp.asarray(step, jnp.uint32), batch, neuron, dtype=dtype)
         return _poisson_by_inversion(u, lam, terms)
 
     def transmit(

@@ -132,3 +132,17 @@ def test_unknown_target_and_missing_key():
     net = sj.Network(E=sj.neurons.LIF(3), ext=sj.inputs.PoissonInput("E", n=3))
     with pytest.raises(ValueError, match="key is required"):
         net.init(dt=0.1)
+
+
+def test_compiled_generator_draws_the_xla_numbers(monkeypatch):
+    if not sj.kernels.active():
+        pytest.skip(f"no compiled kernels here: {sj.kernels.status()}")
+    key = jnp.array([[7, 9], [1, 2]], jnp.uint32)
+    idx = jnp.arange(1000, dtype=jnp.uint32)
+    args = (key, jnp.uint32(17), jnp.array([0, 1], jnp.uint32), idx)
+    np.testing.assert_array_equal(sj.kernels.uniform(*args), sj.kernels.uniform_xla(*args))
+    runs = {}
+    for mode in ("auto", "xla"):
+        monkeypatch.setenv("SNNJAX_KERNELS", mode)
+        runs[mode] = counts(drive_net(700), 60, batch=(2,))
+    np.testing.assert_array_equal(runs["auto"], runs["xla"])

@@ -173,3 +173,25 @@ def test_q01_per_neuron_state_never_taken_for_per_synapse(sharded):
         case = dict(sharded[name])
         assert case.pop("spikes") > 50, name
         assert case == {k: True for k in case}, (name, case)
+
+
+def test_ring_kernel_is_bit_identical_to_the_xla_ring(monkeypatch):
+    """The compiled ring delivery (snnjax.kernels.deliver) adds the same terms in the same order as the XLA loop."""
+    if not sj.kernels.active():
+        pytest.skip(f"no compiled kernels here: {sj.kernels.status()}")
+    rng = np.random.default_rng(8)
+    pre, post, _, d = random_list(300, 9000, 8)
+    w = rng.uniform(0.05, 0.6, pre.size)  # any weights: the order of the sums is the same on both paths
+    out = {}
+    for mode in ("auto", "xla"):
+        monkeypatch.setenv("SNNJAX_KERNELS", mode)
+        net = sj.Network(E=sj.neurons.LIF(300, **LIF),
+                         EE=sj.Projection("E", "E", conn=(pre, post), weight=w, delay=d,
+                                          synapse=sj.synapses.Exponential(5.0)))  # fmt: skip
+        assert net.projections["EE"].propagator.kernel == (mode == "auto")
+        out[mode] = run(net, 150.0, batch=(2,), drive=jnp.array([11.0, 13.0])[:, None])
+    (sa, ra), (sx, rx) = out["auto"], out["xla"]
+    assert ra["E.spike"].sum() > 500
+    np.testing.assert_array_equal(ra["E.spike"], rx["E.spike"])
+    np.testing.assert_array_equal(ra["EE.g"], rx["EE.g"])
+    np.testing.assert_array_equal(sa.synapses["EE"].ring, sx.synapses["EE"].ring)

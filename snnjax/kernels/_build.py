@@ -28,7 +28,7 @@ MODES = ("auto", "xla")
 CACHE_ENV = "SNNJAX_CACHE"
 SOURCE = Path(__file__).with_name("kernels.cc")
 FLAGS = ("-std=c++17", "-O3", "-ffp-contract=off", "-fPIC", "-shared", "-DNDEBUG")
-TARGETS = ("snnjax_event", "snnjax_ring", "snnjax_stdp_arrive", "snnjax_stdp_post")
+TARGETS = ("snnjax_event", "snnjax_ring", "snnjax_stdp_arrive", "snnjax_stdp_post", "snnjax_uniform")
 ABI = 1  # snnjax_kernels_abi() of the source this module calls
 
 _log = logging.getLogger("snnjax.kernels")

@@ -5,6 +5,7 @@
 //   snnjax_ring         delivery of a step's spikes into a ring buffer of future input (per-synapse delays)
 //   snnjax_stdp_arrive  transmission fused with the depression of every transmitted synapse (STDP at arrivals)
 //   snnjax_stdp_post    the potentiation of the synapses onto the postsynaptic spikes (transposed table)
+//   snnjax_uniform      uniform numbers of the counter-based Philox4x32-10 generator (PoissonInput's draws)
 //
 // Batching: every operand is (*batch, *core) where the batch axes broadcast against the first result's (numpy rules,
 // aligned on the right; a size-1 or missing axis is shared): what jax.ffi.ffi_call's vmap_method="expand_dims"
@@ -498,6 +499,64 @@ ffi::Error Post(ffi::AnyBuffer p, ffi::AnyBuffer in_pre, ffi::AnyBuffer in_syn, 
   }
 }
 
+// ------------------------------------------------------------------------------------------------ Philox
+
+// Philox4x32-10 (Salmon et al. 2011; Random123's reference), first output word of the counters (c0, c1, c2, 0):
+// what snnjax.random.philox4x32 computes from 16-bit halves in XLA, here with 64-bit products.
+inline uint32_t philox_word0(uint32_t c0, uint32_t c1, uint32_t c2, uint32_t c3, uint32_t k0, uint32_t k1) {
+  for (int r = 0; r < 10; ++r) {
+    const uint64_t p0 = static_cast<uint64_t>(0xD2511F53u) * c0;
+    const uint64_t p1 = static_cast<uint64_t>(0xCD9E8D57u) * c2;
+    const uint32_t hi0 = static_cast<uint32_t>(p0 >> 32), lo0 = static_cast<uint32_t>(p0);
+    const uint32_t hi1 = static_cast<uint32_t>(p1 >> 32), lo1 = static_cast<uint32_t>(p1);
+    c0 = hi1 ^ c1 ^ k0;
+    c1 = lo1;
+    c2 = hi0 ^ c3 ^ k1;
+    c3 = lo0;
+    k0 += 0x9E3779B9u;
+    k1 += 0xBB67AE85u;
+  }
+  return c0;
+}
+
+// out[b, i] = (word0(index[i], step[b], c2[b], 0; key[b]) >> 8) * 2^-24: exact in float32 and float64.
+template <class T>
+ffi::Error UniformImpl(ffi::AnyBuffer key, ffi::AnyBuffer step, ffi::AnyBuffer c2, ffi::AnyBuffer index,
+                       ffi::Result<ffi::AnyBuffer> out) {
+  const Batch batch = batch_of(out->dimensions(), 1);
+  Operand ok, os, oc, oi, oo;
+  SNNJAX_CHECK(ok.init("key", key.dimensions(), 1, batch));
+  SNNJAX_CHECK(os.init("step", step.dimensions(), 0, batch));
+  SNNJAX_CHECK(oc.init("counter", c2.dimensions(), 0, batch));
+  SNNJAX_CHECK(oi.init("index", index.dimensions(), 1, batch));
+  SNNJAX_CHECK(oo.init("out", out->dimensions(), 1, batch));
+  const int64_t n = oo.dim(0);
+  if (auto e = same("index and out", oi.dim(0), n); e.failure()) return e;
+  if (ok.dim(0) != 2) return ffi::Error::InvalidArgument("snnjax_uniform: key must hold 2 words");
+  const T scale = static_cast<T>(1.0 / 16777216.0);
+  for (int64_t b = 0; b < batch.count; ++b) {
+    const uint32_t* kb = key.typed_data<uint32_t>() + ok.offset(b);
+    const uint32_t sb = step.typed_data<uint32_t>()[os.offset(b)];
+    const uint32_t cb = c2.typed_data<uint32_t>()[oc.offset(b)];
+    const uint32_t* ib = index.typed_data<uint32_t>() + oi.offset(b);
+    T* ob = out->typed_data<T>() + b * n;
+    for (int64_t i = 0; i < n; ++i) ob[i] = static_cast<T>(philox_word0(ib[i], sb, cb, 0u, kb[0], kb[1]) >> 8) * scale;
+  }
+  return ffi::Error::Success();
+}
+
+ffi::Error Uniform(ffi::AnyBuffer key, ffi::AnyBuffer step, ffi::AnyBuffer c2, ffi::AnyBuffer index,
+                   ffi::Result<ffi::AnyBuffer> out) {
+  switch (out->element_type()) {
+    case ffi::DataType::F32:
+      return UniformImpl<float>(key, step, c2, index, out);
+    case ffi::DataType::F64:
+      return UniformImpl<double>(key, step, c2, index, out);
+    default:
+      return ffi::Error::InvalidArgument("snnjax_uniform: out must be float32 or float64");
+  }
+}
+
 }  // namespace
 
 // The handlers XLA calls (C symbols, looked up by the loader).
@@ -553,6 +612,14 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(snnjax_stdp_post, Post,
                                   .Ret<ffi::AnyBuffer>()  // w (*b, K)
                                   .Attr<int64_t>("soft")
                                   .Attr<int64_t>("factor_per_col"));
+
+XLA_FFI_DEFINE_HANDLER_SYMBOL(snnjax_uniform, Uniform,
+                              ffi::Ffi::Bind()
+                                  .Arg<ffi::AnyBuffer>()  // key (*b, 2) uint32
+                                  .Arg<ffi::AnyBuffer>()  // step (*b) uint32
+                                  .Arg<ffi::AnyBuffer>()  // counter c2 (*b) uint32
+                                  .Arg<ffi::AnyBuffer>()  // index (n,) uint32
+                                  .Ret<ffi::AnyBuffer>());  // out (*b, n) float32 | float64
 
 // A probe for the loader: the version of this source's calling convention.
 extern "C" int snnjax_kernels_abi() { return 1; }
