@@ -202,37 +202,6 @@ def _inversion_terms(lam_max: float) -> int:
     return k + 1
 
 
-_INVERSE = np.float32(1.0) / np.arange(1, 401, dtype=np.float32)  # 1 / (j + 1): the same factors in both forms
-
-
-def _poisson_by_inversion(u: jax.Array, lam: jax.Array, terms: int | None) -> jax.Array:
-    """``min{k : CDF(k) > u}`` of Poisson(``lam``), as the sum of ``u >= CDF(j)`` over ``j``, the CDF accumulated in
-    ``u``'s precision. ``terms`` given: that many terms, unrolled (one fused elementwise pass); None (``lam``
-    traced): terms until every ``u`` is below the CDF (a loop; the same counts, term for term)."""
-    inverse = jnp.asarray(_INVERSE, u.dtype)
-    p = jnp.exp(-lam)
-    count = jnp.zeros(jnp.broadcast_shapes(u.shape, jnp.shape(lam)), u.dtype)
-    if terms is not None:
-        cdf = p
-        for j in range(terms):
-            count = count + (u >= cdf).astype(u.dtype)
-            p = p * lam * inverse[j]
-            cdf = cdf + p
-        return count
-
-    def more(c):
-        j, _, cdf, _ = c
-        return jnp.any(u >= cdf) & (j < inverse.shape[0])
-
-    def term(c):
-        j, p, cdf, count = c
-        count = count + (u >= cdf).astype(u.dtype)
-        p = p * lam * inverse[j]
-        return j + 1, p, cdf + p, count
-
-    return jax.lax.while_loop(more, term, (jnp.int32(0), p, p, count))[3]
-
-
 @struct.dataclass
 class PoissonInputState:
     """State of a :class:`PoissonInput` (a :class:`snnjax.Network` keeps it in ``state.synapses[name]``).
@@ -375,18 +344,20 @@ class PoissonInput:
         return _inversion_terms(lam) if lam <= POISSON_INVERSION_MAX else None
 
     def prepare(self, dt: float, post_count: int) -> dict:
-        """Per-run arrays: ``{"lam": (count,)}`` the expected count per neuron and step, ``n rate dt / 1000``
+        """Per-run arrays: ``{"lam": (count,), "p0": exp(-lam)}``, the expected count per neuron and step,
+        ``n rate dt / 1000``
         (checked, when the inversion is used, against the bound its terms were chosen for: a runtime error if a
         traced ``n`` or ``rate`` exceeds the values the network was built with)."""
         dtype = jnp.result_type(float)
         lam = jnp.asarray(self.n, dtype) * jnp.asarray(self.rate, dtype) * (dt / 1000.0)
         lam = jnp.broadcast_to(lam.reshape(-1), (post_count,))
+        p0 = jnp.exp(-lam)  # the first term of the inversion, once per run
         if any(isinstance(x, jax.core.Tracer) for x in (self.n, self.rate)):
             terms = self._terms(dt)
             bound = POISSON_INVERSION_MAX if self.rate_bound is None else self.rate_bound * dt / 1000.0
             if self.rate_bound is None or terms is not None:  # the inversion runs: its range is checked
                 jax.debug.callback(_raise_above, jnp.max(lam), bound)
-        return {"lam": lam}
+        return {"lam": lam, "p0": p0}
 
     def init_state(self, post_shape: tuple[int, ...], batch_shape: tuple[int, ...] = (), key=None) -> PoissonInputState:
         """Zero kinetics ``(*batch, *post_shape)`` and the generator's key words (from ``key``, required)."""
@@ -409,8 +380,12 @@ class PoissonInput:
         neuron = jnp.arange(shape[-1], dtype=jnp.uint32) if self.index is None else jnp.asarray(self.index, jnp.uint32)
         batch = jnp.arange(math.prod(shape[:-1]), dtype=jnp.uint32).reshape(shape[:-1])
         # the compiled Philox when the kernels run, else the same numbers from XLA (snnjax.random)
-        u = kernels.uniform(state.seed, jnp.asarray(step, jnp.uint32), batch, neuron, dtype=dtype)
-        return _poisson_by_inversion(u, lam, terms)
+        step = jnp.asarray(step, jnp.uint32)
+        p0 = prep["p0"].astype(dtype)
+        if terms is not None:  # the compiled generator and inversion when the kernels run, else XLA's: the same counts
+            return kernels.poisson(state.seed, step, batch, neuron, lam, p0, terms, dtype=dtype)
+        u = kernels.uniform(state.seed, step, batch, neuron, dtype=dtype)
+        return counter_rng.poisson_by_inversion(u, lam, p0, None)
 
     def transmit(
         self, prep: dict, state: PoissonInputState, *, step: jax.Array, dt: float, post_shape: tuple[int, ...]

@@ -438,7 +438,8 @@ def _ring_add(ring, head, amp, wv, lg, tgt, valid):
 
 
 def _ring_rows(s, idx, count, topo: Topology, w, lag, ring, head):
-    """:func:`ring_deliver` for one batch element (slot ``head`` cleared), one loop iteration per spike."""
+    """:func:`ring_deliver` for one batch element (slot ``head`` cleared first), one loop iteration per spike."""
+    ring = _clear(ring, head)
     n_post = topo.n_post
     scalar = jnp.ndim(w) == 0
 
@@ -481,7 +482,7 @@ def _clear(ring, head):
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
 def _ring(kernel, s, idx, count, topo, w, lag, ring, head):
-    return kernel(s, idx, count, topo, w, lag, _clear(ring, head), head)
+    return kernel(s, idx, count, topo, w, lag, ring, head)
 
 
 @_ring.defjvp
@@ -528,8 +529,8 @@ def ring_deliver(
       ring: ``(*batch, D, n_post)``.
       head: int32 scalar in ``[0, D)``.
       kernel: the unbatched delivery ``kernel(s, idx, count, topo, w, lag, ring, head) -> ring`` (``ring (D,
-        n_post)``, slot ``head`` already cleared); default one loop iteration per spike (``vector_event`` passes its
-        block kernel).
+        n_post)``; it clears slot ``head`` first); default one loop iteration per spike (``vector_event`` passes its
+        block kernel, the ``event`` propagator the compiled one).
 
     Returns:
       The ring after delivery, ``(*batch, D, n_post)``.

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-__all__ = ["philox4x32", "seed_words", "uniform"]
+__all__ = ["philox4x32", "poisson_by_inversion", "seed_words", "uniform"]
 
 _M0, _M1 = 0xD2511F53, 0xCD9E8D57  # Philox4x32 multipliers
 _W0, _W1 = 0x9E3779B9, 0xBB67AE85  # Weyl sequence of the key
@@ -48,11 +48,45 @@ def philox4x32(counter: tuple, key: tuple, rounds: int = 10) -> tuple[jax.Array,
 
 
 def uniform(key: tuple, c0, c1, c2=0, dtype=jnp.float32) -> jax.Array:
-    """Uniform numbers ``k / 2**24`` in ``[0, 1)`` (24 random bits: the top of the first output word of
-    :func:`philox4x32` at the counters ``(c0, c1, c2, 0)``), shaped like the broadcast counters, in ``dtype``
-    (exact in float32 and wider)."""
-    word = philox4x32((c0, c1, c2, 0), key)[0]
+    """Uniform numbers ``k / 2**24`` in ``[0, 1)``, shaped like the broadcast counters, in ``dtype`` (exact in float32
+    and wider): number ``c0`` of the stream ``(c1, c2)`` is the top 24 bits of output word ``c0 % 4`` of
+    :func:`philox4x32` at the counters ``(c0 // 4, c1, c2, 0)`` (four numbers per block of the generator)."""
+    c0 = jnp.asarray(c0, jnp.uint32)
+    words = philox4x32((c0 >> _U(2), c1, c2, 0), key)
+    lane = c0 & _U(3)
+    word = jnp.where(lane == 0, words[0], jnp.where(lane == 1, words[1], jnp.where(lane == 2, words[2], words[3])))
     return (word >> _U(8)).astype(dtype) * jnp.asarray(2.0**-24, dtype)
+
+
+_INVERSE = np.float32(1.0) / np.arange(1, 401, dtype=np.float32)  # 1 / (j + 1): the same factors in both forms
+
+
+def poisson_by_inversion(u: jax.Array, lam: jax.Array, p: jax.Array, terms: int | None) -> jax.Array:
+    """``min{k : CDF(k) > u}`` of Poisson(``lam``) (``p = exp(-lam)``, computed once per run), as the sum of
+    ``u >= CDF(j)`` over ``j``, the CDF accumulated in ``u``'s precision. ``terms`` given: that many terms, unrolled
+    (one fused elementwise pass); None (``lam`` traced): terms until every ``u`` is below the CDF (a loop; the same
+    counts, term for term)."""
+    inverse = jnp.asarray(_INVERSE, u.dtype)
+    count = jnp.zeros(jnp.broadcast_shapes(u.shape, jnp.shape(lam)), u.dtype)
+    if terms is not None:
+        cdf = p
+        for j in range(terms):
+            count = count + (u >= cdf).astype(u.dtype)
+            p = p * lam * float(_INVERSE[j])  # a literal: an indexed constant array was read per element
+            cdf = cdf + p
+        return count
+
+    def more(c):
+        j, _, cdf, _ = c
+        return jnp.any(u >= cdf) & (j < inverse.shape[0])
+
+    def term(c):
+        j, p, cdf, count = c
+        count = count + (u >= cdf).astype(u.dtype)
+        p = p * lam * inverse[j]
+        return j + 1, p, cdf + p, count
+
+    return jax.lax.while_loop(more, term, (jnp.int32(0), p, p, count))[3]
 
 
 def seed_words(key: jax.Array) -> jax.Array:

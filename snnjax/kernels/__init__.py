@@ -5,7 +5,8 @@ kernels per spike (``docs/engine.md``). These kernels do a projection's whole lo
 
 * :func:`event`: event-driven transmission (the ``event`` propagator's ``propagate``);
 * :func:`deliver`: delivery of spikes into a ring buffer of future input (per-synapse delays);
-* :func:`uniform`: the counter-based Philox4x32-10 numbers :class:`~snnjax.inputs.PoissonInput` draws;
+* :func:`uniform`, :func:`poisson`: the counter-based Philox4x32-10 numbers and the Poisson counts
+  :class:`~snnjax.inputs.PoissonInput` draws;
 * :func:`snnjax.kernels.stdp.arrive` / :func:`snnjax.kernels.stdp.potentiation`: the loops of
   :class:`~snnjax.plasticity.STDP` and :class:`~snnjax.plasticity.TripletSTDP` (transmission fused with the
   depression at the arrivals; the potentiation at postsynaptic spikes).
@@ -20,7 +21,7 @@ from snnjax.kernels import stdp
 from snnjax.kernels._build import active, cache_root, compiler, mode, status
 from snnjax.kernels._call import FLOATS
 from snnjax.kernels.ring import deliver, deliver_xla
-from snnjax.kernels.rng import uniform, uniform_xla
+from snnjax.kernels.rng import poisson, poisson_xla, uniform, uniform_xla
 from snnjax.kernels.transmission import event, event_xla
 
 __all__ = [
@@ -33,6 +34,8 @@ __all__ = [
     "event",
     "event_xla",
     "mode",
+    "poisson",
+    "poisson_xla",
     "status",
     "stdp",
     "uniform",

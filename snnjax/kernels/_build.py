@@ -14,6 +14,7 @@ import ctypes
 import hashlib
 import logging
 import os
+import platform
 import shutil
 import subprocess
 import tempfile
@@ -28,7 +29,8 @@ MODES = ("auto", "xla")
 CACHE_ENV = "SNNJAX_CACHE"
 SOURCE = Path(__file__).with_name("kernels.cc")
 FLAGS = ("-std=c++17", "-O3", "-ffp-contract=off", "-fPIC", "-shared", "-DNDEBUG")
-TARGETS = ("snnjax_event", "snnjax_ring", "snnjax_stdp_arrive", "snnjax_stdp_post", "snnjax_uniform")
+NATIVE = "-march=native"  # the host's vector units (the library is built on and for this machine; see _cpu_id)
+TARGETS = ("snnjax_event", "snnjax_ring", "snnjax_stdp_arrive", "snnjax_stdp_post", "snnjax_uniform", "snnjax_poisson")
 ABI = 1  # snnjax_kernels_abi() of the source this module calls
 
 _log = logging.getLogger("snnjax.kernels")
@@ -121,6 +123,17 @@ def _load() -> None:
     _state.update(ok=True, why="", path=path, lib=lib)
 
 
+def _cpu_id() -> str:
+    """What identifies this CPU's instruction set in the cache key (a cache shared by machines with other CPUs then
+    holds one build per CPU): the model and flags of ``/proc/cpuinfo``, else the platform's description."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return f"{platform.machine()} {platform.processor()}"
+    wanted = [line for line in lines if line.startswith(("model name", "flags", "Features", "CPU part"))]
+    return "\n".join(sorted(set(wanted)))
+
+
 def _library() -> Path:
     """The path of the compiled library, compiling it first if the cache does not hold it."""
     cxx = compiler()
@@ -130,7 +143,9 @@ def _library() -> Path:
     include = jax.ffi.include_dir()
     source = SOURCE.read_bytes()
     key = hashlib.sha256()
-    for part in (source, version.encode(), jaxlib.__version__.encode(), " ".join(FLAGS).encode(), include.encode()):
+    parts = (source, version.encode(), jaxlib.__version__.encode(), " ".join((*FLAGS, NATIVE)).encode(),
+             include.encode(), _cpu_id().encode())  # fmt: skip
+    for part in parts:
         key.update(part)
         key.update(b"\0")
     folder = cache_root() / key.hexdigest()[:20]
@@ -144,8 +159,10 @@ def _library() -> Path:
     os.close(fd)
     _log.info("snnjax: compiling the CPU kernels into %s (once per machine and version)", folder)
     try:
-        cmd = [cxx, *FLAGS, f"-I{include}", str(SOURCE), "-o", tmp]
+        cmd = [cxx, *FLAGS, NATIVE, f"-I{include}", str(SOURCE), "-o", tmp]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+        if proc.returncode != 0:  # a compiler without -march=native: the portable build
+            proc = subprocess.run([c for c in cmd if c != NATIVE], capture_output=True, text=True, timeout=600)
         if proc.returncode != 0:
             last = [line for line in proc.stderr.splitlines() if "error" in line][:1] or proc.stderr.splitlines()[-1:]
             raise RuntimeError(f"compiling {SOURCE.name} failed: {' '.join(last)}")

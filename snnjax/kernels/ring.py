@@ -46,7 +46,9 @@ def deliver_xla(ring: jax.Array, head: jax.Array, s: jax.Array, topo: ops.Topolo
     return jax.vmap(one)(*flat).reshape(*batch, *ring.shape[-2:])
 
 
-def deliver(ring: jax.Array, head: jax.Array, s: jax.Array, topo: ops.Topology, w, lag: jax.Array) -> jax.Array:
+def deliver(
+    ring: jax.Array, head: jax.Array, s: jax.Array, topo: ops.Topology, w, lag: jax.Array, clear: bool = False
+) -> jax.Array:
     """The spikes ``s`` of one step added into the ring of future input, by the compiled kernel when
     :func:`~snnjax.kernels.active` and the list is sorted by ``pre`` (``topo.row_ptr``), else by :func:`deliver_xla`.
 
@@ -58,6 +60,7 @@ def deliver(ring: jax.Array, head: jax.Array, s: jax.Array, topo: ops.Topology, 
       topo: the synapse list (``row_ptr``, ``post``; ``pre`` for the XLA path).
       w: scalar or ``(K,)`` weights (cast to the ring's dtype).
       lag: ``(K,)`` delays in steps, uint8, int16 or int32, each in ``[1, D]``.
+      clear: zero slot ``head`` first (the engine's ring: the slot the last step took), inside the call.
 
     Returns:
       The new ring, ``(*batch, D, n_post)``. Differentiable in ``ring``, ``s`` and ``w`` (the XLA path's tangent).
@@ -66,27 +69,37 @@ def deliver(ring: jax.Array, head: jax.Array, s: jax.Array, topo: ops.Topology, 
         raise TypeError(f"deliver: lag must be uint8, int16 or int32, got {lag.dtype}")
     w = jnp.asarray(w, ring.dtype)
     if topo.row_ptr is None or not _build.active() or ring.dtype not in (jnp.float32, jnp.float64):
+        if clear:
+            depth = ring.shape[-2]
+            ring = jnp.where((jnp.arange(depth) == jnp.asarray(head)[..., None])[..., None], 0, ring)
         return deliver_xla(ring, head, s, topo, w, lag)
-    return _deliver(ring, jnp.asarray(head, jnp.int32), s.astype(ring.dtype), topo, w, lag)
+    return _deliver(ring, jnp.asarray(head, jnp.int32), s.astype(ring.dtype), topo, w, lag, bool(clear))
 
 
-@jax.custom_jvp
-def _deliver(ring, head, s, topo, w, lag):
-    return _kernel(jnp.ndim(w) == 0)(ring, head, s, topo.row_ptr, topo.post, w, lag)
+@functools.partial(jax.custom_jvp, nondiff_argnums=(6,))
+def _deliver(ring, head, s, topo, w, lag, clear):
+    return _kernel(jnp.ndim(w) == 0, clear)(ring, head, s, topo.row_ptr, topo.post, w, lag)
 
 
 @_deliver.defjvp
-def _deliver_jvp(primals, tangents):
+def _deliver_jvp(clear, primals, tangents):
     # the delivery is linear in the ring and bilinear in (s, w): the XLA reference's tangent is the XLA path's
-    return _deliver(*primals), jax.jvp(deliver_xla, primals, tangents)[1]
+    ring, head = primals[0], primals[1]
+    d_ring = tangents[0]
+    if clear:
+        depth = ring.shape[-2]
+        d_ring = jnp.where((jnp.arange(depth) == jnp.asarray(head)[..., None])[..., None], 0, d_ring)
+    tangent = jax.jvp(deliver_xla, primals, (d_ring, *tangents[1:]))[1]
+    return _deliver(*primals, clear), tangent
 
 
 @functools.cache
-def _kernel(w_scalar: bool):
+def _kernel(w_scalar: bool, clear: bool = False):
     def fn(ring, head, s, row_ptr, post, w, lag):
         batch = batch_shape((ring, head, s, w), (2, 0, 1, 0 if w_scalar else 1))
         ring = jnp.broadcast_to(ring, (*batch, *ring.shape[-2:]))
         out = jax.ShapeDtypeStruct(ring.shape, ring.dtype)
-        return call("snnjax_ring", out, (ring, head, s, row_ptr, post, w, lag), aliases={0: 0}, w_scalar=w_scalar)
+        return call("snnjax_ring", out, (ring, head, s, row_ptr, post, w, lag), aliases={0: 0}, w_scalar=w_scalar,
+                    clear=clear)  # fmt: skip
 
     return aliased(fn, (0,))

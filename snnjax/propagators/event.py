@@ -142,7 +142,7 @@ class Event(Propagator):
 def _compiled_ring(s, idx, count, topo, w, lag, ring, head):
     """:func:`snnjax.ops.ring_deliver`'s kernel as one compiled call (the spikes scanned in C++: no index needed)."""
     del idx, count
-    return kernels.deliver(ring, head, s, topo, w, lag)
+    return kernels.deliver(ring, head, s, topo, w, lag, clear=True)  # the kernel clears slot head itself
 
 
 EVENT = register(Event())

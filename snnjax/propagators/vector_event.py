@@ -68,8 +68,9 @@ def _vector_jvp(primals, tangents):
 
 
 def _ring_blocks(s, idx, count, topo, w, lag, ring, head):
-    """Ring delivery (:func:`snnjax.ops.ring_deliver`, one batch element, slot ``head`` cleared) in blocks of
+    """Ring delivery (:func:`snnjax.ops.ring_deliver`, one batch element; slot ``head`` cleared first) in blocks of
     ``len(idx)`` rows, one scatter-add each."""
+    ring = ops._clear(ring, head)
     scalar = jnp.ndim(w) == 0
 
     def block(rows, valid, ring):
