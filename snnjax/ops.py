@@ -480,6 +480,33 @@ def _clear(ring, head):
     return jax.lax.dynamic_update_index_in_dim(ring, jnp.zeros(ring.shape[1:], ring.dtype), head, 0)
 
 
+def take_slot(ring: jax.Array, slot: jax.Array) -> jax.Array:
+    """Slot ``slot`` of a ring ``(*batch, D, n)``: ``(*batch, n)``, materialised once. (A plain dynamic slice was fused
+    into each of its consumers -- the kinetics, the output, the neuron's update -- with its index arithmetic done per
+    element in each.)"""
+    axis = ring.ndim - 2
+    return jax.lax.cond(
+        slot >= 0,  # always: a branch's result is materialised
+        lambda r: jax.lax.dynamic_index_in_dim(r, slot, axis=axis, keepdims=False),
+        lambda r: jnp.zeros(r.shape[:axis] + r.shape[axis + 1 :], r.dtype),
+        ring,
+    )
+
+
+def _next(head, depth):
+    return jnp.where(head + 1 < depth, head + 1, 0)
+
+
+def _with_slot(kernel):
+    """A ring kernel that returns the ring (the XLA ones) as one that also returns the slot after ``head``."""
+
+    def fn(s, idx, count, topo, w, lag, ring, head):
+        ring = kernel(s, idx, count, topo, w, lag, ring, head)
+        return ring, take_slot(ring, _next(head, ring.shape[0]))
+
+    return fn
+
+
 @functools.partial(jax.custom_jvp, nondiff_argnums=(0,))
 def _ring(kernel, s, idx, count, topo, w, lag, ring, head):
     return kernel(s, idx, count, topo, w, lag, ring, head)
@@ -495,7 +522,8 @@ def _ring_jvp(kernel, primals, tangents):
     out = _ring(kernel, s, idx, count, topo, w, lag, ring, head)
     w_now = jnp.where(lag == 1, w, jnp.zeros((), w.dtype))
     d_out = _clear(dring, head) + _ring_all(ds, topo, w_now, lag, ring, head)
-    return out, d_out + _ring_all(s, topo, dw, lag, ring, head)
+    d_out = d_out + _ring_all(s, topo, dw, lag, ring, head)
+    return out, (d_out, jax.lax.dynamic_index_in_dim(d_out, _next(head, ring.shape[0]), 0, keepdims=False))
 
 
 def ring_deliver(
@@ -507,18 +535,18 @@ def ring_deliver(
     ring: jax.Array,
     head: jax.Array,
     kernel=None,
-) -> jax.Array:
+) -> tuple[jax.Array, jax.Array]:
     """Deliver one step's spikes into a ring buffer of future input, once, at emission (NEST's and GeNN's scheme
     for per-synapse delays: the work follows the spikes and their fan-out, never the synapse count).
 
     First slot ``head`` is cleared (the slot the last step took); then for every spiking presynaptic neuron ``i``
     (in increasing order) and every synapse ``k`` of its row (in increasing ``k``):
     ``ring[(head + lag[k]) % D, post[k]] += s[i] * w[k]``. With ``head = (t - 1) % D`` at step ``t`` and the spikes
-    emitted at step ``t - 1``, slot ``a % D`` then holds the summed weight arriving at step ``a``; the projection
-    reads slot ``t % D`` after delivering (and the next step clears it). Exact whatever the activity (the
-    compacted ``index`` of :func:`compact`, with its overflow path). Differentiable in ``s``, ``w`` and ``ring``
-    (the tangent visits every synapse); as spikes read from a delay buffer, only synapses of lag 1 pass the
-    spikes' gradient.
+    emitted at step ``t - 1``, slot ``a % D`` then holds the summed weight arriving at step ``a``, and slot
+    ``(head + 1) % D = t % D``, returned too, what arrives now (the next step clears it). Exact whatever the
+    activity (the compacted ``index`` of :func:`compact`, with its overflow path). Differentiable in ``s``, ``w``
+    and ``ring`` (the tangent visits every synapse); as spikes read from a delay buffer, only synapses of lag 1
+    pass the spikes' gradient.
 
     Args:
       s: spikes ``(*batch, n_pre)`` (0 = none; a value scales the weights).
@@ -528,23 +556,24 @@ def ring_deliver(
       lag: per-synapse lags in steps, ``(K,)``, each in ``[1, D]`` (any integer type; guaranteed by the caller).
       ring: ``(*batch, D, n_post)``.
       head: int32 scalar in ``[0, D)``.
-      kernel: the unbatched delivery ``kernel(s, idx, count, topo, w, lag, ring, head) -> ring`` (``ring (D,
-        n_post)``; it clears slot ``head`` first); default one loop iteration per spike (``vector_event`` passes its
-        block kernel, the ``event`` propagator the compiled one).
+      kernel: the unbatched delivery ``kernel(s, idx, count, topo, w, lag, ring, head) -> (ring, now)`` (``ring (D,
+        n_post)``; it clears slot ``head`` first, and ``now`` is slot ``(head + 1) % D`` after it); default one loop
+        iteration per spike (``vector_event`` passes its block kernel, the ``event`` propagator the compiled one).
 
     Returns:
-      The ring after delivery, ``(*batch, D, n_post)``.
+      ``(ring, now)``: the ring after delivery, ``(*batch, D, n_post)``, and what arrives at the current step,
+      ``(*batch, n_post)``.
     """
     idx, count = index
     w = jnp.asarray(w, s.dtype)
-    fn = functools.partial(_ring, _ring_rows if kernel is None else kernel)
+    fn = functools.partial(_ring, _with_slot(_ring_rows) if kernel is None else kernel)
     if s.ndim == 1:
         return fn(s, idx, count, topo, w, lag, ring, head)
     batch = s.shape[:-1]
     per_batch_w = jnp.ndim(w) > 1
     flat = lambda a, n: a.reshape(-1, *a.shape[a.ndim - n :])  # noqa: E731
     wf = jnp.broadcast_to(w, (*batch, w.shape[-1])).reshape(-1, w.shape[-1]) if per_batch_w else w
-    out = jax.vmap(fn, in_axes=(0, 0, 0, None, 0 if per_batch_w else None, None, 0, None))(
+    out, now = jax.vmap(fn, in_axes=(0, 0, 0, None, 0 if per_batch_w else None, None, 0, None))(
         flat(s, 1), flat(idx, 1), count.reshape(-1), topo, wf, lag, flat(ring, 2), head
     )
-    return out.reshape(*batch, *ring.shape[-2:])
+    return out.reshape(*batch, *ring.shape[-2:]), now.reshape(*batch, ring.shape[-1])

@@ -109,23 +109,30 @@ def _synapse_lags(delay: Any, dt: float) -> np.ndarray:
     return out
 
 
+_DEVICE_LAGS: dict = {}  # id(host lags) -> (weakref, device array): moved to the device once, not per run
+
+
+def device_lags(lags: np.ndarray) -> jax.Array:
+    """Host lags (:meth:`Projection.lags`) on the default device, the same array for the same host array (a list of
+    3e8 lags is copied once, not at every ``run``)."""
+    hit = _DEVICE_LAGS.get(id(lags))
+    if hit is not None and hit[0]() is lags:
+        return hit[1]
+    dev = jax.device_put(lags)
+    try:
+        ref = weakref.ref(lags)
+    except TypeError:  # pragma: no cover - NumPy arrays take weak references
+        return dev
+    for stale in [k for k, (r, _) in _DEVICE_LAGS.items() if r() is None]:
+        del _DEVICE_LAGS[stale]
+    _DEVICE_LAGS[id(lags)] = (ref, dev)
+    return dev
+
+
 def _to_device(a: np.ndarray) -> jax.Array:
     """A host array on the default device; on a CPU the device array shares the NumPy buffer (no copy of a
     synapse list), where ``jnp.asarray`` would copy it."""
     return jax.device_put(np.ascontiguousarray(a))
-
-
-def _take_slot(ring: jax.Array, slot: jax.Array) -> jax.Array:
-    """Slot ``slot`` of a ring ``(*batch, D, n)``: ``(*batch, n)``, materialised once. (A plain dynamic slice was fused
-    into each of its consumers -- the kinetics, the output, the neuron's update -- with its index arithmetic done per
-    element in each: a quarter of a full-scale microcircuit step.)"""
-    axis = ring.ndim - 2
-    return jax.lax.cond(
-        slot >= 0,  # always: a branch's result is materialised
-        lambda r: jax.lax.dynamic_index_in_dim(r, slot, axis=axis, keepdims=False),
-        lambda r: jnp.zeros(r.shape[:axis] + r.shape[axis + 1 :], r.dtype),
-        ring,
-    )
 
 
 def _ndim(value: Any) -> int:
@@ -734,8 +741,7 @@ class Projection:
             head = jnp.asarray((step - 1) % depth, jnp.int32)
             # deliver clears the slot the last step took first (not right after it was read: a write after the read
             # of the same buffer in one step made XLA copy the whole ring every step)
-            ring = prop.deliver(topo, prep["w"], prep["lag"], state.ring, head, spikes, index)
-            inp = _take_slot(ring, step % depth)
+            ring, inp = prop.deliver(topo, prep["w"], prep["lag"], state.ring, head, spikes, index)
             kinetics = self.synapse.update(state.kinetics, inp.reshape(*inp.shape[:-1], *post_shape), dt=dt)
             return state.replace(kinetics=kinetics, ring=ring), kinetics.g
         per_synapse = jnp.ndim(prep["lag"]) == 1

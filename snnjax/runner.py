@@ -30,6 +30,7 @@ from snnjax import _checks, sharding
 from snnjax import monitors as monitors_mod
 from snnjax.delays import steps_of
 from snnjax.network import DEFAULT_DT, Network, NetworkState
+from snnjax.projection import device_lags
 
 InputSpec = tuple  # (path, value) or (path, value, mode) with mode in 'fix', 'iter', 'func'
 INPUT_MODES = ("fix", "iter", "func")
@@ -543,7 +544,7 @@ def _prepare(net, state, duration, dt, inputs, monitors, every, check_finite, ow
         depths=tuple((n, b.max_lag) for n, b in state.delays.items())
         + tuple((n, s.ring.shape[-2]) for n, s in state.synapses.items() if getattr(s, "ring", None) is not None),
     )
-    lag_arrays = {n: jax.device_put(v) for n, v in lags.items() if isinstance(v, np.ndarray)}  # shares the buffer
+    lag_arrays = {n: device_lags(v) for n, v in lags.items() if isinstance(v, np.ndarray)}  # moved once, kept
     return _Spec(static=static, inputs_full=specs, lag_arrays=lag_arrays), state
 
 

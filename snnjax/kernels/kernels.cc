@@ -291,7 +291,7 @@ ffi::Error Event(ffi::AnyBuffer s, ffi::AnyBuffer t0, ffi::AnyBuffer t1, ffi::An
 template <class T, class L>
 ffi::Error RingImpl(ffi::AnyBuffer ring, ffi::AnyBuffer head, ffi::AnyBuffer s, ffi::AnyBuffer row_ptr,
                     ffi::AnyBuffer post, ffi::AnyBuffer w, ffi::AnyBuffer lag, ffi::Result<ffi::AnyBuffer> out,
-                    int64_t w_scalar, int64_t clear) {
+                    ffi::Result<ffi::AnyBuffer> now, int64_t w_scalar, int64_t clear, int64_t take) {
   const Batch batch = batch_of(out->dimensions(), 2);
   Operand orr, oh, os, op, opost, ow, ol, oo;
   SNNJAX_CHECK(orr.init("ring", ring.dimensions(), 2, batch));
@@ -303,6 +303,11 @@ ffi::Error RingImpl(ffi::AnyBuffer ring, ffi::AnyBuffer head, ffi::AnyBuffer s, 
   SNNJAX_CHECK(ol.init("lag", lag.dimensions(), 1, batch));
   SNNJAX_CHECK(oo.init("out", out->dimensions(), 2, batch));
   const int64_t depth = oo.dim(0), n_post = oo.dim(1), n_pre = os.dim(0), n_syn = opost.dim(0);
+  if (take) {
+    Operand on;
+    SNNJAX_CHECK(on.init("now", now->dimensions(), 1, batch));
+    if (auto e = same("now and ring", on.dim(0), n_post); e.failure()) return e;
+  }
   if (auto e = same("row_ptr and spikes", op.dim(0), n_pre + 2); e.failure()) return e;
   if (auto e = same("lag and post", ol.dim(0), n_syn); e.failure()) return e;
   if (!w_scalar) {
@@ -317,18 +322,36 @@ ffi::Error RingImpl(ffi::AnyBuffer ring, ffi::AnyBuffer head, ffi::AnyBuffer s, 
     const T* wb = w.typed_data<T>() + ow.offset(b);
     const L* lb = lag.typed_data<L>() + ol.offset(b);
     const int64_t h = ((static_cast<int64_t>(head.typed_data<int32_t>()[oh.offset(b)]) % depth) + depth) % depth;
-    const Csr rows{row_ptr.typed_data<int32_t>() + op.offset(b), post.typed_data<int32_t>() + opost.offset(b), n_syn};
     const T w0 = w_scalar ? wb[0] : T(0);
     // slot head first cleared (the slot the last step took): done here, in place, where an XLA update before the
     // call made XLA copy the whole ring every step
     if (clear) std::fill(rb + h * n_post, rb + (h + 1) * n_post, T(0));
+    const int32_t* rp = row_ptr.typed_data<int32_t>() + op.offset(b);
+    const int32_t* pp = post.typed_data<int32_t>() + opost.offset(b);
+    // the slot of synapse k: lags are in [1, D] (guaranteed by the engine), anything else is taken modulo D
+    auto slot_of = [&](int64_t k) {
+      const int64_t x = h + static_cast<int64_t>(lb[k]);
+      return x < depth && x >= 0 ? x : ((x % depth) + depth) % depth;
+    };
+    constexpr int64_t ahead = 16;  // the ring's lines are random accesses: fetch them a few synapses ahead
     for_spikes(sb, n_pre, [&](int64_t i, T v) {
-      rows.row(i, [&](int64_t k, int64_t j) {
-        if (!in(j, n_post)) return;
-        const int64_t slot = (((h + static_cast<int64_t>(lb[k])) % depth) + depth) % depth;
-        rb[slot * n_post + j] += v * (w_scalar ? w0 : wb[k]);
-      });
+      const int64_t a = std::clamp<int64_t>(rp[i], 0, n_syn);
+      const int64_t e = std::clamp<int64_t>(rp[i + 1], a, n_syn);
+      for (int64_t k = a; k < e; ++k) {
+        if (k + ahead < e) {
+          const int64_t jn = pp[k + ahead];
+          if (in(jn, n_post)) __builtin_prefetch(rb + slot_of(k + ahead) * n_post + jn, 1);
+        }
+        const int64_t j = pp[k];
+        if (!in(j, n_post)) continue;
+        rb[slot_of(k) * n_post + j] += v * (w_scalar ? w0 : wb[k]);
+      }
     });
+    if (take) {  // the slot of the step after head (the current step): handed to the kinetics, no XLA slice
+      T* nb = now->typed_data<T>() + b * n_post;
+      const int64_t t = h + 1 < depth ? h + 1 : 0;
+      std::copy(rb + t * n_post, rb + (t + 1) * n_post, nb);
+    }
   }
   return ffi::Error::Success();
 }
@@ -336,14 +359,14 @@ ffi::Error RingImpl(ffi::AnyBuffer ring, ffi::AnyBuffer head, ffi::AnyBuffer s, 
 template <class T>
 ffi::Error RingLag(ffi::AnyBuffer ring, ffi::AnyBuffer head, ffi::AnyBuffer s, ffi::AnyBuffer row_ptr,
                    ffi::AnyBuffer post, ffi::AnyBuffer w, ffi::AnyBuffer lag, ffi::Result<ffi::AnyBuffer> out,
-                   int64_t w_scalar, int64_t clear) {
+                   ffi::Result<ffi::AnyBuffer> now, int64_t w_scalar, int64_t clear, int64_t take) {
   switch (lag.element_type()) {
     case ffi::DataType::U8:
-      return RingImpl<T, uint8_t>(ring, head, s, row_ptr, post, w, lag, out, w_scalar, clear);
+      return RingImpl<T, uint8_t>(ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take);
     case ffi::DataType::S16:
-      return RingImpl<T, int16_t>(ring, head, s, row_ptr, post, w, lag, out, w_scalar, clear);
+      return RingImpl<T, int16_t>(ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take);
     case ffi::DataType::S32:
-      return RingImpl<T, int32_t>(ring, head, s, row_ptr, post, w, lag, out, w_scalar, clear);
+      return RingImpl<T, int32_t>(ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take);
     default:
       return ffi::Error::InvalidArgument("snnjax_ring: lag must be uint8, int16 or int32");
   }
@@ -351,12 +374,12 @@ ffi::Error RingLag(ffi::AnyBuffer ring, ffi::AnyBuffer head, ffi::AnyBuffer s, f
 
 ffi::Error Ring(ffi::AnyBuffer ring, ffi::AnyBuffer head, ffi::AnyBuffer s, ffi::AnyBuffer row_ptr,
                 ffi::AnyBuffer post, ffi::AnyBuffer w, ffi::AnyBuffer lag, ffi::Result<ffi::AnyBuffer> out,
-                int64_t w_scalar, int64_t clear) {
+                ffi::Result<ffi::AnyBuffer> now, int64_t w_scalar, int64_t clear, int64_t take) {
   switch (ring.element_type()) {
     case ffi::DataType::F32:
-      return RingLag<float>(ring, head, s, row_ptr, post, w, lag, out, w_scalar, clear);
+      return RingLag<float>(ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take);
     case ffi::DataType::F64:
-      return RingLag<double>(ring, head, s, row_ptr, post, w, lag, out, w_scalar, clear);
+      return RingLag<double>(ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take);
     default:
       return ffi::Error::InvalidArgument("snnjax_ring: ring must be float32 or float64");
   }
@@ -725,8 +748,10 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(snnjax_ring, Ring,
                                   .Arg<ffi::AnyBuffer>()  // w () | (K,)
                                   .Arg<ffi::AnyBuffer>()  // lag (K,) uint8 | int16 | int32
                                   .Ret<ffi::AnyBuffer>()  // ring (*b, D, n_post)
+                                  .Ret<ffi::AnyBuffer>()  // now (*b, n_post): slot head + 1 (take), else unwritten
                                   .Attr<int64_t>("w_scalar")
-                                  .Attr<int64_t>("clear"));  // 1: slot head zeroed first
+                                  .Attr<int64_t>("clear")  // 1: slot head zeroed first
+                                  .Attr<int64_t>("take"));  // 1: the slot after head copied to `now`
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(snnjax_stdp_arrive, Arrive,
                               ffi::Ffi::Bind()

@@ -47,8 +47,15 @@ def deliver_xla(ring: jax.Array, head: jax.Array, s: jax.Array, topo: ops.Topolo
 
 
 def deliver(
-    ring: jax.Array, head: jax.Array, s: jax.Array, topo: ops.Topology, w, lag: jax.Array, clear: bool = False
-) -> jax.Array:
+    ring: jax.Array,
+    head: jax.Array,
+    s: jax.Array,
+    topo: ops.Topology,
+    w,
+    lag: jax.Array,
+    clear: bool = False,
+    take: bool = False,
+) -> jax.Array | tuple[jax.Array, jax.Array]:
     """The spikes ``s`` of one step added into the ring of future input, by the compiled kernel when
     :func:`~snnjax.kernels.active` and the list is sorted by ``pre`` (``topo.row_ptr``), else by :func:`deliver_xla`.
 
@@ -61,45 +68,58 @@ def deliver(
       w: scalar or ``(K,)`` weights (cast to the ring's dtype).
       lag: ``(K,)`` delays in steps, uint8, int16 or int32, each in ``[1, D]``.
       clear: zero slot ``head`` first (the engine's ring: the slot the last step took), inside the call.
+      take: also return slot ``(head + 1) % D`` after the delivery (the engine's current step), copied in the call.
 
     Returns:
-      The new ring, ``(*batch, D, n_post)``. Differentiable in ``ring``, ``s`` and ``w`` (the XLA path's tangent).
+      The new ring, ``(*batch, D, n_post)`` (and with ``take`` that slot, ``(*batch, n_post)``). Differentiable in
+      ``ring``, ``s`` and ``w`` (the XLA path's tangent).
     """
     if jnp.dtype(lag.dtype) not in [jnp.dtype(t) for t in _LAG_DTYPES]:
         raise TypeError(f"deliver: lag must be uint8, int16 or int32, got {lag.dtype}")
     w = jnp.asarray(w, ring.dtype)
     if topo.row_ptr is None or not _build.active() or ring.dtype not in (jnp.float32, jnp.float64):
-        if clear:
-            depth = ring.shape[-2]
-            ring = jnp.where((jnp.arange(depth) == jnp.asarray(head)[..., None])[..., None], 0, ring)
-        return deliver_xla(ring, head, s, topo, w, lag)
-    return _deliver(ring, jnp.asarray(head, jnp.int32), s.astype(ring.dtype), topo, w, lag, bool(clear))
+        ring = _cleared(ring, head) if clear else ring
+        ring = deliver_xla(ring, head, s, topo, w, lag)
+        return (ring, _slot(ring, (jnp.asarray(head) + 1) % ring.shape[-2])) if take else ring
+    out = _deliver(ring, jnp.asarray(head, jnp.int32), s.astype(ring.dtype), topo, w, lag, bool(clear), bool(take))
+    return out if take else out[0]
 
 
-@functools.partial(jax.custom_jvp, nondiff_argnums=(6,))
-def _deliver(ring, head, s, topo, w, lag, clear):
-    return _kernel(jnp.ndim(w) == 0, clear)(ring, head, s, topo.row_ptr, topo.post, w, lag)
+def _cleared(ring, head):
+    depth = ring.shape[-2]
+    return jnp.where((jnp.arange(depth) == jnp.asarray(head)[..., None])[..., None], 0, ring)
+
+
+def _slot(ring, slot):
+    depth = ring.shape[-2]
+    return jnp.sum(jnp.where((jnp.arange(depth) == jnp.asarray(slot)[..., None])[..., None], ring, 0), axis=-2)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(6, 7))
+def _deliver(ring, head, s, topo, w, lag, clear, take):
+    return _kernel(jnp.ndim(w) == 0, clear, take)(ring, head, s, topo.row_ptr, topo.post, w, lag)
 
 
 @_deliver.defjvp
-def _deliver_jvp(clear, primals, tangents):
+def _deliver_jvp(clear, take, primals, tangents):
     # the delivery is linear in the ring and bilinear in (s, w): the XLA reference's tangent is the XLA path's
     ring, head = primals[0], primals[1]
-    d_ring = tangents[0]
-    if clear:
-        depth = ring.shape[-2]
-        d_ring = jnp.where((jnp.arange(depth) == jnp.asarray(head)[..., None])[..., None], 0, d_ring)
-    tangent = jax.jvp(deliver_xla, primals, (d_ring, *tangents[1:]))[1]
-    return _deliver(*primals, clear), tangent
+    d_ring = _cleared(tangents[0], head) if clear else tangents[0]
+    d_out = jax.jvp(deliver_xla, primals, (d_ring, *tangents[1:]))[1]
+    d_now = _slot(d_out, (head + 1) % ring.shape[-2]) if take else jnp.zeros(ring.shape[:-2] + (0,), ring.dtype)
+    return _deliver(*primals, clear, take), (d_out, d_now)
 
 
 @functools.cache
-def _kernel(w_scalar: bool, clear: bool = False):
+def _kernel(w_scalar: bool, clear: bool = False, take: bool = False):
     def fn(ring, head, s, row_ptr, post, w, lag):
         batch = batch_shape((ring, head, s, w), (2, 0, 1, 0 if w_scalar else 1))
         ring = jnp.broadcast_to(ring, (*batch, *ring.shape[-2:]))
-        out = jax.ShapeDtypeStruct(ring.shape, ring.dtype)
+        out = (
+            jax.ShapeDtypeStruct(ring.shape, ring.dtype),
+            jax.ShapeDtypeStruct((*batch, ring.shape[-1] if take else 0), ring.dtype),
+        )
         return call("snnjax_ring", out, (ring, head, s, row_ptr, post, w, lag), aliases={0: 0}, w_scalar=w_scalar,
-                    clear=clear)  # fmt: skip
+                    clear=clear, take=take)  # fmt: skip
 
     return aliased(fn, (0,))

@@ -28,18 +28,17 @@ any object that has them works (``Projection(method=obj)``; :func:`check_protoco
     for a propagator that takes no index. ``Network.step`` compacts each presynaptic group once per step
     and lag for all its projections (with the largest bound); the index is a temporary, never state.
 
-Optional: ``propagate_synapses(topo, w, values) -> (*batch, n_post)`` for per-synapse values
-``(*batch, K)`` (per-synapse delays read from the delay buffer, every synapse every step;
-:class:`~snnjax.propagators.sparse.Sparse` has it); ``deliver(topo, w, lag, ring, head, spikes, index) -> ring``
-for per-synapse delays delivered once, at emission, into a ring buffer of future input ``(*batch, D, n_post)``
-(:func:`snnjax.ops.ring_deliver`; ``event`` and ``vector_event`` have it, and a projection whose propagator has it
-reads the last step's spikes and keeps the ring in its state);
-``event_driven = True`` when plasticity on the projection should visit only the synapses of the spiking
-neurons (row and transposed tables) instead of every synapse; and
-``propagate_plastic(topo, spikes, index, rule_state, depression) -> (out, w)``, which transmits with the
+Optional: ``propagate_synapses(topo, w, values) -> (*batch, n_post)`` for per-synapse values ``(*batch, K)``
+(per-synapse delays read from the delay buffer, every synapse every step; :class:`~snnjax.propagators.sparse.Sparse` has
+it); ``deliver(topo, w, lag, ring, head, spikes, index) -> (ring, now)`` for per-synapse delays delivered once, at
+emission, into a ring buffer of future input ``(*batch, D, n_post)``, with ``now`` what arrives at the current step
+``(*batch, n_post)`` (:func:`snnjax.ops.ring_deliver`; ``event`` and ``vector_event`` have it, and a projection whose
+propagator has it reads the last step's spikes and keeps the ring in its state); ``event_driven = True`` when plasticity
+on the projection should visit only the synapses of the spiking neurons (row and transposed tables) instead of every
+synapse; and ``propagate_plastic(topo, spikes, index, rule_state, depression) -> (out, w)``, which transmits with the
 plastic weights ``rule_state.w`` ``(*batch, K)`` and rewrites each transmitted row's weights with
-``depression(rule_state_of_one_batch_element)(row, targets, w_row)`` in the same pass (``event`` and
-``vector_event`` have it).
+``depression(rule_state_of_one_batch_element)(row, targets, w_row)`` in the same pass (``event`` and ``vector_event``
+have it).
 
 Costs are estimates in ns per step; only their ratios matter. The CPU constants were fitted with
 ``python benchmarks/kernels.py`` (``benchmarks/README.md``); those of accelerators are first guesses

@@ -122,7 +122,7 @@ class Event(Propagator):
     def deliver(self, topo, w, lag, ring, head, spikes, index):
         """Per-synapse delays: this step's spikes into the ring of future input, one loop iteration per spike
         (:func:`snnjax.ops.ring_deliver`), or one compiled call (:func:`snnjax.kernels.deliver`) for a list sorted by
-        pre when the kernels run."""
+        pre when the kernels run: ``(ring, now)``, ``now`` what arrives at this step."""
         compiled = self.kernel and topo.row_ptr is not None and kernels.active()
         return ops.ring_deliver(spikes, index, topo, w, lag, ring, head, kernel=_compiled_ring if compiled else None)
 
@@ -142,7 +142,8 @@ class Event(Propagator):
 def _compiled_ring(s, idx, count, topo, w, lag, ring, head):
     """:func:`snnjax.ops.ring_deliver`'s kernel as one compiled call (the spikes scanned in C++: no index needed)."""
     del idx, count
-    return kernels.deliver(ring, head, s, topo, w, lag, clear=True)  # the kernel clears slot head itself
+    # the kernel clears slot head and copies out the slot after it itself (XLA ops around it copied the ring)
+    return kernels.deliver(ring, head, s, topo, w, lag, clear=True, take=True)
 
 
 EVENT = register(Event())

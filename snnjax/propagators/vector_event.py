@@ -136,8 +136,8 @@ class VectorEvent(Event):
 
     def deliver(self, topo, w, lag, ring, head, spikes, index):
         """Per-synapse delays: this step's spikes into the ring of future input, ``max_events`` rows per
-        scatter-add (:func:`snnjax.ops.ring_deliver` with a block kernel)."""
-        return ops.ring_deliver(spikes, index, topo, w, lag, ring, head, kernel=_ring_blocks)
+        scatter-add (:func:`snnjax.ops.ring_deliver` with a block kernel): ``(ring, now)``."""
+        return ops.ring_deliver(spikes, index, topo, w, lag, ring, head, kernel=ops._with_slot(_ring_blocks))
 
     def propagate_plastic(self, topo, spikes, index, rule_state, depression):
         """Transmission with the plastic weights and the depression of the transmitted rows, block by block."""
