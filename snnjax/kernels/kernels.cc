@@ -22,6 +22,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
+#include <mutex>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -284,14 +286,42 @@ ffi::Error Event(ffi::AnyBuffer s, ffi::AnyBuffer t0, ffi::AnyBuffer t1, ffi::An
   }
 }
 
+// ------------------------------------------------------------------------------------------------ threads
+
+// part(lo, hi) over [0, n) cut into as many ranges as XLA's intra-op pool has threads (this thread runs the first;
+// one range for small n), waiting for all. A task allocates a little (the pool's own Schedule), once per call.
+template <class F>
+void parallel_parts(ffi::ThreadPool& pool, int64_t n, int64_t work, F&& part) {
+  const int64_t threads = std::min<int64_t>(std::max<int64_t>(pool.num_threads(), 1), 8);
+  if (threads < 2 || n < 4096 || work < 1024) {
+    part(0, n);
+    return;
+  }
+  std::mutex m;
+  std::condition_variable cv;
+  int64_t left = threads - 1;
+  for (int64_t t = 1; t < threads; ++t) {
+    const int64_t lo = n * t / threads, hi = n * (t + 1) / threads;
+    pool.Schedule([&, lo, hi] {
+      part(lo, hi);
+      std::lock_guard<std::mutex> g(m);
+      if (--left == 0) cv.notify_one();
+    });
+  }
+  part(0, n / threads);
+  std::unique_lock<std::mutex> g(m);
+  cv.wait(g, [&] { return left == 0; });
+}
+
 // ------------------------------------------------------------------------------------------------ ring buffer
 
 // (clear: slot head zeroed first) ring[(head + lag[k]) % D, post[k]] += s[i] * w[k] for every nonzero s[i]
 // (increasing i), k in increasing k.
 template <class T, class L>
-ffi::Error RingImpl(ffi::AnyBuffer ring, ffi::AnyBuffer head, ffi::AnyBuffer s, ffi::AnyBuffer row_ptr,
-                    ffi::AnyBuffer post, ffi::AnyBuffer w, ffi::AnyBuffer lag, ffi::Result<ffi::AnyBuffer> out,
-                    ffi::Result<ffi::AnyBuffer> now, int64_t w_scalar, int64_t clear, int64_t take) {
+ffi::Error RingImpl(ffi::ThreadPool pool, ffi::AnyBuffer ring, ffi::AnyBuffer head, ffi::AnyBuffer s,
+                    ffi::AnyBuffer row_ptr, ffi::AnyBuffer post, ffi::AnyBuffer w, ffi::AnyBuffer lag,
+                    ffi::Result<ffi::AnyBuffer> out, ffi::Result<ffi::AnyBuffer> now, int64_t w_scalar, int64_t clear,
+                    int64_t take) {
   const Batch batch = batch_of(out->dimensions(), 2);
   Operand orr, oh, os, op, opost, ow, ol, oo;
   SNNJAX_CHECK(orr.init("ring", ring.dimensions(), 2, batch));
@@ -334,19 +364,24 @@ ffi::Error RingImpl(ffi::AnyBuffer ring, ffi::AnyBuffer head, ffi::AnyBuffer s, 
       return x < depth && x >= 0 ? x : ((x % depth) + depth) % depth;
     };
     constexpr int64_t ahead = 16;  // the ring's lines are random accesses: fetch them a few synapses ahead
-    for_spikes(sb, n_pre, [&](int64_t i, T v) {
-      const int64_t a = std::clamp<int64_t>(rp[i], 0, n_syn);
-      const int64_t e = std::clamp<int64_t>(rp[i + 1], a, n_syn);
-      for (int64_t k = a; k < e; ++k) {
-        if (k + ahead < e) {
-          const int64_t jn = pp[k + ahead];
-          if (in(jn, n_post)) __builtin_prefetch(rb + slot_of(k + ahead) * n_post + jn, 1);
+    // the targets [lo, hi): every part scans all the spiking rows and writes only its own targets, so the parts
+    // never write one element and each element still adds its terms in the order of (i, k)
+    auto part = [&](int64_t lo, int64_t hi) {
+      for_spikes(sb, n_pre, [&](int64_t i, T v) {
+        const int64_t a = std::clamp<int64_t>(rp[i], 0, n_syn);
+        const int64_t e = std::clamp<int64_t>(rp[i + 1], a, n_syn);
+        for (int64_t k = a; k < e; ++k) {
+          if (k + ahead < e) {
+            const int64_t jn = pp[k + ahead];
+            if (jn >= lo && jn < hi) __builtin_prefetch(rb + slot_of(k + ahead) * n_post + jn, 1);
+          }
+          const int64_t j = pp[k];
+          if (j < lo || j >= hi) continue;
+          rb[slot_of(k) * n_post + j] += v * (w_scalar ? w0 : wb[k]);
         }
-        const int64_t j = pp[k];
-        if (!in(j, n_post)) continue;
-        rb[slot_of(k) * n_post + j] += v * (w_scalar ? w0 : wb[k]);
-      }
-    });
+      });
+    };
+    parallel_parts(pool, n_post, n_pre, part);
     if (take) {  // the slot of the step after head (the current step): handed to the kinetics, no XLA slice
       T* nb = now->typed_data<T>() + b * n_post;
       const int64_t t = h + 1 < depth ? h + 1 : 0;
@@ -357,29 +392,31 @@ ffi::Error RingImpl(ffi::AnyBuffer ring, ffi::AnyBuffer head, ffi::AnyBuffer s, 
 }
 
 template <class T>
-ffi::Error RingLag(ffi::AnyBuffer ring, ffi::AnyBuffer head, ffi::AnyBuffer s, ffi::AnyBuffer row_ptr,
-                   ffi::AnyBuffer post, ffi::AnyBuffer w, ffi::AnyBuffer lag, ffi::Result<ffi::AnyBuffer> out,
-                   ffi::Result<ffi::AnyBuffer> now, int64_t w_scalar, int64_t clear, int64_t take) {
+ffi::Error RingLag(ffi::ThreadPool pool, ffi::AnyBuffer ring, ffi::AnyBuffer head, ffi::AnyBuffer s,
+                   ffi::AnyBuffer row_ptr, ffi::AnyBuffer post, ffi::AnyBuffer w, ffi::AnyBuffer lag,
+                   ffi::Result<ffi::AnyBuffer> out, ffi::Result<ffi::AnyBuffer> now, int64_t w_scalar, int64_t clear,
+                   int64_t take) {
   switch (lag.element_type()) {
     case ffi::DataType::U8:
-      return RingImpl<T, uint8_t>(ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take);
+      return RingImpl<T, uint8_t>(pool, ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take);
     case ffi::DataType::S16:
-      return RingImpl<T, int16_t>(ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take);
+      return RingImpl<T, int16_t>(pool, ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take);
     case ffi::DataType::S32:
-      return RingImpl<T, int32_t>(ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take);
+      return RingImpl<T, int32_t>(pool, ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take);
     default:
       return ffi::Error::InvalidArgument("snnjax_ring: lag must be uint8, int16 or int32");
   }
 }
 
-ffi::Error Ring(ffi::AnyBuffer ring, ffi::AnyBuffer head, ffi::AnyBuffer s, ffi::AnyBuffer row_ptr,
-                ffi::AnyBuffer post, ffi::AnyBuffer w, ffi::AnyBuffer lag, ffi::Result<ffi::AnyBuffer> out,
-                ffi::Result<ffi::AnyBuffer> now, int64_t w_scalar, int64_t clear, int64_t take) {
+ffi::Error Ring(ffi::ThreadPool pool, ffi::AnyBuffer ring, ffi::AnyBuffer head, ffi::AnyBuffer s,
+                ffi::AnyBuffer row_ptr, ffi::AnyBuffer post, ffi::AnyBuffer w, ffi::AnyBuffer lag,
+                ffi::Result<ffi::AnyBuffer> out, ffi::Result<ffi::AnyBuffer> now, int64_t w_scalar, int64_t clear,
+                int64_t take) {
   switch (ring.element_type()) {
     case ffi::DataType::F32:
-      return RingLag<float>(ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take);
+      return RingLag<float>(pool, ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take);
     case ffi::DataType::F64:
-      return RingLag<double>(ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take);
+      return RingLag<double>(pool, ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take);
     default:
       return ffi::Error::InvalidArgument("snnjax_ring: ring must be float32 or float64");
   }
@@ -740,6 +777,7 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(snnjax_event, Event,
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(snnjax_ring, Ring,
                               ffi::Ffi::Bind()
+                                  .Ctx<ffi::ThreadPool>()  // XLA's intra-op threads: targets split among them
                                   .Arg<ffi::AnyBuffer>()  // ring (*b, D, n_post), aliased to the result
                                   .Arg<ffi::AnyBuffer>()  // head (*b) int32
                                   .Arg<ffi::AnyBuffer>()  // spikes (*b, n_pre)
