@@ -195,3 +195,19 @@ def test_ring_kernel_is_bit_identical_to_the_xla_ring(monkeypatch):
     np.testing.assert_array_equal(ra["E.spike"], rx["E.spike"])
     np.testing.assert_array_equal(ra["EE.g"], rx["EE.g"])
     np.testing.assert_array_equal(sa.synapses["EE"].ring, sx.synapses["EE"].ring)
+
+
+def test_a_delay_beyond_the_ring_is_refused():
+    pre, post, w, d = random_list(50, 400, 3)
+    with pytest.raises(ValueError, match="exceeds max_delay=1.0 ms"):
+        sj.Network(E=sj.neurons.LIF(50), EE=sj.Projection("E", "E", conn=(pre, post), weight=w, delay=d, max_delay=1.0))
+
+    def run_traced(scale):  # a delay traced under jit, beyond the ring that max_delay sizes: a runtime error
+        net = sj.Network(E=sj.neurons.LIF(50),
+                         EE=sj.Projection("E", "E", conn=(pre, post), weight=w, delay=jnp.asarray(d) * scale,
+                                          max_delay=3.5, method="event"))  # fmt: skip
+        return sj.simulate(net, net.init(dt=0.1), duration=1.0, dt=0.1)[0].step
+
+    assert int(jax.jit(run_traced)(1.0)) == 10
+    with pytest.raises(Exception, match="beyond the delay buffer of 35 steps"):
+        jax.block_until_ready(jax.jit(run_traced)(2.0))
