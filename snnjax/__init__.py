@@ -24,6 +24,7 @@ from snnjax import (
     synapses,
     training,
 )
+from snnjax._version import __version__ as __version__
 from snnjax.checkpoint import load_state, read_metadata, save_state
 from snnjax.delays import DelayBuffer
 from snnjax.network import Network, NetworkState
@@ -31,8 +32,6 @@ from snnjax.projection import Projection, ProjectionState
 from snnjax.runner import Monitors, Runner, simulate
 from snnjax.sweeps import SweepResult, sweep
 from snnjax.training import trainable
-
-__version__ = "0.1.0"
 
 __all__ = [
     "DelayBuffer",
