@@ -16,6 +16,7 @@ from snnjax import (
     neurons,
     ops,
     outputs,
+    placement,
     plasticity,
     propagators,
     sharding,
@@ -24,6 +25,7 @@ from snnjax import (
     synapses,
     training,
 )
+from snnjax._version import __version__ as __version__
 from snnjax.checkpoint import load_state, read_metadata, save_state
 from snnjax.delays import DelayBuffer
 from snnjax.network import Network, NetworkState
@@ -31,8 +33,6 @@ from snnjax.projection import Projection, ProjectionState
 from snnjax.runner import Monitors, Runner, simulate
 from snnjax.sweeps import SweepResult, sweep
 from snnjax.training import trainable
-
-__version__ = "0.1.0"
 
 __all__ = [
     "DelayBuffer",
@@ -59,6 +59,7 @@ __all__ = [
     "neurons",
     "ops",
     "outputs",
+    "placement",
     "plasticity",
     "plot",
     "propagators",

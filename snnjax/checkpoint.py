@@ -36,6 +36,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from snnjax._version import __version__
+
 FORMAT = "snnjax-checkpoint"
 FORMAT_VERSION = 1
 _HEADER = "__snnjax_checkpoint__"
@@ -108,8 +110,6 @@ def save_state(path: PathLike, state: Any, *, metadata: Mapping[str, Any] | None
       TypeError: a leaf is not numeric (or is a tracer), or ``metadata`` is not a JSON-serializable dict.
       FileNotFoundError: the directory of ``path`` does not exist.
     """
-    from snnjax import __version__  # here, not at import time: snnjax/__init__ may import this module
-
     path = _fspath("save_state", path)
     if metadata is not None and not isinstance(metadata, Mapping):
         raise TypeError(f"save_state: metadata must be a dict or None, got {type(metadata).__name__}")

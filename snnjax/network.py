@@ -58,6 +58,33 @@ def _check_target(what: str, post: str, target: str, pops: dict) -> None:
             )
 
 
+class LocalExchange:
+    """How a one-device step sees and stores spikes: :meth:`Network.step`'s default ``exchange``.
+
+    A step reads each population's spikes of the last step (:meth:`now`) and its delay buffer (after :meth:`view`),
+    and ends by entering the new spikes in the buffers (:meth:`write`). A placement over several devices gives its
+    own exchange (:class:`snnjax.sharding.SpikeExchange`: every device's spikes, gathered), the rest of the step
+    unchanged.
+    """
+
+    def view(self, delays: dict, step: jax.Array) -> dict:
+        """The delay buffers as this step's projections read them (here: as they are)."""
+        return delays
+
+    def now(self, name: str, delays: dict, own: jax.Array) -> jax.Array:
+        """The spikes population ``name`` emitted in the last step as its projections see them, ``(*batch, n)``;
+        ``own`` is its spike state, flattened (here: that)."""
+        return own
+
+    def write(self, delays: dict, step: jax.Array, spikes: dict) -> dict:
+        """The delay buffers after the step: ``delays`` as :meth:`view` gave them, ``spikes`` each population's
+        new spikes, flattened ``(*batch, count)``."""
+        return {name: buf.write(spikes[name]) for name, buf in delays.items()}
+
+
+_LOCAL = LocalExchange()
+
+
 def _is_population(obj) -> bool:
     return all(hasattr(obj, a) for a in ("init", "update", "shape", "count")) and not isinstance(obj, Projection)
 
@@ -282,10 +309,10 @@ class Network:
             prep[name] = drive.prepare(dt, self.populations[drive.post].count)
         return prep
 
-    def _read(self, proj: Projection, lag, state: NetworkState) -> jax.Array:
+    def _read(self, proj: Projection, lag, state: NetworkState, exchange: Any = _LOCAL) -> jax.Array:
         """The spikes ``proj`` receives this step: ``(*batch, n_pre)`` (or ``(*batch, K)`` per synapse), float;
         with ring delivery, the spikes of the last step (delivered at emission)."""
-        now = self._now(proj.pre, state)
+        now = exchange.now(proj.pre, state.delays, self._flat_spikes(proj.pre, state.neurons))
         dtype = now.dtype if jnp.issubdtype(now.dtype, jnp.floating) else jnp.result_type(float)
         now = now.astype(dtype)
         if proj.ring_delivery:
@@ -307,10 +334,6 @@ class Network:
             return old
         return jnp.where(lag == 1, now, old)  # a traced lag of 1 keeps the spikes' gradient
 
-    def _now(self, name: str, state: NetworkState) -> jax.Array:
-        """The spikes population ``name`` emitted in the last step, flattened: ``(*batch, count)``."""
-        return self._flat_spikes(name, state.neurons)
-
     def _flat_spikes(self, name: str, neurons: dict) -> jax.Array:
         """``neurons[name].spike`` with the population's axes flattened: ``(*batch, count)``."""
         spike = neurons[name].spike
@@ -331,7 +354,9 @@ class Network:
             second = buf.read(lo + 1).astype(now.dtype)
         return (1.0 - frac) * first + frac * second
 
-    def step(self, prep: dict, state: NetworkState, inputs: dict[str, jax.Array], *, dt: float) -> NetworkState:
+    def step(
+        self, prep: dict, state: NetworkState, inputs: dict[str, jax.Array], *, dt: float, exchange: Any = None
+    ) -> NetworkState:
         """Advance the whole network by one step of ``dt`` ms.
 
         Each projection reads the spikes emitted ``lag`` steps earlier; propagators that take a compacted
@@ -345,7 +370,11 @@ class Network:
           inputs: population name -> external current (nA) for this step, broadcastable to the state; projection
             name -> reward (reward-modulated plasticity), scalar or ``(*batch,)``.
           dt: step, ms.
+          exchange: how the step sees the last step's spikes and stores the new ones (:class:`LocalExchange`, the
+            default; a placement over devices gives its own: :class:`snnjax.sharding.SpikeExchange`).
         """
+        exchange = _LOCAL if exchange is None else exchange
+        state = state.replace(delays=exchange.view(state.delays, state.step))
         drive: dict[str, dict[str, jax.Array]] = {name: {} for name in self.populations}
         rewards: dict[str, jax.Array] = {}
         for name, value in inputs.items():
@@ -380,7 +409,7 @@ class Network:
             if key is not None and key in reads:
                 spikes = reads[key]
             else:
-                spikes = self._read(proj, lag, state)
+                spikes = self._read(proj, lag, state, exchange)
                 if key is not None:
                     reads[key] = spikes
             index = None
@@ -418,11 +447,6 @@ class Network:
                 synapses[name] = proj.learn(
                     synapses[name], *arrived[name], post_spikes, dt=dt, reward=rewards.get(name)
                 )
-        return NetworkState(
-            neurons=neurons, synapses=synapses, delays=self._write_delays(state, neurons), step=state.step + 1
-        )
-
-    def _write_delays(self, state: NetworkState, neurons: dict) -> dict:
-        """The delay buffers after a step: each population's new spikes entered in its buffer (a sharded
-        network's local step gathers every device's spikes here)."""
-        return {name: buf.write(self._flat_spikes(name, neurons)) for name, buf in state.delays.items()}
+        spikes = {name: self._flat_spikes(name, neurons) for name in self.populations if name in state.delays}
+        delays = exchange.write(state.delays, state.step, spikes)
+        return NetworkState(neurons=neurons, synapses=synapses, delays=delays, step=state.step + 1)

@@ -92,12 +92,15 @@ The traps, and what is done about them:
   periods, reset by subtraction, per-synapse delays, neuron models other than LIF/LI/IF/Integrator (HH, AdEx...), and
   a population that does not start where NIR's node does (NIR has no initial state: LIF/LI start at ``v_leak``,
   IF/I at 0; so a ``v_init`` elsewhere, or an IF starting at ``v_reset != 0``, is refused). An imported Delay
-  before an Output is written back.
+  before an Output is written back. Each population is written by the exporter registered for its class
+  (:func:`register_exporter`, looked up along the MRO): a model class of one's own is exported by registering a
+  function. Import looks each node type up in a table (``_importers``) the same way.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import keyword
 import re
 import warnings
@@ -114,13 +117,23 @@ from snnjax import inputs as _inputs
 from snnjax import neurons as _neurons
 from snnjax import outputs as _outputs
 from snnjax import synapses as _synapses
-from snnjax.convolution import Conv2D
+from snnjax.conn import Conv2D
 from snnjax.network import Network
 from snnjax.projection import Projection
 from snnjax.runner import simulate
 from snnjax.training import trainable
 
-__all__ = ["Bias", "BiasState", "NIRNetwork", "from_nir", "load_nir", "save_nir", "to_nir"]
+__all__ = [
+    "Bias",
+    "BiasState",
+    "ExportContext",
+    "NIRNetwork",
+    "from_nir",
+    "load_nir",
+    "register_exporter",
+    "save_nir",
+    "to_nir",
+]
 
 INTEGRATIONS = ("exact", "euler")
 SYNAPSE_INPUTS = ("held", "jump")
@@ -275,20 +288,6 @@ def _flatten_graph(nir, graph, prefix=""):
     return nodes, edges
 
 
-def _pop_types(nir):
-    names = ("Input", "LIF", "CubaLIF", "IF", "LI", "CubaLI", "I", "Integrator", "Threshold")
-    return tuple(getattr(nir, n) for n in names if hasattr(nir, n))
-
-
-def _weighted_types(nir):
-    return (nir.Affine, nir.Linear, nir.Scale, nir.Conv1d, nir.Conv2d, nir.SumPool2d, nir.AvgPool2d)
-
-
-def _pass_types(nir):
-    ident = getattr(getattr(getattr(nir, "ir", None), "graph", None), "Identity", None)
-    return tuple(t for t in (nir.Flatten, nir.Delay, ident) if t is not None)
-
-
 def _shape_of(x) -> tuple[int, ...] | None:
     if x is None:
         return None
@@ -313,73 +312,82 @@ def _conv_padding(padding, kernel, dilation, name):
     return _pair(padding)
 
 
-def _linear_op(nir, name, node, in_shape):
-    """One linear node on an input of ``in_shape``: ``(out_shape, conn, pre, post, w, bias)`` with the synapse list
-    ``pre -> post`` of weights ``w`` (float64), ``bias`` ``(n_out,)`` or None; ``conn`` the connector to give a
-    projection when this node is alone on its path."""
+# Linear nodes: fn(nir, name, node, in_shape) -> (out_shape, conn, pre, post, w, bias), the synapse list ``pre ->
+# post`` of weights ``w`` (float64), ``bias`` ``(n_out,)`` or None; ``conn`` the connector to give a projection when
+# the node is alone on its path.
+def _import_dense(nir, name, node, in_shape, *, bias: bool):
     n_in = int(np.prod(in_shape))
-    if isinstance(node, (nir.Affine, nir.Linear)):
-        w = np.asarray(node.weight, np.float64)
-        if w.ndim != 2 or w.shape[1] != n_in:
-            raise ValueError(f"from_nir: {name}: weight {w.shape} does not take an input of shape {in_shape}")
-        pre, post = np.meshgrid(np.arange(n_in), np.arange(w.shape[0]), indexing="ij")
-        bias = np.asarray(node.bias, np.float64).reshape(-1) if isinstance(node, nir.Affine) else None
-        return (w.shape[0],), _conn.All2All(), pre.ravel(), post.ravel(), w.T.ravel(), bias
-    if isinstance(node, nir.Scale):
-        s = np.broadcast_to(np.asarray(node.scale, np.float64), in_shape).ravel()
-        idx = np.arange(n_in)
-        return in_shape, _conn.One2One(), idx, idx, s, None
-    if isinstance(node, (nir.Conv1d, nir.Conv2d)):
-        one = isinstance(node, nir.Conv1d)
-        w = np.asarray(node.weight, np.float64)
-        if one:
-            w = w[:, :, None, :]
-            c, length = (in_shape if len(in_shape) == 2 else (w.shape[1] * node.groups, n_in // (w.shape[1])))[:2]
-            shape3 = (int(c), 1, int(length))
-            stride, dil = (1, int(np.ravel(node.stride)[0])), (1, int(np.ravel(node.dilation)[0]))
-            pad = (0, _conv_padding(node.padding, (w.shape[3],), (dil[1],), name)[0])
-        else:
-            if len(in_shape) != 3:
-                raise ValueError(f"from_nir: {name}: Conv2d needs a (C, H, W) input, got shape {in_shape}")
-            shape3 = tuple(int(v) for v in in_shape)
-            stride, dil = _pair(node.stride), _pair(node.dilation)
-            pad = _conv_padding(node.padding, w.shape[2:], dil, name)
-        groups = int(node.groups)
-        f, cg = w.shape[:2]
-        if cg * groups != shape3[0]:
-            raise ValueError(f"from_nir: {name}: weight {w.shape} with groups={groups} needs {cg * groups} channels")
-        full = np.zeros((f, shape3[0], *w.shape[2:]))
-        per = f // groups
-        for g in range(groups):  # a few groups at most: the kernel is built once, on the host
-            full[g * per : (g + 1) * per, g * cg : (g + 1) * cg] = w[g * per : (g + 1) * per]
-        conv = Conv2D(in_shape=shape3, filters=f, kernel=w.shape[2:], stride=stride, padding=pad, dilation=dil)
-        out3 = conv.out_shape
-        pre, post = conv.build(int(np.prod(shape3)), int(np.prod(out3)))
-        wk = full.reshape(-1)[np.asarray(conv.kernel_index())]
-        bias = None
-        if getattr(node, "bias", None) is not None and np.size(node.bias):
-            bias = np.repeat(np.asarray(node.bias, np.float64).reshape(-1), out3[1] * out3[2])
-        out_shape = (out3[0], out3[2]) if one else out3
-        return out_shape, conv, np.asarray(pre), np.asarray(post), wk, bias
-    if isinstance(node, (nir.SumPool2d, nir.AvgPool2d)):
+    w = np.asarray(node.weight, np.float64)
+    if w.ndim != 2 or w.shape[1] != n_in:
+        raise ValueError(f"from_nir: {name}: weight {w.shape} does not take an input of shape {in_shape}")
+    pre, post = np.meshgrid(np.arange(n_in), np.arange(w.shape[0]), indexing="ij")
+    b = np.asarray(node.bias, np.float64).reshape(-1) if bias else None
+    return (w.shape[0],), _conn.All2All(), pre.ravel(), post.ravel(), w.T.ravel(), b
+
+
+def _import_scale(nir, name, node, in_shape):
+    n_in = int(np.prod(in_shape))
+    s = np.broadcast_to(np.asarray(node.scale, np.float64), in_shape).ravel()
+    idx = np.arange(n_in)
+    return in_shape, _conn.One2One(), idx, idx, s, None
+
+
+def _import_conv(nir, name, node, in_shape, *, one: bool):
+    n_in = int(np.prod(in_shape))
+    w = np.asarray(node.weight, np.float64)
+    if one:  # Conv1d: a one-row Conv2D
+        w = w[:, :, None, :]
+        c, length = (in_shape if len(in_shape) == 2 else (w.shape[1] * node.groups, n_in // (w.shape[1])))[:2]
+        shape3 = (int(c), 1, int(length))
+        stride, dil = (1, int(np.ravel(node.stride)[0])), (1, int(np.ravel(node.dilation)[0]))
+        pad = (0, _conv_padding(node.padding, (w.shape[3],), (dil[1],), name)[0])
+    else:
         if len(in_shape) != 3:
-            raise ValueError(f"from_nir: {name}: pooling needs a (C, H, W) input, got shape {in_shape}")
-        k, s, p = _pair(node.kernel_size), _pair(node.stride), _pair(node.padding)
-        c = int(in_shape[0])
-        kern = np.zeros((c, c, *k))
-        kern[np.arange(c), np.arange(c)] = 1.0 / (k[0] * k[1]) if isinstance(node, nir.AvgPool2d) else 1.0
-        conv = Conv2D(in_shape=tuple(int(v) for v in in_shape), filters=c, kernel=k, stride=s, padding=p)
-        pre, post = conv.build(n_in, int(np.prod(conv.out_shape)))
-        wk = kern.reshape(-1)[np.asarray(conv.kernel_index())]
-        return conv.out_shape, conv, np.asarray(pre), np.asarray(post), wk, None
-    raise AssertionError(type(node))  # pragma: no cover
+            raise ValueError(f"from_nir: {name}: Conv2d needs a (C, H, W) input, got shape {in_shape}")
+        shape3 = tuple(int(v) for v in in_shape)
+        stride, dil = _pair(node.stride), _pair(node.dilation)
+        pad = _conv_padding(node.padding, w.shape[2:], dil, name)
+    groups = int(node.groups)
+    f, cg = w.shape[:2]
+    if cg * groups != shape3[0]:
+        raise ValueError(f"from_nir: {name}: weight {w.shape} with groups={groups} needs {cg * groups} channels")
+    full = np.zeros((f, shape3[0], *w.shape[2:]))
+    per = f // groups
+    for g in range(groups):  # a few groups at most: the kernel is built once, on the host
+        full[g * per : (g + 1) * per, g * cg : (g + 1) * cg] = w[g * per : (g + 1) * per]
+    conv = Conv2D(in_shape=shape3, filters=f, kernel=w.shape[2:], stride=stride, padding=pad, dilation=dil)
+    out3 = conv.out_shape
+    pre, post = conv.build(int(np.prod(shape3)), int(np.prod(out3)))
+    wk = full.reshape(-1)[np.asarray(conv.kernel_index())]
+    bias = None
+    if getattr(node, "bias", None) is not None and np.size(node.bias):
+        bias = np.repeat(np.asarray(node.bias, np.float64).reshape(-1), out3[1] * out3[2])
+    out_shape = (out3[0], out3[2]) if one else out3
+    return out_shape, conv, np.asarray(pre), np.asarray(post), wk, bias
 
 
-def _pass_shape(nir, name, node, in_shape):
-    if isinstance(node, nir.Flatten):
-        nd = len(in_shape)
-        a, b = node.start_dim % nd, node.end_dim % nd
-        return (*in_shape[:a], int(np.prod(in_shape[a : b + 1])), *in_shape[b + 1 :])
+def _import_pool(nir, name, node, in_shape, *, average: bool):
+    if len(in_shape) != 3:
+        raise ValueError(f"from_nir: {name}: pooling needs a (C, H, W) input, got shape {in_shape}")
+    n_in = int(np.prod(in_shape))
+    k, s, p = _pair(node.kernel_size), _pair(node.stride), _pair(node.padding)
+    c = int(in_shape[0])
+    kern = np.zeros((c, c, *k))
+    kern[np.arange(c), np.arange(c)] = 1.0 / (k[0] * k[1]) if average else 1.0
+    conv = Conv2D(in_shape=tuple(int(v) for v in in_shape), filters=c, kernel=k, stride=s, padding=p)
+    pre, post = conv.build(n_in, int(np.prod(conv.out_shape)))
+    wk = kern.reshape(-1)[np.asarray(conv.kernel_index())]
+    return conv.out_shape, conv, np.asarray(pre), np.asarray(post), wk, None
+
+
+# Pass-through nodes (and Output): fn(nir, name, node, in_shape) -> out_shape.
+def _import_flatten(nir, name, node, in_shape):
+    nd = len(in_shape)
+    a, b = node.start_dim % nd, node.end_dim % nd
+    return (*in_shape[:a], int(np.prod(in_shape[a : b + 1])), *in_shape[b + 1 :])
+
+
+def _same_shape(nir, name, node, in_shape):
     return in_shape
 
 
@@ -491,23 +499,20 @@ def from_nir(
         raise ValueError(f"from_nir: synapse_input must be one of {SYNAPSE_INPUTS}, got {synapse_input!r}")
     ts = float(time_scale)
     nodes, edges = _flatten_graph(nir, graph)
-    pops_t, weighted_t, pass_t = _pop_types(nir), _weighted_types(nir), _pass_types(nir)
-    kind = {}
+    table = _importers(nir)  # node type -> how it is imported: no chain of isinstance tests
+    imps, kind = {}, {}
     for name, node in nodes.items():
-        if node is _PASS or isinstance(node, pass_t):
+        if node is _PASS:
             kind[name] = "pass"
-        elif isinstance(node, nir.Output):
-            kind[name] = "output"
-        elif isinstance(node, pops_t):
-            kind[name] = "pop"
-        elif isinstance(node, weighted_t):
-            kind[name] = "linear"
-        else:
+            continue
+        imps[name] = _importer(table, node)
+        if imps[name] is None:
             raise ValueError(
                 f"from_nir: node {name!r} is a {type(node).__name__}, which snnjax cannot import (supported: "
                 "Input, Output, LIF, CubaLIF, IF, LI, CubaLI, I, Integrator, Threshold, Affine, Linear, Scale, "
                 "Conv1d, Conv2d, SumPool2d, AvgPool2d, Flatten, Delay, nested graphs)"
             )
+        kind[name] = imps[name].kind
     succ: dict[str, list[str]] = {n: [] for n in nodes}
     for a, b in edges:
         succ[a].append(b)
@@ -526,7 +531,7 @@ def from_nir(
                 continue
             node, s = nodes[b], shapes[a]
             if kind[b] == "linear":
-                ops[b] = _linear_op(nir, b, node, s)
+                ops[b] = imps[b].fn(nir, b, node, s)
                 shapes[b] = tuple(ops[b][0])
             elif kind[b] == "pop":
                 own = _param_shape(node)
@@ -534,7 +539,7 @@ def from_nir(
                     raise ValueError(f"from_nir: node {b!r} has parameters of shape {own}, but receives {s}")
                 shapes[b] = own if own is not None and len(own) >= len(s) else s
             else:
-                shapes[b] = _pass_shape(nir, b, node, s) if node is not _PASS else s
+                shapes[b] = imps[b].fn(nir, b, node, s) if node is not _PASS else s
             changed = True
     for name in nodes:
         if name not in shapes:
@@ -599,7 +604,9 @@ def from_nir(
     bias_name = _ident("nir_bias", taken)
     pops, syn, scale = {}, {}, {}
     for p in pop_names:
-        pops[pname[p]], syn[p], scale[p] = _population(nir, p, nodes[p], shapes[p], dt, ts, integration, synapse_input)
+        pops[pname[p]], syn[p], scale[p] = _population(
+            nir, imps[p], p, nodes[p], shapes[p], dt, ts, integration, synapse_input
+        )
 
     # projections
     projs, used_bias = {}, False
@@ -670,7 +677,7 @@ def from_nir(
     for u, chain, o in out_paths:
         if any(kind[c] == "linear" for c in chain):
             raise ValueError(f"from_nir: Output {o!r} is fed by a linear node; snnjax outputs are neuron states")
-        field = "v" if isinstance(nodes[u], _nonspiking(nir)) else "spike"
+        field = imps[u].output
         outputs[o] = f"{pname[u]}.{field}"
         # Delay nodes before an Output shift the output: the graph's output is the population's, later
         output_delays[o] = sum(_delay_steps(c, nodes[c], ts, dt) for c in chain if isinstance(nodes[c], nir.Delay))
@@ -687,10 +694,6 @@ def from_nir(
     )
 
 
-def _nonspiking(nir):
-    return tuple(getattr(nir, n) for n in ("LI", "CubaLI", "I", "Integrator") if hasattr(nir, n))
-
-
 def _param_shape(node) -> tuple[int, ...] | None:
     for f in ("tau", "tau_mem", "r", "v_threshold", "threshold"):
         x = getattr(node, f, None)
@@ -699,64 +702,136 @@ def _param_shape(node) -> tuple[int, ...] | None:
     return None
 
 
-def _population(nir, name, node, shape, dt, ts, integration, synapse_input):
-    """``(population, synapse of its incoming projections, per-neuron input scale (n,))``."""
-    dtype = jnp.result_type(float)
-    n = int(np.prod(shape))
+@dataclasses.dataclass(frozen=True)
+class _Discretisation:
+    """How one neuron node is imported: its name and shape, ``dt`` (ms), ``ts`` (ms per NIR time unit) and the
+    options of :func:`from_nir`."""
 
-    def arr(x):
+    name: str
+    shape: tuple[int, ...]
+    dt: float
+    ts: float
+    integration: str
+    synapse_input: str
+
+    def arr(self, x) -> np.ndarray:
+        n = int(np.prod(self.shape))
         a = np.asarray(x, np.float64)
-        if a.size == n and a.shape != tuple(shape):
-            a = a.reshape(shape)
-        return np.broadcast_to(a, shape)
+        if a.size == n and a.shape != tuple(self.shape):
+            a = a.reshape(self.shape)
+        return np.broadcast_to(a, self.shape)
 
-    def f(x):
-        return jnp.asarray(arr(x), dtype)
+    def f(self, x) -> jax.Array:
+        return jnp.asarray(self.arr(x), jnp.result_type(float))
 
-    def tau_of(x, what):
-        t = arr(x) * ts
+    def tau(self, x, what: str) -> np.ndarray:
+        """A NIR time constant in ms, for the integration asked for."""
+        t = self.arr(x) * self.ts
         if not np.all(t > 0):
-            raise ValueError(f"from_nir: node {name!r}: {what} must be > 0, got {np.min(t)}")
-        if integration == "euler":
-            if not np.all(t > dt):
-                raise ValueError(f"from_nir: node {name!r}: integration='euler' needs {what} > dt = {dt} ms")
-            t = -dt / np.log1p(-dt / t)
+            raise ValueError(f"from_nir: node {self.name!r}: {what} must be > 0, got {np.min(t)}")
+        if self.integration == "euler":
+            if not np.all(t > self.dt):
+                raise ValueError(f"from_nir: node {self.name!r}: integration='euler' needs {what} > dt = {self.dt} ms")
+            t = -self.dt / np.log1p(-self.dt / t)
         return t
 
-    ones = np.ones(n)
-    delta = _synapses.Delta()
-    size = tuple(int(v) for v in shape)
-    if isinstance(node, nir.Input):
-        return _inputs.SpikeArray(size), delta, ones
-    cuba = isinstance(node, (nir.CubaLIF, nir.CubaLI))
-    syn, scale = delta, ones
-    if cuba:
-        tau_s = tau_of(node.tau_syn, "tau_syn")
-        if synapse_input == "jump":
-            gain = ones
-        elif integration == "euler":
-            gain = (dt / (arr(node.tau_syn) * ts)).ravel()
+    def synaptic(self, node) -> tuple[Any, np.ndarray]:
+        """A CubaLIF/CubaLI node's input: ``(Exponential kinetics, per-neuron input scale (n,))``."""
+        tau_s = self.tau(node.tau_syn, "tau_syn")
+        if self.synapse_input == "jump":
+            gain = np.ones(int(np.prod(self.shape)))
+        elif self.integration == "euler":
+            gain = (self.dt / (self.arr(node.tau_syn) * self.ts)).ravel()
         else:
-            gain = -np.expm1(-dt / tau_s).ravel()
-        syn, scale = _synapses.Exponential(tau=jnp.asarray(tau_s, dtype)), gain * arr(node.w_in).ravel()
-    if isinstance(node, (nir.LIF, nir.CubaLIF)):
-        tau = tau_of(node.tau if isinstance(node, nir.LIF) else node.tau_mem, "tau")
-        pop = _neurons.LIF(
-            size, v_rest=f(node.v_leak), v_reset=f(node.v_reset), v_th=jnp.asarray(_above(arr(node.v_threshold))),
-            tau=jnp.asarray(tau, dtype), tau_ref=0.0, r=f(node.r), reset_mode="value",
-        )  # fmt: skip
-    elif isinstance(node, (nir.LI, nir.CubaLI)):
-        tau = tau_of(node.tau if isinstance(node, nir.LI) else node.tau_mem, "tau")
-        pop = _neurons.LI(size, tau=jnp.asarray(tau, dtype), r=f(node.r), v_rest=f(node.v_leak))
-    elif isinstance(node, nir.IF):  # NIR's IF starts at v = 0 (dv/dt = r I from 0), snnjax's at v_reset by default
-        pop = _neurons.IF(size, r=f(arr(node.r) / ts), v_th=jnp.asarray(_above(arr(node.v_threshold))),
-                          v_reset=f(node.v_reset), v_init=0.0)  # fmt: skip
-    elif isinstance(node, nir.Threshold):
-        pop = _neurons.LIF(size, v_rest=0.0, v_reset=0.0, v_th=jnp.asarray(_above(arr(node.threshold))),
-                           tau=dt / 1000.0, tau_ref=0.0, r=1.0)  # fmt: skip
-    else:  # I / Integrator
-        pop = _neurons.Integrator(size, r=f(arr(node.r) / ts))
-    return pop, syn, scale
+            gain = -np.expm1(-self.dt / tau_s).ravel()
+        syn = _synapses.Exponential(tau=jnp.asarray(tau_s, jnp.result_type(float)))
+        return syn, gain * self.arr(node.w_in).ravel()
+
+
+# Neuron nodes: fn(node, d: _Discretisation) -> population.
+def _import_input(node, d):
+    return _inputs.SpikeArray(d.shape)
+
+
+def _import_lif(node, d, *, tau: str):
+    return _neurons.LIF(
+        d.shape, v_rest=d.f(node.v_leak), v_reset=d.f(node.v_reset), v_th=jnp.asarray(_above(d.arr(node.v_threshold))),
+        tau=jnp.asarray(d.tau(getattr(node, tau), "tau"), jnp.result_type(float)), tau_ref=0.0, r=d.f(node.r),
+        reset_mode="value",
+    )  # fmt: skip
+
+
+def _import_li(node, d, *, tau: str):
+    tau = jnp.asarray(d.tau(getattr(node, tau), "tau"), jnp.result_type(float))
+    return _neurons.LI(d.shape, tau=tau, r=d.f(node.r), v_rest=d.f(node.v_leak))
+
+
+def _import_if(node, d):  # NIR's IF starts at v = 0 (dv/dt = r I from 0), snnjax's at v_reset by default
+    return _neurons.IF(d.shape, r=d.f(d.arr(node.r) / d.ts), v_th=jnp.asarray(_above(d.arr(node.v_threshold))),
+                       v_reset=d.f(node.v_reset), v_init=0.0)  # fmt: skip
+
+
+def _import_threshold(node, d):
+    return _neurons.LIF(d.shape, v_rest=0.0, v_reset=0.0, v_th=jnp.asarray(_above(d.arr(node.threshold))),
+                        tau=d.dt / 1000.0, tau_ref=0.0, r=1.0)  # fmt: skip
+
+
+def _import_integrator(node, d):
+    return _neurons.Integrator(d.shape, r=d.f(d.arr(node.r) / d.ts))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Importer:
+    """How one NIR node type is imported: ``kind`` ``"pop"`` (a population: ``fn(node, d)``), ``"linear"`` (weights
+    of a projection) or ``"pass"`` / ``"output"`` (its output shape); ``output``: the field an Output after a
+    population reads; ``synaptic``: a node with a synaptic current (CubaLIF, CubaLI)."""
+
+    kind: str
+    fn: Callable
+    output: str = "spike"
+    synaptic: bool = False
+
+
+def _importers(nir) -> dict[type, _Importer]:
+    """NIR node type -> its :class:`_Importer` (a node's importer is that of the first class of its MRO listed)."""
+    p = functools.partial
+    table = {
+        "Input": _Importer("pop", _import_input),
+        "LIF": _Importer("pop", p(_import_lif, tau="tau")),
+        "CubaLIF": _Importer("pop", p(_import_lif, tau="tau_mem"), synaptic=True),
+        "IF": _Importer("pop", _import_if),
+        "LI": _Importer("pop", p(_import_li, tau="tau"), output="v"),
+        "CubaLI": _Importer("pop", p(_import_li, tau="tau_mem"), output="v", synaptic=True),
+        "I": _Importer("pop", _import_integrator, output="v"),
+        "Integrator": _Importer("pop", _import_integrator, output="v"),
+        "Threshold": _Importer("pop", _import_threshold),
+        "Affine": _Importer("linear", p(_import_dense, bias=True)),
+        "Linear": _Importer("linear", p(_import_dense, bias=False)),
+        "Scale": _Importer("linear", _import_scale),
+        "Conv1d": _Importer("linear", p(_import_conv, one=True)),
+        "Conv2d": _Importer("linear", p(_import_conv, one=False)),
+        "SumPool2d": _Importer("linear", p(_import_pool, average=False)),
+        "AvgPool2d": _Importer("linear", p(_import_pool, average=True)),
+        "Flatten": _Importer("pass", _import_flatten),
+        "Delay": _Importer("pass", _same_shape),
+        "Output": _Importer("output", _same_shape),
+    }
+    out = {getattr(nir, name): imp for name, imp in table.items() if hasattr(nir, name)}
+    identity = getattr(getattr(getattr(nir, "ir", None), "graph", None), "Identity", None)
+    if identity is not None:
+        out[identity] = _Importer("pass", _same_shape)
+    return out
+
+
+def _importer(table: dict, node: Any) -> _Importer | None:
+    return next((table[k] for k in type(node).__mro__ if k in table), None)
+
+
+def _population(nir, imp: _Importer, name, node, shape, dt, ts, integration, synapse_input):
+    """``(population, synapse of its incoming projections, per-neuron input scale (n,))``."""
+    d = _Discretisation(name, tuple(int(v) for v in shape), dt, ts, integration, synapse_input)
+    syn, scale = d.synaptic(node) if imp.synaptic else (_synapses.Delta(), np.ones(int(np.prod(shape))))
+    return imp.fn(node, d), syn, scale
 
 
 # -- export ---------------------------------------------------------------------------------------------------------
@@ -808,8 +883,6 @@ def to_nir(
         incoming[proj.post].append(proj)
     nodes, edges, taus = {}, [], {}
     for name, pop in pops.items():
-        if isinstance(pop, Bias):
-            continue
         kinds = {type(p.synapse).__name__ for p in incoming[name]}
         if len(kinds) > 1:
             raise ValueError(
@@ -823,7 +896,9 @@ def to_nir(
                 raise ValueError(f"to_nir: projections into {name!r} have different Exponential tau; CubaLIF has one")
             tau_s = all_tau[0]
         taus[name] = tau_s
-        nodes[name] = _export_population(nir, name, pop, tau_s, dt, ts)
+        node = _export_population(name, pop, tau_s, dt, ts)  # by the exporter registered for its class
+        if node is not None:
+            nodes[name] = node
     biases: dict[str, np.ndarray] = {}
     first: dict[str, str] = {}
     for name, proj in projs.items():
@@ -891,8 +966,8 @@ def to_nir(
         has_out = {p.pre for p in projs.values()}
         outputs = {}
         for name, pop in pops.items():
-            if name not in has_out and not isinstance(pop, (Bias, _inputs.SpikeArray)):
-                field = "v" if isinstance(pop, (_neurons.LI, _neurons.Integrator)) else "spike"
+            field = _exporter(name, pop).output  # the field its exporter names (None: sources)
+            if name not in has_out and field is not None:
                 outputs[f"{name}_output"] = f"{name}.{field}"
     for oname, path in outputs.items():
         pop = path.split(".")[0]
@@ -958,52 +1033,164 @@ def _check_start(name, pop, default, nir_start, where):
         )
 
 
-def _export_population(nir, name, pop, tau_s, dt, ts):
-    def arr(x):
-        return np.array(np.broadcast_to(_np(x), pop.shape))  # in the population's shape (C, H, W) for conv layers
+@dataclasses.dataclass(frozen=True)
+class ExportContext:
+    """What an exporter (:func:`register_exporter`) gets besides the population.
 
-    if isinstance(pop, _inputs.SpikeArray):
-        if tau_s is not None:
-            raise ValueError(f"to_nir: population {name!r} is a SpikeArray and receives projections")
-        return nir.Input(input_type={"input": np.array(pop.shape)})
-    if isinstance(pop, (_neurons.LIF, _neurons.IF)) and pop.reset_mode != "value":
-        raise ValueError(f"to_nir: population {name!r} resets by subtraction; NIR neurons reset to v_reset")
-    if isinstance(pop, (_neurons.LIF, _neurons.LI)):
-        _check_start(name, pop, pop.v_rest, pop.v_rest, "at rest (v = v_leak)")
-    elif isinstance(pop, (_neurons.IF, _neurons.Integrator)):
-        _check_start(name, pop, getattr(pop, "v_reset", 0.0), 0.0, "at v = 0")
-    if isinstance(pop, _neurons.LIF):
-        if np.any(_np(pop.tau_ref) > 0):
-            raise ValueError(f"to_nir: population {name!r} has a refractory period (tau_ref); NIR LIF has none")
-        tau = arr(pop.tau)
-        thr = _below(arr(pop.v_th))
-        if (
-            tau_s is None
-            and np.all(tau <= dt / 700)
-            and np.all(arr(pop.r) == 1)
-            and not np.any(arr(pop.v_rest))
-            and not np.any(arr(pop.v_reset))
-        ):
-            return nir.Threshold(threshold=thr)
-        common = dict(r=arr(pop.r), v_leak=arr(pop.v_rest), v_threshold=thr, v_reset=arr(pop.v_reset))
-        if tau_s is None:
-            return nir.LIF(tau=tau / ts, **common)
-        return nir.CubaLIF(tau_syn=arr(tau_s) / ts, tau_mem=tau / ts, w_in=np.ones(pop.shape), **common)
-    if isinstance(pop, _neurons.LI):
-        if tau_s is None:
-            return nir.LI(tau=arr(pop.tau) / ts, r=arr(pop.r), v_leak=arr(pop.v_rest))
-        return nir.CubaLI(tau_syn=arr(tau_s) / ts, tau_mem=arr(pop.tau) / ts, r=arr(pop.r),
-                          v_leak=arr(pop.v_rest), w_in=np.ones(pop.shape))  # fmt: skip
-    if tau_s is not None:
-        raise ValueError(f"to_nir: population {name!r} ({type(pop).__name__}) cannot take Exponential synapses in NIR")
-    if isinstance(pop, _neurons.IF):
-        return nir.IF(r=arr(pop.r) * ts, v_threshold=_below(arr(pop.v_th)), v_reset=arr(pop.v_reset))
-    if isinstance(pop, _neurons.Integrator):
-        return nir.I(r=arr(pop.r) * ts)
+    Attributes:
+      name: the population's name in the network.
+      shape: the population's shape (its NIR node's parameters have this shape).
+      dt: the step the network is simulated with, ms.
+      time_scale: ms per NIR time unit (a time constant ``tau`` ms is written ``tau / time_scale``).
+      tau_syn: the time constant, ms, of the ``Exponential`` kinetics of the projections into the population, as an
+        array of its shape, or None (``Delta`` kinetics, or no projection into it). Only an exporter registered with
+        ``synaptic=True`` sees a value here (it writes a node with a synaptic current, e.g. ``CubaLIF``).
+    """
+
+    name: str
+    shape: tuple[int, ...]
+    dt: float
+    time_scale: float
+    tau_syn: np.ndarray | None = None
+
+    def array(self, x: Any) -> np.ndarray:
+        """A parameter (scalar or per neuron) as a float64 numpy array of the population's shape."""
+        return np.array(np.broadcast_to(_np(x), self.shape))
+
+
+@dataclasses.dataclass(frozen=True)
+class _Exporter:
+    fn: Callable
+    output: str | None
+    synaptic: bool
+
+
+_EXPORTERS: dict[type, _Exporter] = {}
+OUTPUT_FIELDS = ("spike", "v", None)
+
+
+def register_exporter(cls: type, fn: Callable | None = None, *, output: str | None = "spike", synaptic: bool = False):
+    """Export the populations of class ``cls`` with ``fn(pop, ctx) -> nir node`` in :func:`to_nir`.
+
+    The exporter of a population is that of the first class of its MRO with one, so a subclass is exported as its
+    base unless it registers its own; registering a class again replaces its exporter. Usable as a decorator,
+    ``@register_exporter(MyNeuron)``. The neuron models NIR has nodes for (``LIF``, ``LI``, ``IF``, ``Integrator``),
+    ``SpikeArray`` (an ``Input``) and :class:`Bias` are registered by this module.
+
+    Args:
+      cls: the population class.
+      fn: ``fn(pop, ctx)`` with ``ctx`` an :class:`ExportContext`: returns the population's NIR node (e.g.
+        ``nir.LIF(tau=ctx.array(pop.tau) / ctx.time_scale, ...)``), or None for a source that has no node of its own
+        (as :class:`Bias`, whose projections become the bias of an ``Affine``); raises a ``ValueError`` naming
+        ``ctx.name`` for an instance NIR cannot express.
+      output: the state field a default NIR ``Output`` reads (for a population without outgoing projections):
+        ``"spike"``, ``"v"`` (non-spiking models), or None (no default output: inputs, sources).
+      synaptic: whether ``fn`` writes the ``Exponential`` kinetics of the projections into the population
+        (``ctx.tau_syn``) into its node; if False, such a population is refused.
+
+    Returns:
+      ``fn``, or the decorator when ``fn`` is None.
+    """
+    if not isinstance(cls, type):
+        raise TypeError(f"register_exporter: cls must be a class, got {cls!r}")
+    if output not in OUTPUT_FIELDS:
+        raise ValueError(f"register_exporter: output must be one of {OUTPUT_FIELDS}, got {output!r}")
+    if not isinstance(synaptic, bool):
+        raise TypeError(f"register_exporter: synaptic must be True or False, got {synaptic!r}")
+
+    def register(fn: Callable) -> Callable:
+        if not callable(fn):
+            raise TypeError(f"register_exporter: fn must be a callable fn(pop, ctx), got {fn!r}")
+        _EXPORTERS[cls] = _Exporter(fn, output, synaptic)
+        return fn
+
+    return register if fn is None else register(fn)
+
+
+def _exporter(name: str, pop: Any) -> _Exporter:
+    for klass in type(pop).__mro__:
+        if klass in _EXPORTERS:
+            return _EXPORTERS[klass]
+    cls = type(pop).__name__
     raise ValueError(
-        f"to_nir: population {name!r} is a {type(pop).__name__}, which has no NIR node (NIR has LIF, CubaLIF, IF, LI, "
-        "CubaLI, I, Threshold and Input; conductance, adaptation, exponential or Hodgkin-Huxley models do not map)"
+        f"to_nir: population {name!r} is a {cls}, which has no NIR node (NIR has LIF, CubaLIF, IF, LI, CubaLI, I, "
+        "Threshold and Input; conductance, adaptation, exponential or Hodgkin-Huxley models do not map); for a class "
+        f"of your own, register how to write it: snnjax.nir.register_exporter({cls}, fn) with fn(pop, ctx) -> a nir "
+        "node (docs/nir.md)"
     )
+
+
+def _export_population(name: str, pop: Any, tau_s: np.ndarray | None, dt: float, ts: float) -> Any:
+    """The NIR node of population ``name`` (None: a source without a node), by its class's exporter."""
+    exporter = _exporter(name, pop)
+    ctx = ExportContext(name=name, shape=tuple(pop.shape), dt=dt, time_scale=ts, tau_syn=tau_s)
+    node = exporter.fn(pop, ctx if exporter.synaptic else dataclasses.replace(ctx, tau_syn=None))
+    if tau_s is not None and not exporter.synaptic:  # after fn: its own refusals come first
+        raise ValueError(f"to_nir: population {name!r} ({type(pop).__name__}) cannot take Exponential synapses in NIR")
+    return node
+
+
+def _check_reset(pop: Any, ctx: ExportContext) -> None:
+    if pop.reset_mode != "value":
+        raise ValueError(f"to_nir: population {ctx.name!r} resets by subtraction; NIR neurons reset to v_reset")
+
+
+@register_exporter(_inputs.SpikeArray, output=None)
+def _export_spike_array(pop: Any, ctx: ExportContext) -> Any:
+    return _nir().Input(input_type={"input": np.array(pop.shape)})
+
+
+@register_exporter(Bias, output=None)
+def _export_bias(pop: Bias, ctx: ExportContext) -> None:
+    return None  # its projections become the bias of the Affine node of their target (to_nir)
+
+
+@register_exporter(_neurons.LIF, synaptic=True)
+def _export_lif(pop: Any, ctx: ExportContext) -> Any:
+    nir = _nir()
+    _check_reset(pop, ctx)
+    _check_start(ctx.name, pop, pop.v_rest, pop.v_rest, "at rest (v = v_leak)")
+    if np.any(_np(pop.tau_ref) > 0):
+        raise ValueError(f"to_nir: population {ctx.name!r} has a refractory period (tau_ref); NIR LIF has none")
+    tau, ts = ctx.array(pop.tau), ctx.time_scale
+    thr = _below(ctx.array(pop.v_th))
+    if (
+        ctx.tau_syn is None
+        and np.all(tau <= ctx.dt / 700)
+        and np.all(ctx.array(pop.r) == 1)
+        and not np.any(ctx.array(pop.v_rest))
+        and not np.any(ctx.array(pop.v_reset))
+    ):
+        return nir.Threshold(threshold=thr)
+    common = dict(r=ctx.array(pop.r), v_leak=ctx.array(pop.v_rest), v_threshold=thr, v_reset=ctx.array(pop.v_reset))
+    if ctx.tau_syn is None:
+        return nir.LIF(tau=tau / ts, **common)
+    return nir.CubaLIF(tau_syn=ctx.array(ctx.tau_syn) / ts, tau_mem=tau / ts, w_in=np.ones(pop.shape), **common)
+
+
+@register_exporter(_neurons.LI, output="v", synaptic=True)
+def _export_li(pop: Any, ctx: ExportContext) -> Any:
+    nir = _nir()
+    _check_start(ctx.name, pop, pop.v_rest, pop.v_rest, "at rest (v = v_leak)")
+    tau, r, v_leak, ts = ctx.array(pop.tau), ctx.array(pop.r), ctx.array(pop.v_rest), ctx.time_scale
+    if ctx.tau_syn is None:
+        return nir.LI(tau=tau / ts, r=r, v_leak=v_leak)
+    return nir.CubaLI(tau_syn=ctx.array(ctx.tau_syn) / ts, tau_mem=tau / ts, r=r, v_leak=v_leak,
+                      w_in=np.ones(pop.shape))  # fmt: skip
+
+
+@register_exporter(_neurons.IF)
+def _export_if(pop: Any, ctx: ExportContext) -> Any:
+    _check_reset(pop, ctx)
+    _check_start(ctx.name, pop, pop.v_reset, 0.0, "at v = 0")
+    return _nir().IF(r=ctx.array(pop.r) * ctx.time_scale, v_threshold=_below(ctx.array(pop.v_th)),
+                     v_reset=ctx.array(pop.v_reset))  # fmt: skip
+
+
+@register_exporter(_neurons.Integrator, output="v")
+def _export_integrator(pop: Any, ctx: ExportContext) -> Any:
+    _check_start(ctx.name, pop, 0.0, 0.0, "at v = 0")
+    return _nir().I(r=ctx.array(pop.r) * ctx.time_scale)
 
 
 # -- files ----------------------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ state after it is recorded with the time stamp ``t_i``. So ``mon.ts`` of a fresh
 steps by ``dt`` (or by ``every * dt``), and ``mon['pre.v'][0]`` is the state after the first step.
 
 Time on the device (the ``t`` given to callable inputs, ``simulate``'s ``ts``) is computed from the
-integer step counter by :func:`_time`, never as ``float32(step) * dt``: it is the float nearest to
+integer step counter by :func:`snnjax.loop._time`, never as ``float32(step) * dt``: it is the float nearest to
 ``step * dt`` (float32, or float64 with ``jax_enable_x64``). A float32 ``t`` still has the resolution of
 float32, ``t * 2**-24``: consecutive steps stay distinct up to ``t = 2**23 dt`` (839 s of biological
 time at ``dt = 0.1`` ms); callables that need finer time on longer runs need ``jax_enable_x64`` (or an
@@ -15,8 +15,6 @@ array input). ``Runner``'s ``mon.ts`` is float64, computed on the host.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import math
 import numbers
 import time
 from collections.abc import Sequence
@@ -26,9 +24,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from snnjax import _checks, sharding
+from snnjax import _checks, placement
 from snnjax import monitors as monitors_mod
 from snnjax.delays import steps_of
+from snnjax.loop import _compiled_chunk as _compiled_chunk  # the run loop (snnjax.loop), shared with snnjax.sharding
+from snnjax.loop import _Static
+from snnjax.loop import _time as _time
 from snnjax.network import DEFAULT_DT, Network, NetworkState
 from snnjax.projection import device_lags
 
@@ -47,51 +48,6 @@ def _batch_shape(net: Network, state: NetworkState) -> tuple[int, ...]:
             f"(*batch_shape, {', '.join(map(str, pop.shape))}) for population {name!r}; make the state with net.init()"
         )
     return shape[: len(shape) - len(pop.shape)]
-
-
-def _split_bits(x: float, bits: int) -> list[float]:
-    """``x`` (a float64) as a sum of floats of at most ``bits`` significant bits each, largest first."""
-    pieces = []
-    while x != 0.0 and len(pieces) < 16:
-        quantum = 2.0 ** (math.floor(math.log2(abs(x))) - bits + 1)
-        piece = round(x / quantum) * quantum
-        pieces.append(piece)
-        x -= piece  # exact: piece is x rounded
-    return pieces
-
-
-def _time(step: jax.Array, dt: float) -> jax.Array:
-    """``step * dt`` (ms) from the integer step: the float nearest to the exact product (float32, or
-    float64 with ``jax_enable_x64``).
-
-    ``float32(step) * dt`` rounds ``dt`` (an error growing with the step: 1 ulp off at step 9 for dt = 0.1)
-    and, above 2**24 steps, the step itself. Here, with ``N`` the smallest power of ten (up to 1e6) making
-    ``N dt`` a whole number ``W`` (10 and 1 for dt = 0.1), ``step = q N + r`` and ``step dt = q W + r dt``,
-    written as a sum of products that are exact in float32 (12-bit pieces of ``q`` and ``W``; ``r`` times
-    pieces of ``dt`` short enough for the product to fit in 24 bits), added with TwoSum compensation so
-    that the result rounds once. Only multiplications and additions, which XLA rounds correctly (its
-    division on CPU is not); the products are exact, so fused multiply-adds change nothing. For a ``dt``
-    with no such ``N`` (e.g. 1/3), ``t = step * dt`` in floats.
-    """
-    dtype = jnp.result_type(float)
-    n = next((n for n in (10**k for k in range(7)) if abs(n * dt - round(n * dt)) <= 1e-9 * n * dt), None)
-    if n is None:
-        return step.astype(dtype) * dt
-    q, r = step // n, (step % n).astype(dtype)
-    terms = [
-        ((q >> shift) & 4095).astype(dtype) * (w * 2.0**shift)  # 12 bits x 12 bits: exact
-        for shift in (24, 12, 0)
-        for w in _split_bits(float(round(n * dt)), 12)
-    ]
-    bits_r = max(1, (n - 1).bit_length())
-    terms += [r * piece for piece in _split_bits(float(dt), 24 - bits_r)]  # bits_r + (24 - bits_r) bits: exact
-    total, comp = terms[0], jnp.zeros((), dtype)
-    for term in terms[1:]:  # TwoSum: total + comp is the exact sum up to eps**2
-        new = total + term
-        back = new - total
-        comp = comp + ((total - (new - back)) + (term - back))
-        total = new
-    return total + comp
 
 
 def _normalize_inputs(net, inputs, n_steps, batch_shape):
@@ -429,6 +385,7 @@ def simulate(
     or user callables, which may close over traced values) it is traced into the enclosing program: wrap such
     calls in ``jax.jit`` to compile once.
     """
+    where = placement.of(devices)  # one device, or the network split over a mesh: the only look at devices
     spec, state = _prepare(
         net,
         state,
@@ -439,36 +396,16 @@ def simulate(
         every,
         check_finite=False,
         owner="simulate",
-        sharded=devices is not None,
+        sharded=where.sharded,
     )
     values = [None if mode == "func" else v for _, mode, v in spec.inputs_full]
-    if devices is not None:
-        return _simulate_sharded(net, state, spec, values, devices)
-    acc = _init_reducers(spec, state)
-    if _cacheable((net, state, values, spec.lag_arrays), spec.static):
-        fn = _compiled_chunk(spec.static, True, host=False)
-    else:
-        fn = functools.partial(_run_chunk, spec=spec.static)
-    state, acc, rec = fn(net, state, acc, values, spec.lag_arrays)
-    rec.update(_finish_reducers(spec, acc, spec.static.n_steps))
-    return state, rec
-
-
-def _simulate_sharded(net, state, spec, values, devices):
-    if any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves((net, state, values))):
-        raise ValueError(
-            "simulate: devices= converts the state on the host, so it cannot run under jit/vmap/grad; call it at top "
-            "level (it compiles its own program)"
-        )
-    sharding.check_monitors(spec.static.records, "simulate")
-    shard = sharding.cached(net, devices, spec.static.dt)
-    acc = sharding.init_reducers(shard, spec.static, state)
-    sstate, acc, rec = sharding.run_chunk(
-        shard, spec.static, shard.shard_state(state), acc, values, spec.lag_arrays, host=False
-    )
-    rec = {k: jnp.asarray(v) for k, v in rec.items()}
-    rec.update(_finish_reducers(spec, sharding.gather_reducers(shard, spec.static, acc), spec.static.n_steps))
-    return shard.gather_state(sstate), rec
+    where.check(spec.static.records, "simulate", traced=(net, state, values))
+    where = where.bind(net, spec.static.dt, cache=True)
+    acc = where.init_reducers(spec.static, state)
+    jit = _cacheable((net, state, values, spec.lag_arrays), spec.static)
+    out, acc, rec = where.run_chunk(spec.static, where.place(state), acc, values, spec.lag_arrays, host=False, jit=jit)
+    rec.update(_finish_reducers(spec, where.gather_reducers(spec.static, acc), spec.static.n_steps))
+    return where.gather(out), rec
 
 
 def _cacheable(args: Any, static: _Static) -> bool:
@@ -479,22 +416,6 @@ def _cacheable(args: Any, static: _Static) -> bool:
     if any(mode == "func" for _, mode, _ in static.inputs) or any(kind == "fn" for _, kind, _ in static.records):
         return False
     return not any(isinstance(x, jax.core.Tracer) for x in jax.tree.leaves(args))
-
-
-@dataclasses.dataclass(frozen=True)
-class _Static:
-    """Everything that fixes the compiled program (hashable: it keys the cache of compiled chunks)."""
-
-    n_steps: int
-    dt: float
-    every: int
-    inputs: tuple  # (population, mode, callable-or-None)
-    records: tuple  # (name, kind, payload)
-    finite_fields: tuple  # ('E.v', ...) checked every step when check_finite, else ()
-    field_ndim: tuple  # (name, n trailing neuron axes) for index subsets
-    spikes: tuple = ()  # names of the records of a population's spike state (bool on the host)
-    lags: tuple = ()  # (projection, lag in steps) decided on the host for scalar delays: static ints
-    depths: tuple = ()  # (population, delay buffer depth), (projection, ring depth): traced lags are checked
 
 
 @dataclasses.dataclass
@@ -548,133 +469,12 @@ def _prepare(net, state, duration, dt, inputs, monitors, every, check_finite, ow
     return _Spec(static=static, inputs_full=specs, lag_arrays=lag_arrays), state
 
 
-def _init_reducers(spec: _Spec, state) -> dict:
-    return {name: r.init(state) for name, kind, r in spec.static.records if kind == "reducer"}
-
-
 def _finish_reducers(spec: _Spec, acc: dict, n_steps: int) -> dict:
     return {
         name: r.result(acc[name], n_steps, spec.static.dt)
         for name, kind, r in spec.static.records
         if kind == "reducer" and not r.recorded
     }
-
-
-def _spike_count_dtype(every: int) -> np.dtype:
-    """Host dtype of a spike record: bool for ``every = 1``, else the smallest unsigned int holding ``every``."""
-    return np.dtype(bool) if every == 1 else np.min_scalar_type(int(every))
-
-
-def _run_chunk(net, state, acc, values, lag_arrays=None, *, spec: _Static, host: bool = False):
-    """``spec.n_steps`` steps as one scan: returns ``(state, reducer accumulators, records)``.
-
-    ``values`` is aligned with ``spec.inputs``: an array ``(n_steps, ...)`` for 'iter' inputs, the
-    constant for 'fix' inputs, None for 'func' inputs (the callable is in the spec).
-
-    Records of a population's spike state (``spec.spikes``) hold, with ``every > 1``, the spikes of every step of
-    the record's window of ``every`` steps, summed (the other records are the state after the window's first
-    step): so rates from them are exact. ``host``: spike records as the Runner keeps them, bool (``every = 1``)
-    or the number of steps with a nonzero spike (:func:`_spike_count_dtype`); otherwise in the state's dtype.
-    """
-    dt, every = spec.dt, spec.every
-    n_rec = spec.n_steps // every
-    prep = net.prepare(dt, lags={**dict(spec.lags), **(lag_arrays or {})}, depths=dict(spec.depths))
-    xs = [
-        jnp.asarray(v).reshape(n_rec, every, *jnp.shape(v)[1:])
-        for (_, mode, _), v in zip(spec.inputs, values)
-        if mode == "iter"
-    ]
-    ndim = dict(spec.field_ndim)
-    reducers = [(name, r) for name, kind, r in spec.records if kind == "reducer"]
-
-    def step(carry, x):
-        s, acc = carry
-        t = _time(s.step, dt)
-        drive: dict[str, Any] = {}
-        it = iter(x)
-        for (pop, mode, fn), value in zip(spec.inputs, values):
-            v = next(it) if mode == "iter" else fn(t) if mode == "func" else value
-            drive[pop] = drive[pop] + v if pop in drive else v
-        s = net.step(prep, s, drive, dt=dt)
-        acc = {name: r.update(acc[name], s, dt) for name, r in reducers}
-        checks = [jnp.all(jnp.isfinite(monitors_mod.read_field(s, p))) for p in spec.finite_fields]
-        return (s, acc), jnp.stack(checks) if checks else jnp.zeros((0,), bool)
-
-    def read(s, path, index):
-        v = monitors_mod.read_field(s, path)
-        if index is not None:
-            v = v.reshape(*v.shape[: v.ndim - ndim[path]], -1)[..., np.asarray(index)]
-        return v
-
-    spikes = [(name, payload) for name, kind, payload in spec.records if kind == "path" and name in spec.spikes]
-
-    def spike_now(s):
-        """This step's spikes of the spike records, in the dtype they are summed in."""
-        out = {}
-        for name, (path, index) in spikes:
-            v = read(s, path, index)
-            out[name] = (v != 0).astype(jnp.int32) if host else v
-        return out
-
-    def record(s, acc):
-        rec = {}
-        for name, kind, payload in spec.records:
-            if kind == "path":
-                rec[name] = read(s, *payload)
-            elif kind == "fn":
-                rec[name] = payload(s)
-            elif kind == "probe":
-                rec[name] = payload(s, dt)
-            elif payload.recorded:
-                rec[name] = payload.result(acc[name], 1, dt)
-        rec["ts"] = _time(s.step - 1, dt)
-        return rec
-
-    def block(carry, xb):
-        """``every`` steps, recording the state after the first (spike records: summed over the ``every`` steps):
-        the step is traced once (an inner scan whose first iteration takes the record under ``lax.cond``), not
-        once for the first step and once for the rest."""
-        if every == 1:
-            carry, finite = step(carry, [a[0] for a in xb])
-            rec, finite = record(*carry), finite[None]
-            if host:
-                rec.update({name: rec[name].astype(bool) for name, _ in spikes})
-        else:
-            shapes = jax.eval_shape(record, *carry)  # the record's shapes only: nothing runs twice
-
-            def inner(c, ix):
-                i, x = ix
-                c, snap, count = c
-                c, finite = step(c, x)
-                snap = jax.lax.cond(i == 0, lambda: record(*c), lambda: snap)
-                count = jax.tree.map(jnp.add, count, spike_now(c[0]))  # every step of the window: exact rates
-                return (c, snap, count), finite
-
-            snap0 = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), shapes)
-            count0 = jax.tree.map(lambda a: jnp.zeros(a.shape, a.dtype), jax.eval_shape(spike_now, carry[0]))
-            (carry, rec, count), finite = jax.lax.scan(
-                inner, (carry, snap0, count0), (jnp.arange(every), xb), length=every
-            )
-            dtype = _spike_count_dtype(every) if host else None
-            rec.update({name: c if dtype is None else c.astype(dtype) for name, c in count.items()})
-        if spec.finite_fields:
-            rec["_finite"] = finite
-        return carry, rec
-
-    (state, acc), rec = jax.lax.scan(block, (state, acc), xs, length=n_rec)
-    return state, acc, rec
-
-
-@functools.lru_cache(maxsize=128)
-def _compiled_chunk(spec: _Static, jit: bool, host: bool = True):
-    """One compiled program per spec, shared by every Runner (same network structure, same chunk length) and
-    by ``simulate`` calls at top level (``host=False``: records in the state's dtypes)."""
-
-    def run(net, state, acc, values, lag_arrays):
-        # host: spike states as bool (or small int counts with every > 1), a quarter of the transfer of float32
-        return _run_chunk(net, state, acc, values, lag_arrays, spec=spec, host=host)
-
-    return jax.jit(run) if jit else run
 
 
 class Monitors(dict):
@@ -769,7 +569,8 @@ class Runner:
         the network is split over them (:mod:`snnjax.sharding`; neurons partitioned, projections split by
         postsynaptic neuron, spikes all-gathered as bits once per step). ``state`` is then the sharded state
         (every leaf ``(D, ...)``; :meth:`global_state` gives the one-device view); monitors are state paths and
-        the reducers ``SpikeCount``, ``Mean`` and ``ExpTrace``, and come back in the one-device layout.
+        the reducers ``SpikeCount``, ``Mean`` and ``ExpTrace``, and come back in the one-device layout. The choice is
+        ``runner.placement`` (:mod:`snnjax.placement`), which every step of ``run`` goes through.
     """
 
     def __init__(
@@ -811,13 +612,14 @@ class Runner:
         self.progress = bool(progress)
         self.check_finite = bool(check_finite)
         self.jit = jit
-        net._validate(self.dt, devices is not None)
+        self.placement = placement.of(devices)  # one device, or the network split over a mesh
+        net._validate(self.dt, self.placement.sharded)
         # every check before the first compiled (or eager) operation: on the state's shapes only
         template = jax.eval_shape(
             lambda: net.init(jax.random.key(0) if key is None else key, self.batch_shape, dt=self.dt)
         )
         self.monitors = list(monitors) if not isinstance(monitors, str) else [monitors]
-        _normalize_monitors(net, self.monitors, template)
+        records = _normalize_monitors(net, self.monitors, template)
         valid = net.input_paths()
         for spec in self.inputs:
             if not isinstance(spec, (tuple, list)) or len(spec) not in (2, 3) or spec[0] not in valid:
@@ -826,34 +628,33 @@ class Runner:
                 )
         _normalize_inputs(net, self.inputs, None, self.batch_shape)
         self.key = jax.random.key(0) if key is None else key
-        self.shard = None
-        if devices is not None:
-            if not jit:
-                raise ValueError("Runner: devices= needs jit=True (the sharded step is a compiled shard_map)")
-            sharding.check_monitors(_normalize_monitors(net, self.monitors, template), "Runner")
-            self.shard = sharding.ShardedNetwork(net, devices, self.dt)
-            self._template = template
+        self.placement.check(records, "Runner", jit=jit)
+        self.placement = self.placement.bind(net, self.dt)
+        self._template = template
         self.reset()
         self.mon: Monitors | None = None
 
+    @property
+    def shard(self) -> Any:
+        """With ``devices=``: the :class:`~snnjax.sharding.ShardedNetwork` the run is split by; else None."""
+        return self.placement.shard
+
     def reset(self) -> None:
         """Back to the initial state (``net.init``; sharded over the devices with ``devices=``)."""
-        if self.shard is not None:
-            self.state = self.shard.init(self.key, self.batch_shape, dt=self.dt)
-        else:
-            self.state = self.net.init(self.key, self.batch_shape, dt=self.dt)
+        self.state = self.placement.init(self.key, self.batch_shape, self.dt)
 
     def global_state(self) -> NetworkState:
         """The state in the one-device layout of ``net.init`` (with ``devices=``: gathered from the devices)."""
-        return self.state if self.shard is None else self.shard.gather_state(self.state)
+        return self.placement.gather(self.state)
 
     def run(self, duration: float) -> Monitors:
         """Simulate ``duration`` ms more (``floor(duration / dt + 1/2)`` steps, :func:`snnjax.delays.time_steps`);
         returns (and stores at ``self.mon``) the recorded traces."""
         duration = _checks.check_time("Runner.run", "duration", duration)
+        layout = self.placement.layout(self.state, self._template)  # a state in the one-device layout's shapes
         spec, _ = _prepare(
             self.net,
-            self.state if self.shard is None else self._template,
+            layout,
             duration,
             self.dt,
             self.inputs,
@@ -861,15 +662,12 @@ class Runner:
             self.every,
             self.check_finite,
             owner="Runner.run",
-            sharded=self.shard is not None,
+            sharded=self.placement.sharded,
         )
         n_steps, every = spec.static.n_steps, self.every
         chunk_steps = max(every, steps_of(self.chunk, self.dt) // every * every)
-        step0 = int(self.state.step if self.shard is None else np.asarray(self.state.step.addressable_data(0))[0])
-        if self.shard is None:
-            acc = _init_reducers(spec, self.state)
-        else:
-            acc = sharding.init_reducers(self.shard, spec.static, self._template)
+        step0 = self.placement.first_step(self.state)
+        acc = self.placement.init_reducers(spec.static, layout)
         parts: list[dict] = []
         bar = None
         if self.progress:
@@ -886,14 +684,9 @@ class Runner:
                     for _, mode, v in spec.inputs_full
                 ]
                 t0 = time.perf_counter()
-                if self.shard is None:
-                    fn = _compiled_chunk(static, self.jit)
-                    state, new_acc, rec = fn(self.net, self.state, acc, values, spec.lag_arrays)
-                    rec = jax.device_get(rec)
-                else:
-                    state, new_acc, rec = sharding.run_chunk(
-                        self.shard, static, self.state, acc, values, spec.lag_arrays
-                    )
+                state, new_acc, rec = self.placement.run_chunk(
+                    static, self.state, acc, values, spec.lag_arrays, host=True, jit=self.jit
+                )
                 if self.check_finite:  # raises before the state moves: it stays at the failing chunk's start
                     self._raise_if_nonfinite(rec.pop("_finite"), static, step0 + done)
                 self.state, acc = state, new_acc
@@ -906,8 +699,7 @@ class Runner:
         finally:
             if bar is not None:
                 bar.close()
-            if self.shard is not None:
-                acc = sharding.gather_reducers(self.shard, spec.static, acc)
+            acc = self.placement.gather_reducers(spec.static, acc)
             self.mon = self._assemble(parts, spec, step0, done, acc)
         return self.mon
 

@@ -25,7 +25,9 @@ populations are partitioned over the devices of a mesh axis named :data:`AXIS` (
   per ``n`` steps instead (``ShardedNetwork.every``): each device keeps its own last steps under
   ``state.delays["<name>/pending"]`` and sends the ``n`` steps at once; no spike is needed before then.
   Presynaptic per-neuron states (STP, pre-aligned kinetics, plasticity's presynaptic traces) are computed
-  redundantly on every device, in the padded numbering.
+  redundantly on every device, in the padded numbering. Each device runs the one-device step
+  (:meth:`Network.step <snnjax.network.Network.step>`) on its local network with :class:`SpikeExchange` as its
+  ``exchange``, in the run loop ``Runner`` and ``simulate`` share (:mod:`snnjax.loop`).
 
 The state of a sharded run is a :class:`~snnjax.network.NetworkState` whose every leaf has a leading device axis
 (``(D, ...)``, sharded over :data:`AXIS`) holding each device's *local* state; :meth:`ShardedNetwork.shard_state`
@@ -56,6 +58,7 @@ from jax.sharding import PartitionSpec as P
 from snnjax import axes, jitconn, ops
 from snnjax import monitors as monitors_mod
 from snnjax.delays import DelayBuffer
+from snnjax.loop import _run_chunk
 from snnjax.network import DEFAULT_DT, Network, NetworkState
 from snnjax.projection import Projection
 
@@ -63,7 +66,7 @@ AXIS = "neurons"  # the mesh axis a sharded network is partitioned over
 PENDING = "/pending"  # state.delays key suffix: a population's own spikes of the steps not exchanged yet
 _REDUCERS = (monitors_mod.SpikeCount, monitors_mod.Mean, monitors_mod.ExpTrace)
 
-__all__ = ["AXIS", "PopulationSplit", "ShardedNetwork", "load_shards", "make_mesh", "save_shards"]
+__all__ = ["AXIS", "PopulationSplit", "ShardedNetwork", "SpikeExchange", "load_shards", "make_mesh", "save_shards"]
 
 
 def make_mesh(devices: Any, owner: str = "devices") -> Mesh:
@@ -235,42 +238,45 @@ class _LocalTargets:
         return jnp.where(keep, local, n_post)
 
 
-@jax.tree_util.register_pytree_node_class
-class _LocalNetwork(Network):
-    """One device's part of a sharded network (traced inside ``shard_map``): local populations of ``P`` slots,
-    local projections reading the gathered spikes of whole presynaptic populations in the padded numbering."""
+@dataclasses.dataclass(frozen=True)
+class SpikeExchange:
+    """The spike exchange of a sharded step (:meth:`Network.step`'s ``exchange``, inside ``shard_map``): every
+    device's spikes of a population, gathered once per step (or once per ``n`` steps) into a delay buffer of the
+    whole padded population on every device, where the projections read them, lag 1 included.
 
-    def tree_flatten(self):
-        return (self.populations, self.projections, self.drives), (self._splits, self._every)
+    Attributes:
+      splits: ``(name, PopulationSplit)`` of every population.
+      every: ``(name, n)`` of the sending populations exchanged every ``n > 1`` steps
+        (:attr:`ShardedNetwork.every`); the others are exchanged every step, all in one all-gather.
+    """
 
-    @classmethod
-    def tree_unflatten(cls, aux, children):
-        net = object.__new__(cls)
-        net.populations, net.projections, net.drives = children
-        net._splits, net._every = aux
-        return net
+    splits: tuple
+    every: tuple
 
-    def step(self, prep: dict, state: NetworkState, inputs: dict, *, dt: float) -> NetworkState:
+    def view(self, delays: dict, step: jax.Array) -> dict:
         # a population exchanged every n steps: its buffer's newest entry is k = step % n steps old, so the
         # projections read it through a view whose head is k entries ahead (lags >= n only reach exchanged steps)
-        delays = dict(state.delays)
-        for name, n in self._every:
-            delays[name] = delays[name].replace(head=delays[name].head + state.step % n)
-        return super().step(prep, state.replace(delays=delays), inputs, dt=dt)
+        delays = dict(delays)
+        for name, n in self.every:
+            delays[name] = delays[name].replace(head=delays[name].head + step % n)
+        return delays
 
-    def _write_delays(self, state: NetworkState, neurons: dict) -> dict:
-        every = dict(self._every)
+    def now(self, name: str, delays: dict, own: jax.Array) -> jax.Array:
+        return delays[name].read(1)  # the last step's gathered spikes (every sending group has a buffer)
+
+    def write(self, delays: dict, step: jax.Array, spikes: dict) -> dict:
         out = {}
-        flat = {name: self._flat_spikes(name, neurons) for name in state.delays if not name.endswith(PENDING)}
+        flat = {name: spikes[name] for name in delays if not name.endswith(PENDING)}
+        every = dict(self.every)
         now = [name for name in flat if every.get(name, 1) == 1]  # exchanged every step: one all-gather for all
         if now:
             for name, got in zip(now, self._exchange_many(now, [flat[n] for n in now])):
-                out[name] = state.delays[name].write(got)
-        for name, n in self._every:
-            buf = state.delays[name]
-            k = state.step % n
-            buf = buf.replace(head=(buf.head - k) % buf.max_lag)  # the view of step() undone
-            pending = state.delays[name + PENDING]
+                out[name] = delays[name].write(got)
+        for name, n in self.every:
+            buf = delays[name]
+            k = step % n
+            buf = buf.replace(head=(buf.head - k) % buf.max_lag)  # the view of view() undone
+            pending = delays[name + PENDING]
             data = jax.lax.dynamic_update_index_in_dim(pending.data, flat[name] != 0, k, 0)
 
             def exchange(b, data=data, name=name, n=n):
@@ -281,13 +287,10 @@ class _LocalNetwork(Network):
             out[name + PENDING] = pending.replace(data=data)
         return out
 
-    def _now(self, name: str, state: NetworkState) -> jax.Array:
-        return state.delays[name].read(1)  # the last step's gathered spikes (every sending group has a buffer)
-
     def _exchange_many(self, names: list[str], spikes: list[jax.Array]) -> list[jax.Array]:
         """Every device's spikes of the populations ``names`` (local ``(..., P)`` each, same leading axes) in one
         all-gather of their bits: ``(..., D * P)`` each, in the padded numbering; ghosts never fire."""
-        splits = dict(self._splits)
+        splits = dict(self.splits)
         d = jax.lax.axis_index(AXIS)
         bits = []
         for name, s in zip(names, spikes):
@@ -322,10 +325,11 @@ class ShardedNetwork:
       every: sending population name -> steps between its spike exchanges (its projections' shortest lag at
         ``dt``; 1 for lag-1 or traced delays).
       local_leaves: the array leaves of the network each device runs, stacked: ``(D, ...)``, sharded.
+      exchange: the :class:`SpikeExchange` each device's step runs with (``Network.step(..., exchange=)``).
     """
 
     def __init__(self, net: Network, devices: Any, dt: float = DEFAULT_DT):
-        if not isinstance(net, Network) or isinstance(net, _LocalNetwork):
+        if not isinstance(net, Network):
             raise TypeError(f"devices: net must be an snnjax.Network, got {type(net).__name__}")
         self.net = net
         self.dt = float(dt)
@@ -344,6 +348,10 @@ class ShardedNetwork:
             every[proj.pre] = min(every.get(proj.pre, m), m)
         # steps between exchanges of each sending population: its shortest lag (1: every step)
         self.every = {name: every[name] for name in self.senders}
+        self.exchange = SpikeExchange(
+            splits=tuple(sorted(self.splits.items())),
+            every=tuple((name, n) for name, n in self.every.items() if n > 1),
+        )
         depths = net.delay_depths(self.dt)
         self.depths = {name: max(1, depths.get(name) or 1) for name in self.senders}
         self._local_devices = {
@@ -351,7 +359,7 @@ class ShardedNetwork:
         }
         self._proj = {name: self._split_projection(name, proj) for name, proj in net.projections.items()}
         self._layouts: dict[tuple[str, int], tuple] = {}
-        self._local_cache: dict[int, _LocalNetwork] = {}
+        self._local_cache: dict[int, Network] = {}
         self._template = self._local(min(self._local_devices))  # the structure every device shares
         leaves, self._net_treedef = jax.tree.flatten(self._template)
         # every leaf is stacked over the devices (Python numbers too: inside shard_map they are traced values, as
@@ -521,16 +529,14 @@ class ShardedNetwork:
                 changes[name] = split.local(np.asarray(value), d)
         return drive.replace(**changes)
 
-    def _local(self, d: int) -> _LocalNetwork:
+    def _local(self, d: int) -> Network:
         """Device ``d``'s network (host arrays), tables padded to the widths every device shares."""
         if d in self._local_cache:
             return self._local_cache[d]
-        net = object.__new__(_LocalNetwork)
+        net = object.__new__(Network)
         net.populations = {n: _local_population(p, self.splits[n], d) for n, p in self.net.populations.items()}
         net.projections = {n: self._local_projection(n, p, d) for n, p in self.net.projections.items()}
         net.drives = {n: self._local_drive(p, d) for n, p in self.net.drives.items()}
-        net._splits = tuple(sorted(self.splits.items()))
-        net._every = tuple((name, n) for name, n in self.every.items() if n > 1)
         net = self._pad_tables(net)
         self._local_cache[d] = net
         return net
@@ -562,7 +568,7 @@ class ShardedNetwork:
             widths[(name, "in")] = max(1, fan_in, int((-(-n_dummy // ghosts)).max()))
         return widths
 
-    def _pad_tables(self, net: _LocalNetwork) -> _LocalNetwork:
+    def _pad_tables(self, net: Network) -> Network:
         projs = {}
         for name, proj in net.projections.items():
             topo = proj.topology
@@ -610,7 +616,7 @@ class ShardedNetwork:
             return jax.random.wrap_key_data(data, impl=jax.random.key_impl(part(min(self._local_devices))))
         return jax.make_array_from_callback((self.n_devices, *shape), self._sharding(), block)
 
-    def local_net(self, leaves: list) -> _LocalNetwork:
+    def local_net(self, leaves: list) -> Network:
         """One device's network from its blocks of :attr:`local_leaves` (inside ``shard_map``)."""
         return jax.tree.unflatten(self._net_treedef, list(leaves))
 
@@ -967,8 +973,6 @@ def _compiled(shard: ShardedNetwork, static: Any, batch_shape: tuple[int, ...], 
     key = (static, batch_shape, host)
     if key in shard._compiled:
         return shard._compiled[key]
-    from snnjax.runner import _run_chunk
-
     local = dataclasses.replace(
         static,
         records=tuple((n, kind, (p[0], None) if kind == "path" else p) for n, kind, p in static.records),
@@ -988,7 +992,8 @@ def _compiled(shard: ShardedNetwork, static: Any, batch_shape: tuple[int, ...], 
         first = functools.partial(jax.tree.map, lambda x: x[0])
         net = shard.local_net(first(net))
         args = (net, first(state), first(acc), first(values), first(lag_arrays))
-        state, acc, rec = _run_chunk(*args, spec=local, host=host)  # host: spikes as bool (counts with every > 1)
+        # the one-device loop with the sharded spike exchange; host: spikes as bool (counts with every > 1)
+        state, acc, rec = _run_chunk(*args, spec=local, host=host, exchange=shard.exchange)
         return jax.tree.map(lambda x: x[None], (state, acc, rec))
 
     spec = P(AXIS)
