@@ -47,6 +47,20 @@ def mode() -> str:
     return value
 
 
+THREADS_ENV = "SNNJAX_KERNEL_THREADS"
+
+
+def threads() -> int:
+    """The most threads a kernel that splits its work uses (the ring delivery): ``$SNNJAX_KERNEL_THREADS`` (an int
+    >= 1), else 0 (all of XLA's intra-op threads: the machine's cores). Read when a program is traced."""
+    raw = os.environ.get(THREADS_ENV, "").strip()
+    if not raw:
+        return 0
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"${THREADS_ENV} must be an int >= 1 (the most threads a kernel uses), got {raw!r}")
+    return int(raw)
+
+
 def active() -> bool:
     """Whether the compiled CPU kernels run: ``$SNNJAX_KERNELS`` is ``auto`` (the default), JAX's default backend is
     the CPU, and the library is built and registered (compiled now if this is the first use). Read each time a
