@@ -1,5 +1,8 @@
 """Synapse kinetics models: ``init(shape, batch_shape)`` and ``update(state, inp, dt=)``; short-term plasticity.
 
+Every kinetics model is written on :class:`Kinetics` (:mod:`snnjax.synapses.base`): parameters, ``STATE``,
+``derivatives`` or a closed-form ``integrate``, and ``on_input`` (what an arriving input adds); yours can be too.
+
 Post-aligned (linear) models -- ``Delta``, ``Exponential``, ``Alpha``, ``DualExponential`` -- integrate the
 summed weighted input of each postsynaptic neuron. Pre-aligned (saturating) models -- ``AMPA``, ``GABAa``,
 ``NMDA`` -- keep one state per presynaptic neuron (``align = "pre"``); see :mod:`snnjax.synapses.markov`.
@@ -7,6 +10,7 @@ summed weighted input of each postsynaptic neuron. Pre-aligned (saturating) mode
 ``current_at``/``spike_at`` reads of its history), used through :mod:`snnjax.connections`.
 """
 
+from snnjax.synapses.base import Kinetics
 from snnjax.synapses.inferno import SingleExponentialCurrent, SingleExponentialCurrentState
 from snnjax.synapses.kinetics import Alpha, Delta, DualExponential, Exponential, SynapseState
 from snnjax.synapses.markov import AMPA, GABAa
@@ -22,6 +26,7 @@ __all__ = [
     "DualExponential",
     "Exponential",
     "GABAa",
+    "Kinetics",
     "STPState",
     "SingleExponentialCurrent",
     "SingleExponentialCurrentState",

@@ -12,44 +12,12 @@ so its effect on ``g`` during that step is exactly the weight.
 Names follow BrainPy's, which a BrainPy user types without looking: ``Exponential(tau=)`` (``bp.synapses.Exponential``)
 but ``Alpha(tau_decay=)`` and ``DualExponential(tau_rise=, tau_decay=)`` (``bp.synapses.Alpha``/``DualExponential``).
 
-Writing your own kinetics. What :class:`snnjax.Projection` needs of its ``synapse`` is a ``flax.struct``
-dataclass (parameters as leaves, so ``vmap``/``grad`` reach them) with
-
-* ``init(shape, batch_shape=()) -> state``: the state for a postsynaptic group of ``shape`` (zeros at rest),
-  a ``flax.struct`` dataclass whose fields have shape ``(*batch_shape, *shape)``;
-* ``update(state, inp, *, dt) -> state``: one step of ``dt`` ms; ``inp`` (shape ``(*batch, *shape)``) is the
-  sum of the weights of the spikes arriving at each postsynaptic neuron during this step;
-* a state field ``g``: what the projection's output turns into a current (``CUBA``: nA) or a conductance
-  (``COBA``); monitors reach every state field as ``"<projection>.<field>"``.
-
-Optional: ``_validate()`` (complete parameter checks, run once before tracing; parameter leaves must be
-scalars or broadcast to the postsynaptic shape, which the projection checks), ``__post_init__`` for the cheap
-checks of :mod:`snnjax._checks`, and ``align = "pre"`` for kinetics kept per presynaptic neuron (then
-``update`` receives the spikes, see :mod:`snnjax.synapses.stp`). Summing the weights before the kinetics is
-exact only for kinetics linear in ``inp``; a nonlinear rule (saturation) sees the summed weight. The decay can
-use :mod:`snnjax.integrators` (``exact`` for linear kinetics). A model, start to finish::
-
-    @struct.dataclass
-    class SaturatingState:
-        g: jax.Array  # synaptic current, nA
-        s: jax.Array  # open fraction, in [0, 1)
-
-    @struct.dataclass
-    class Saturating:
-        # open fraction s: ds/dt = -s / tau; a weight w opens s += w (1 - s); g = g_max s
-        tau: float = 5.0      # ms
-        g_max: float = 20.0   # nA
-
-        def init(self, shape, batch_shape=()):
-            zeros = jnp.zeros((*batch_shape, *shape))
-            return SaturatingState(g=zeros, s=zeros)
-
-        def update(self, state, inp, *, dt):
-            s = sj.integrators.exact(lambda s, t: -s / self.tau, state.s, 0.0, dt)
-            s = s + jnp.clip(inp, 0.0, 1.0) * (1.0 - s)
-            return SaturatingState(g=self.g_max * s, s=s)
-
-Notebook ``06_custom_models.ipynb`` runs it in a network; ``docs/models.md`` has the whole recipe.
+Every model here is written on :class:`snnjax.synapses.Kinetics` (:mod:`snnjax.synapses.base`): parameters as
+fields, ``STATE``, ``derivatives`` (the ODE between inputs), a closed-form ``integrate`` (the step that runs by
+default; ``method="rk4"`` etc. integrates ``derivatives`` instead) and ``on_input`` (what an arriving input adds).
+Your own kinetics are written the same way: see :mod:`snnjax.synapses.base` and ``docs/models.md`` ("Your own
+synapse kinetics"). What :class:`snnjax.Projection` needs of any ``synapse`` is still only ``init(shape,
+batch_shape=())``, ``update(state, inp, *, dt)`` and a state field ``g``; the base provides them.
 """
 
 from __future__ import annotations
@@ -59,8 +27,8 @@ import jax.numpy as jnp
 from flax import struct
 from jax.typing import ArrayLike
 
-from snnjax import _checks
 from snnjax.integrators import exprel
+from snnjax.synapses.base import Kinetics
 
 
 @struct.dataclass
@@ -73,29 +41,28 @@ class SynapseState:
     h: jax.Array | None = None
 
 
-def _zeros(shape, batch_shape):
-    return jnp.zeros((*tuple(batch_shape), *tuple(shape)), jnp.result_type(float))
-
-
 @struct.dataclass
-class Delta:
+class Delta(Kinetics):
     """No kinetics: ``g`` equals this step's input (BrainPy's ``Delta`` / voltage-jump synapse).
 
     With ``outputs.CUBA(target="v")`` each arriving spike adds its weight (mV) to the postsynaptic
     membrane potential; with ``CUBA()`` it injects its weight (nA) as current for one step.
     """
 
-    def init(self, shape: tuple[int, ...], batch_shape: tuple[int, ...] = ()) -> SynapseState:
-        """Zero state for a postsynaptic group of ``shape``."""
-        return SynapseState(g=_zeros(shape, batch_shape))
+    STATE = dict(g=0.0)
+    State = SynapseState
 
-    def update(self, state: SynapseState, inp: ArrayLike, *, dt: float) -> SynapseState:
+    def integrate(self, state: SynapseState, dt: float) -> dict:
+        """Nothing is left of the last step's input."""
+        return {"g": jnp.zeros_like(state.g)}
+
+    def on_input(self, state: SynapseState, inp: ArrayLike) -> dict:
         """``g = inp``."""
-        return SynapseState(g=jnp.broadcast_to(inp, state.g.shape).astype(state.g.dtype))
+        return {"g": inp}
 
 
 @struct.dataclass
-class Exponential:
+class Exponential(Kinetics):
     """Single exponential: ``dg/dt = -g / tau`` plus a jump of the weight per spike (exact integration).
 
     Args:
@@ -104,24 +71,21 @@ class Exponential:
 
     tau: ArrayLike = 8.0
 
-    def __post_init__(self):
-        _checks.check_fields(self, {"tau": "positive"}, strict=False)
+    STATE = dict(g=0.0)
+    State = SynapseState
+    _FIELDS = {"tau": "positive"}
 
-    def _validate(self) -> None:
-        """Complete checks on concrete values."""
-        _checks.check_fields(self, {"tau": "positive"}, strict=True)
+    def derivatives(self, state: SynapseState) -> dict:
+        """``dg/dt = -g / tau``."""
+        return {"g": -state.g / self.tau}
 
-    def init(self, shape: tuple[int, ...], batch_shape: tuple[int, ...] = ()) -> SynapseState:
-        """Zero state for a postsynaptic group of ``shape``."""
-        return SynapseState(g=_zeros(shape, batch_shape))
-
-    def update(self, state: SynapseState, inp: ArrayLike, *, dt: float) -> SynapseState:
-        """``g <- g exp(-dt/tau) + inp``."""
-        return SynapseState(g=state.g * jnp.exp(-dt / self.tau) + inp)
+    def integrate(self, state: SynapseState, dt: float) -> dict:
+        """``g exp(-dt/tau)``; then ``on_input`` adds the input (``g <- g exp(-dt/tau) + inp``)."""
+        return {"g": state.g * jnp.exp(-dt / self.tau)}
 
 
 @struct.dataclass
-class Alpha:
+class Alpha(Kinetics):
     """Alpha function: ``g(t) = w (t / tau_decay) exp(1 - ...)``-shaped response, as the linear system
 
     ``dh/dt = -h / tau_decay`` (each spike adds its weight to ``h``),
@@ -137,23 +101,23 @@ class Alpha:
 
     tau_decay: ArrayLike = 10.0
 
-    def __post_init__(self):
-        _checks.check_fields(self, {"tau_decay": "positive"}, strict=False)
+    STATE = dict(g=0.0, h=0.0)
+    State = SynapseState
+    _FIELDS = {"tau_decay": "positive"}
 
-    def _validate(self) -> None:
-        """Complete checks on concrete values."""
-        _checks.check_fields(self, {"tau_decay": "positive"}, strict=True)
+    def derivatives(self, state: SynapseState) -> dict:
+        """``dg/dt = (h - g) / tau_decay``, ``dh/dt = -h / tau_decay``."""
+        return {"g": (state.h - state.g) / self.tau_decay, "h": -state.h / self.tau_decay}
 
-    def init(self, shape: tuple[int, ...], batch_shape: tuple[int, ...] = ()) -> SynapseState:
-        """Zero state for a postsynaptic group of ``shape``."""
-        z = _zeros(shape, batch_shape)
-        return SynapseState(g=z, h=z)
-
-    def update(self, state: SynapseState, inp: ArrayLike, *, dt: float) -> SynapseState:
-        """Exact step of the linear system, then ``h += inp``."""
+    def integrate(self, state: SynapseState, dt: float) -> dict:
+        """Exact step of the linear system."""
         decay = jnp.exp(-dt / self.tau_decay)
         g = (state.g + state.h * (dt / self.tau_decay)) * decay
-        return SynapseState(g=g, h=state.h * decay + inp)
+        return {"g": g, "h": state.h * decay}
+
+    def on_input(self, state: SynapseState, inp: ArrayLike) -> dict:
+        """``h += inp``."""
+        return {"h": state.h + inp}
 
 
 def _log1p_ratio(u):
@@ -178,7 +142,7 @@ def _dual_exp_a(tau_rise, tau_decay, A):
 
 
 @struct.dataclass
-class DualExponential:
+class DualExponential(Kinetics):
     """Difference of two exponentials (BrainPy's ``DualExpon``), as the linear system
 
     ``dh/dt = -h / tau_rise`` (each unit of input adds ``a`` to ``h``, ms^-1),
@@ -212,22 +176,16 @@ class DualExponential:
     tau_decay: ArrayLike = 10.0
     A: ArrayLike | None = None
 
+    STATE = dict(g=0.0, h=0.0)
+    State = SynapseState
     _FIELDS = {"tau_rise": "positive", "tau_decay": "positive", "A": None}
 
-    def __post_init__(self):
-        _checks.check_fields(self, self._FIELDS, strict=False)
+    def derivatives(self, state: SynapseState) -> dict:
+        """``dg/dt = -g / tau_decay + h``, ``dh/dt = -h / tau_rise``."""
+        return {"g": -state.g / self.tau_decay + state.h, "h": -state.h / self.tau_rise}
 
-    def _validate(self) -> None:
-        """Complete checks on concrete values."""
-        _checks.check_fields(self, self._FIELDS, strict=True)
-
-    def init(self, shape: tuple[int, ...], batch_shape: tuple[int, ...] = ()) -> SynapseState:
-        """Zero state for a postsynaptic group of ``shape``."""
-        z = _zeros(shape, batch_shape)
-        return SynapseState(g=z, h=z)
-
-    def update(self, state: SynapseState, inp: ArrayLike, *, dt: float) -> SynapseState:
-        """Exact step of the linear system, then ``h += a inp``."""
+    def integrate(self, state: SynapseState, dt: float) -> dict:
+        """Exact step of the linear system."""
         tr, td = jnp.asarray(self.tau_rise), jnp.asarray(self.tau_decay)
         er, ed = jnp.exp(-dt / tr), jnp.exp(-dt / td)
         # h's contribution to g over the step, tr td (ed - er) / (td - tr), written as
@@ -237,4 +195,8 @@ class DualExponential:
         x = dt * (td - tr) / (tr * td)
         coef = dt * jnp.maximum(ed, er) * exprel(-jnp.abs(x))
         g = state.g * ed + state.h * coef
-        return SynapseState(g=g, h=state.h * er + _dual_exp_a(tr, td, self.A) * inp)
+        return {"g": g, "h": state.h * er}
+
+    def on_input(self, state: SynapseState, inp: ArrayLike) -> dict:
+        """``h += a inp``."""
+        return {"h": state.h + _dual_exp_a(self.tau_rise, self.tau_decay, self.A) * inp}

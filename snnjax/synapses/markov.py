@@ -17,14 +17,15 @@ import jax.numpy as jnp
 from flax import struct
 from jax.typing import ArrayLike
 
-from snnjax import _checks
+from snnjax.synapses.base import Kinetics
 from snnjax.synapses.kinetics import SynapseState
 
 _NEVER = 1e7  # ms since the last spike before any spike (BrainPy's initial -1e7 arrival time)
+_ARRIVED = -1.0  # h while a spike that arrived this step is being integrated (a time since a spike is >= 0)
 
 
 @struct.dataclass
-class AMPA:
+class AMPA(Kinetics):
     """AMPA receptor: ``dg/dt = alpha [T] (1 - g) - beta g`` (BrainPy's ``bp.dyn.AMPA`` defaults).
 
     ``[T] = T`` during the steps ``k = 0, 1, ...`` after a spike's arrival step with ``k dt < T_duration``
@@ -50,32 +51,27 @@ class AMPA:
     T: ArrayLike = 0.5
     T_duration: ArrayLike = 0.5
 
-    align = "pre"  # class attribute, not a field: the projection feeds it presynaptic spikes
+    STATE = dict(g=(0.0, "open fraction, in [0, 1)"), h=(_NEVER, "ms since the last spike arrived"))
+    State = SynapseState
+    ARRIVAL = "before"  # the spike starts the transmitter pulse in the step it arrives
+    align = "pre"  # the projection feeds it presynaptic spikes
     _FIELDS = {"alpha": "nonnegative", "beta": "positive", "T": "nonnegative", "T_duration": "positive"}
 
-    def __post_init__(self):
-        _checks.check_fields(self, self._FIELDS, strict=False)
+    def on_input(self, state: SynapseState, inp: ArrayLike) -> dict:
+        """Mark where a spike arrives (nonzero ``inp``): ``integrate`` restarts its clock and pulse there."""
+        return {"h": jnp.where(jnp.asarray(inp) != 0, _ARRIVED, state.h)}
 
-    def _validate(self) -> None:
-        """Complete checks on concrete values."""
-        _checks.check_fields(self, self._FIELDS, strict=True)
-
-    def init(self, shape: tuple[int, ...], batch_shape: tuple[int, ...] = ()) -> SynapseState:
-        """Closed channels, no spike yet; ``shape`` is the presynaptic shape (or ``(K,)``)."""
-        full = (*tuple(batch_shape), *tuple(shape))
-        dtype = jnp.result_type(float)
-        return SynapseState(g=jnp.zeros(full, dtype), h=jnp.full(full, _NEVER, dtype))
-
-    def update(self, state: SynapseState, inp: ArrayLike, *, dt: float) -> SynapseState:
-        """One step; ``inp`` is the presynaptic spikes (nonzero = a spike arrives this step)."""
-        since = jnp.where(jnp.asarray(inp) != 0, 0.0, jnp.minimum(state.h + dt, _NEVER)).astype(state.h.dtype)
+    def integrate(self, state: SynapseState, dt: float) -> dict:
+        """One step: advance the clock ``h`` (0 where a spike arrived), hold ``[T]`` over the step, and
+        ``g <- g_inf + (g - g_inf) e^{-k dt}``."""
+        since = jnp.where(state.h < 0, 0.0, jnp.minimum(state.h + dt, _NEVER)).astype(state.h.dtype)
         # ``k dt < T_duration`` with a margin of dt/1000 so that float rounding of ``k dt`` at an exact
         # multiple of dt does not add a step
         tt = jnp.where(since < self.T_duration - 1e-3 * dt, self.T, 0.0)
         rate = self.alpha * tt + self.beta
         g_inf = self.alpha * tt / rate
         g = g_inf + (state.g - g_inf) * jnp.exp(-rate * dt)
-        return SynapseState(g=g.astype(state.g.dtype), h=since)
+        return {"g": g.astype(state.g.dtype), "h": since}
 
 
 @struct.dataclass

@@ -6,12 +6,12 @@ import jax.numpy as jnp
 from flax import struct
 from jax.typing import ArrayLike
 
-from snnjax import _checks
-from snnjax.synapses.kinetics import SynapseState, _zeros
+from snnjax.synapses.base import Kinetics
+from snnjax.synapses.kinetics import SynapseState
 
 
 @struct.dataclass
-class NMDA:
+class NMDA(Kinetics):
     """NMDA gating with saturation (Brunel & Wang 2001; BrainPy's ``bp.dyn.NMDA``):
 
     ``dg/dt = -g / tau_decay + a h (1 - g)``, ``dh/dt = -h / tau_rise`` (each presynaptic spike adds 1
@@ -39,24 +39,22 @@ class NMDA:
     tau_rise: ArrayLike = 2.0
     a: ArrayLike = 0.5
 
-    align = "pre"  # class attribute, not a field: the projection feeds it presynaptic spikes
+    STATE = dict(g=0.0, h=0.0)
+    State = SynapseState
+    align = "pre"  # the projection feeds it presynaptic spikes
     _FIELDS = {"tau_decay": "positive", "tau_rise": "positive", "a": "nonnegative"}
 
-    def __post_init__(self):
-        _checks.check_fields(self, self._FIELDS, strict=False)
+    def derivatives(self, state: SynapseState) -> dict:
+        """``dg/dt = -g / tau_decay + a h (1 - g)``, ``dh/dt = -h / tau_rise``."""
+        return {"g": -state.g / self.tau_decay + self.a * state.h * (1.0 - state.g), "h": -state.h / self.tau_rise}
 
-    def _validate(self) -> None:
-        """Complete checks on concrete values."""
-        _checks.check_fields(self, self._FIELDS, strict=True)
-
-    def init(self, shape: tuple[int, ...], batch_shape: tuple[int, ...] = ()) -> SynapseState:
-        """Zero state; ``shape`` is the presynaptic shape (or ``(K,)``)."""
-        z = _zeros(shape, batch_shape)
-        return SynapseState(g=z, h=z)
-
-    def update(self, state: SynapseState, inp: ArrayLike, *, dt: float) -> SynapseState:
-        """One exponential-Euler step, then ``h += inp`` (the presynaptic spikes)."""
+    def integrate(self, state: SynapseState, dt: float) -> dict:
+        """One exponential-Euler step with ``h`` held at its value at the start of the step."""
         rate = 1.0 / self.tau_decay + self.a * state.h
         g_inf = self.a * state.h / rate
         g = g_inf + (state.g - g_inf) * jnp.exp(-rate * dt)
-        return SynapseState(g=g, h=state.h * jnp.exp(-dt / self.tau_rise) + inp)
+        return {"g": g, "h": state.h * jnp.exp(-dt / self.tau_rise)}
+
+    def on_input(self, state: SynapseState, inp: ArrayLike) -> dict:
+        """``h += inp`` (the presynaptic spikes)."""
+        return {"h": state.h + inp}
