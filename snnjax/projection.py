@@ -235,17 +235,20 @@ class Projection:
         ``AMPA``, ``GABAa``, ``NMDA``) keep one state per presynaptic neuron (per synapse with per-synapse
         delays), driven by its delayed spikes, and the projection sends ``sum_j w_ij g_j`` every step
         (dense or sparse propagators).
-      output: ``snnjax.outputs.CUBA()`` (default), ``COBA(E)`` or ``MgBlock(...)``.
+      output: ``snnjax.outputs.CUBA()`` (default), ``COBA(E)``, ``MgBlock(...)``, or ``None``: a projection that only
+        learns (it adds nothing to ``post``, which may then be a spike source such as ``SpikeTimeGroup``, so a rule
+        runs on prescribed pre and post trains).
       stp: optional short-term plasticity, ``snnjax.synapses.STP(U, tau_f, tau_d)``: its ``u`` and ``x``
         (one per presynaptic neuron, or per synapse with per-synapse delays) are updated by the delayed
         spikes and each spike's weight is multiplied by its efficacy (monitor ``'EE.u'``).
-      plasticity: optional rule of :mod:`snnjax.plasticity` (``STDP``, ``TripletSTDP``, ``MSTDPET`` with a
-        reward input ``"<name>.reward"``): the weights then
-        live in the state (``state.synapses[name].w``, ``(*batch, K)`` in the connector's order, monitor
-        ``'<name>.w'``) and the rule updates them after every step from the spikes arriving at each synapse
-        (after its delay) and the postsynaptic spikes. Runs on the ``sparse`` propagator (every synapse
-        every step) and the event-driven ones (``event``, ``vector_event``: only the synapses of the
-        arriving and the postsynaptic spikes, through a transposed index).
+      plasticity: optional rule, a :class:`snnjax.plasticity.Rule` (``STDP``, ``TripletSTDP``, ``MSTDPET`` with a
+        reward input ``"<name>.reward"``, ``VogelsSprekeler``, ``BCM``, or your own): the weights then live in the
+        state (``state.synapses[name].w``, ``(*batch, K)`` in the connector's order, monitor ``'<name>.w'``) with the
+        rule's state, and the rule updates them after every step from the spikes arriving at each synapse (after its
+        delay) and the postsynaptic spikes. The propagator decides which synapses it visits: ``sparse`` every
+        synapse every step, the event-driven ones (``event``, ``vector_event``) only the synapses of the arriving
+        and the postsynaptic spikes (row and transposed tables). Its functions are checked when the projection is
+        bound (``jax.eval_shape``).
       method: the propagator: ``"auto"`` (default), a registered name (``"dense"``, ``"sparse"``,
         ``"event"``, ``"vector_event"``, ``"jit"``; :mod:`snnjax.propagators`) or a propagator object.
         ``"auto"`` takes the cheapest registered propagator for ``jax.default_backend()`` by its cost model
