@@ -14,7 +14,7 @@ from flax import struct
 
 from snnjax import ops
 from snnjax.delays import DelayBuffer
-from snnjax.inputs import PoissonInput, SpikeArray
+from snnjax.inputs import PoissonGroup, PoissonInput, SpikeArray, SpikeTimeGroup
 from snnjax.neurons.base import check_population
 from snnjax.projection import Projection
 
@@ -41,12 +41,20 @@ class NetworkState:
     step: jax.Array
 
 
-def _check_target(what: str, post: str, target: str, pops: dict) -> None:
-    """The population ``post`` can take input at ``target`` (``"input"``, or a state field a synapse can jump)."""
+def _check_target(what: str, post: str, target: str | None, pops: dict) -> None:
+    """The population ``post`` can take input at ``target`` (``"input"``, or a state field a synapse can jump);
+    ``None`` (a projection without output, that only learns) targets nothing and may end at a spike source."""
+    if target is None:
+        return
     if isinstance(pops[post], SpikeArray):
         raise ValueError(
             f"Network: {what} targets {post!r}, a SpikeArray, whose spikes are exactly its input array; a projection "
-            "cannot add to them"
+            "cannot add to them (output=None: a projection that only learns, e.g. a rule on prescribed spike trains)"
+        )
+    if isinstance(pops[post], (SpikeTimeGroup, PoissonGroup)):
+        raise ValueError(
+            f"Network: {what} targets {post!r}, a {type(pops[post]).__name__} (a spike source, which takes no "
+            "input); give the projection output=None if it only learns (a rule on prescribed spike trains)"
         )
     if target != "input":  # a jump into a state field: the field must exist (shapes only, no compile)
         post_state = jax.eval_shape(lambda p=pops[post]: p.init(key=jax.random.key(0)))
@@ -148,7 +156,8 @@ class Network:
                         f"Network: projection {name!r} has {end}={getattr(proj, end)!r}, which is not a population; "
                         f"populations are {sorted(pops)}"
                     )
-            _check_target(f"projection {name!r}", proj.post, proj.output.target, pops)
+            target = None if proj.output is None else proj.output.target
+            _check_target(f"projection {name!r}", proj.post, target, pops)
             bind = proj.bind_deferred if deferred else proj.bind
             projs[name] = bind(pops[proj.pre].count, pops[proj.post].count, pops[proj.post].shape)
         for name, drive in drives.items():
@@ -423,6 +432,8 @@ class Network:
             )
             synapses[name] = syn
             arrived[name] = (spikes, index)
+            if proj.output is None:  # a projection that only learns
+                continue
             c = proj.output.contribution(g, state.neurons[proj.post])
             target = proj.output.target
             drive[proj.post][target] = drive[proj.post][target] + c if target in drive[proj.post] else c
@@ -445,7 +456,12 @@ class Network:
             if proj.plasticity is not None:
                 post_spikes = self._flat_spikes(proj.post, neurons)
                 synapses[name] = proj.learn(
-                    synapses[name], *arrived[name], post_spikes, dt=dt, reward=rewards.get(name)
+                    synapses[name],
+                    *arrived[name],
+                    post_spikes,
+                    dt=dt,
+                    reward=rewards.get(name),
+                    post_state=neurons[proj.post],
                 )
         spikes = {name: self._flat_spikes(name, neurons) for name in self.populations if name in state.delays}
         delays = exchange.write(state.delays, state.step, spikes)

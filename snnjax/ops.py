@@ -21,6 +21,7 @@ as the compacted indices cover the nonzero entries of ``s``.
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -290,57 +291,75 @@ def _event_rows(s, idx, count, topo, w):
     return out[: topo.n_post]
 
 
-def event_update(s, idx, count, topo: Topology, w, update) -> tuple[jax.Array, jax.Array]:
-    """Event-driven propagation that also rewrites the weights of every row it reads (unbatched).
+def event_update(s, idx, count, topo: Topology, w, update) -> tuple[jax.Array, Any]:
+    """Event-driven propagation that also rewrites the synapses of every row it reads (unbatched): plasticity at the
+    arrival of a spike, fused with its transmission.
 
-    For each spiking row ``i`` (as :func:`spike_rows`): ``out[ell_post[i]] += s[i] * w[ell_syn[i]]``, then
-    ``w[ell_syn[i]] = update(i, ell_post[i], w[ell_syn[i]])`` (plasticity at the arrival of a spike). One pass,
-    and the weights are the loop's carry, updated in place. Not differentiable (a data-dependent loop).
+    For each spiking row ``i`` (as :func:`spike_rows`): ``out[ell_post[i]] += s[i] * w[ell_syn[i]]``, then the row's
+    synapses become ``update(i, ell_post[i], their values)``. One pass, and the synapses are the loop's carry,
+    updated in place. Not differentiable (a data-dependent loop).
+
+    Args:
+      w: the weights ``(K,)``, or a dict of per-synapse arrays ``(K,)`` whose ``"w"`` is transmitted (a plasticity
+        rule's per-synapse state).
+      update: ``update(row, targets, values) -> new values`` (an array for an array ``w``; for a dict, a dict of the
+        values it changes), ``values`` the row's entries (padding slots read 0, ``targets`` there ``n_post``).
 
     Returns:
-      ``(out (n_post,), w (K,))``.
+      ``(out (n_post,), w)``, ``w`` in the form it was given.
     """
+    if not isinstance(w, dict):  # one array: the dict form with one entry
+        out, syn = event_update(s, idx, count, topo, {"w": w}, lambda r, t, v: {"w": update(r, t, v["w"])})
+        return out, syn["w"]
     if topo.row_ptr is not None:  # rows are contiguous in k: slices instead of gathers and scatters
         return _event_update_rows(s, idx, count, topo, w, update)
 
     def add_row(row, amp, carry):
-        out, w = carry
-        syn, tgt = topo.ell_syn[row], topo.ell_post[row]
-        wr = w.at[syn].get(mode="fill", fill_value=0)
-        out = out.at[tgt].add((amp * wr).astype(out.dtype), mode="promise_in_bounds")
-        return out, w.at[syn].set(update(row, tgt, wr), mode="drop")
+        out, syn = carry
+        ids, tgt = topo.ell_syn[row], topo.ell_post[row]
+        vals = {k: v.at[ids].get(mode="fill", fill_value=0) for k, v in syn.items()}
+        out = out.at[tgt].add((amp * vals["w"]).astype(out.dtype), mode="promise_in_bounds")
+        return out, _set(syn, ids, update(row, tgt, vals))
 
     out, w = spike_rows(s, idx, count, add_row, (jnp.zeros((topo.n_post + 1,), s.dtype), w))
     return out[: topo.n_post], w
 
 
-def _event_update_rows(s, idx, count, topo: Topology, w, update) -> tuple[jax.Array, jax.Array]:
-    """:func:`event_update` for a synapse list sorted by ``pre`` (``topo.row_ptr``): row ``i`` is the slice
-    ``[row_ptr[i], row_ptr[i + 1])`` of ``w``, read and written as a window of the row table's width ``F``
-    starting at ``at = min(row_ptr[i], K - F)`` (lanes outside the row are written back unchanged).
+def _set(syn: dict, ids: jax.Array, new: dict) -> dict:
+    """``syn`` with ``new``'s values written at the synapses ``ids`` (padding ``K`` dropped)."""
+    return {**syn, **{k: syn[k].at[ids].set(v, mode="drop") for k, v in new.items()}}
 
-    The loop carries the window of the row it is about to visit, read right after the previous row's write:
-    no op reads ``w`` before the in-place update of an iteration, so XLA neither copies ``w`` nor gathers from
-    or scatters into the whole array (on CPU, ops on a large operand are split over threads, which costs more
-    than the ~100 elements they move). Same order and result as the generic loop of :func:`spike_rows`.
+
+def _event_update_rows(s, idx, count, topo: Topology, w: dict, update) -> tuple[jax.Array, dict]:
+    """:func:`event_update` for a synapse list sorted by ``pre`` (``topo.row_ptr``): row ``i`` is the slice
+    ``[row_ptr[i], row_ptr[i + 1])`` of each per-synapse array, read and written as a window of the row table's width
+    ``F`` starting at ``at = min(row_ptr[i], K - F)`` (lanes outside the row are written back unchanged).
+
+    The loop carries the windows of the row it is about to visit, read right after the previous row's write: no op
+    reads an array before the in-place update of an iteration, so XLA neither copies it nor gathers from or scatters
+    into the whole array (on CPU, ops on a large operand are split over threads, which costs more than the ~100
+    elements they move). Same order and result as the generic loop of :func:`spike_rows`.
     """
     width = topo.ell_post.shape[1]
     last = topo.n_syn - width  # >= 0: row_ptr is built only then
     lanes = jnp.arange(width, dtype=jnp.int32)
     n, k = s.shape[0], idx.shape[0]
 
-    def window(w, row):
-        return jax.lax.dynamic_slice(w, (jnp.minimum(topo.row_ptr[row], last),), (width,))
+    def window(syn, row):
+        at = (jnp.minimum(topo.row_ptr[row], last),)
+        return {key: jax.lax.dynamic_slice(v, at, (width,)) for key, v in syn.items()}
 
     def visit(row, nxt, carry):
-        out, w, win = carry
+        out, syn, win = carry
         start, end = topo.row_ptr[row], topo.row_ptr[row + 1]
         at = jnp.minimum(start, last)
         mine = (at + lanes >= start) & (at + lanes < end)
         tgt = jnp.where(mine, jax.lax.dynamic_slice(topo.post, (at,), (width,)), topo.n_post)
-        out = out.at[tgt].add((s[row] * jnp.where(mine, win, 0)).astype(out.dtype), mode="promise_in_bounds")
-        w = jax.lax.dynamic_update_slice(w, jnp.where(mine, update(row, tgt, win), win), (at,))
-        return out, w, window(w, nxt)
+        out = out.at[tgt].add((s[row] * jnp.where(mine, win["w"], 0)).astype(out.dtype), mode="promise_in_bounds")
+        new = update(row, tgt, win)
+        syn = {**syn, **{key: jax.lax.dynamic_update_slice(syn[key], jnp.where(mine, v, win[key]), (at,))
+                         for key, v in new.items()}}  # fmt: skip
+        return out, syn, window(syn, nxt)
 
     def listed(j, carry):
         return visit(idx[j], idx[jnp.minimum(j + 1, k - 1)], carry)
@@ -355,6 +374,64 @@ def _event_update_rows(s, idx, count, topo: Topology, w, update) -> tuple[jax.Ar
     out, w, _ = carry
     out, w, _ = jax.lax.fori_loop(k, jnp.maximum(count, k), rest, (out, w, window(w, _select(packed, k, n))))
     return out[: topo.n_post], w
+
+
+# -- plasticity: how each format visits the synapses a rule changes --------------------------------------------------
+# A rule gives ``update(src, dst, values) -> changed values`` (snnjax.plasticity.Rule.updater): the synapses' values
+# become the update of themselves, the presynaptic state at ``src`` and the postsynaptic state at ``dst``. The formats
+# below decide which synapses it sees: every synapse (sparse), the rows of the arriving spikes (row table), the columns
+# of the postsynaptic spikes (transposed table), in loops or blocks.
+
+
+def every_synapse(topo: Topology, syn: dict, update, mask: jax.Array | None = None, per_synapse: bool = False) -> dict:
+    """``update`` at every synapse at once (batched arrays ``(*batch, K)``), kept where ``mask (*batch, K)``.
+
+    ``src`` is ``topo.pre_index()`` (``None`` with ``per_synapse``: the presynaptic values are per synapse already,
+    as with per-synapse delays) and ``dst`` is ``topo.post``.
+    """
+    new = update(None if per_synapse else topo.pre_index(), topo.post, syn)
+    if mask is None:
+        return {**syn, **new}
+    return {**syn, **{k: jnp.where(mask, v, syn[k]) for k, v in new.items()}}
+
+
+def row_update(s, idx, count, topo: Topology, syn: dict, update, blocks: bool = False) -> dict:
+    """``update`` at the synapses of every spiking row of ``s (n_pre,)`` (unbatched; row tables ``ell_post`` /
+    ``ell_syn``): ``src`` the row (``(M, 1)`` for blocks), ``dst`` its targets. ``blocks=False``: one loop iteration
+    per spike (:func:`spike_rows`); ``True``: ``len(idx)`` rows per pass (:func:`row_passes`)."""
+
+    def visit(row, ids, tgt, syn):
+        vals = {k: v.at[ids].get(mode="fill", fill_value=0) for k, v in syn.items()}
+        return _set(syn, ids, update(row, tgt, vals))
+
+    if blocks:
+
+        def block(rows, valid, syn):
+            r = jnp.where(valid, rows, topo.n_pre)  # row n_pre of the table is all padding
+            return visit(r[:, None], topo.ell_syn[r], topo.ell_post[r], syn)
+
+        return row_passes(s, idx, count, block, syn)
+    return spike_rows(s, idx, count, lambda i, _, syn: visit(i, topo.ell_syn[i], topo.ell_post[i], syn), syn)
+
+
+def column_update(p, idx, count, topo: Topology, syn: dict, update, blocks: bool = True) -> dict:
+    """``update`` at the synapses onto every spiking postsynaptic neuron of ``p (n_post,)`` (unbatched; transposed
+    table ``in_pre`` / ``in_syn``): ``src`` the synapses' sources, ``dst`` the column (``(M, 1)`` for blocks).
+    ``idx, count``: :func:`compact` of ``p``. ``blocks``: ``len(idx)`` columns per pass, else one per loop iteration."""
+
+    def visit(col, ids, syn):
+        src = topo.in_pre[jnp.squeeze(col, -1) if jnp.ndim(col) else col]
+        vals = {k: v.at[ids].get(mode="fill", fill_value=0) for k, v in syn.items()}
+        return _set(syn, ids, update(src, col, vals))
+
+    if blocks:
+
+        def block(cols, valid, syn):
+            c = jnp.where(valid, cols, topo.n_post)  # column n_post of the table is all padding
+            return visit(c[:, None], topo.in_syn[c], syn)
+
+        return row_passes(p, idx, count, block, syn)
+    return spike_rows(p, idx, count, lambda j, _, syn: visit(j, topo.in_syn[j], syn), syn)
 
 
 @jax.custom_jvp

@@ -18,6 +18,7 @@ from snnjax import conn as _conn
 from snnjax.convolution import Conv2D as _Conv2D
 from snnjax.delays import check_lag, device_lag, lag_steps
 from snnjax.outputs import CUBA
+from snnjax.plasticity.rule import Rule as _Rule
 from snnjax.propagators.base import DEFAULT_ACTIVITY, ProjectionInfo, default_max_events
 from snnjax.synapses import Delta
 from snnjax.synapses import stp as _stp
@@ -234,17 +235,20 @@ class Projection:
         ``AMPA``, ``GABAa``, ``NMDA``) keep one state per presynaptic neuron (per synapse with per-synapse
         delays), driven by its delayed spikes, and the projection sends ``sum_j w_ij g_j`` every step
         (dense or sparse propagators).
-      output: ``snnjax.outputs.CUBA()`` (default), ``COBA(E)`` or ``MgBlock(...)``.
+      output: ``snnjax.outputs.CUBA()`` (default), ``COBA(E)``, ``MgBlock(...)``, or ``None``: a projection that only
+        learns (it adds nothing to ``post``, which may then be a spike source such as ``SpikeTimeGroup``, so a rule
+        runs on prescribed pre and post trains).
       stp: optional short-term plasticity, ``snnjax.synapses.STP(U, tau_f, tau_d)``: its ``u`` and ``x``
         (one per presynaptic neuron, or per synapse with per-synapse delays) are updated by the delayed
         spikes and each spike's weight is multiplied by its efficacy (monitor ``'EE.u'``).
-      plasticity: optional rule of :mod:`snnjax.plasticity` (``STDP``, ``TripletSTDP``, ``MSTDPET`` with a
-        reward input ``"<name>.reward"``): the weights then
-        live in the state (``state.synapses[name].w``, ``(*batch, K)`` in the connector's order, monitor
-        ``'<name>.w'``) and the rule updates them after every step from the spikes arriving at each synapse
-        (after its delay) and the postsynaptic spikes. Runs on the ``sparse`` propagator (every synapse
-        every step) and the event-driven ones (``event``, ``vector_event``: only the synapses of the
-        arriving and the postsynaptic spikes, through a transposed index).
+      plasticity: optional rule, a :class:`snnjax.plasticity.Rule` (``STDP``, ``TripletSTDP``, ``MSTDPET`` with a
+        reward input ``"<name>.reward"``, ``VogelsSprekeler``, ``BCM``, or your own): the weights then live in the
+        state (``state.synapses[name].w``, ``(*batch, K)`` in the connector's order, monitor ``'<name>.w'``) with the
+        rule's state, and the rule updates them after every step from the spikes arriving at each synapse (after its
+        delay) and the postsynaptic spikes. The propagator decides which synapses it visits: ``sparse`` every
+        synapse every step, the event-driven ones (``event``, ``vector_event``) only the synapses of the arriving
+        and the postsynaptic spikes (row and transposed tables). Its functions are checked when the projection is
+        bound (``jax.eval_shape``).
       method: the propagator: ``"auto"`` (default), a registered name (``"dense"``, ``"sparse"``,
         ``"event"``, ``"vector_event"``, ``"jit"``; :mod:`snnjax.propagators`) or a propagator object.
         ``"auto"`` takes the cheapest registered propagator for ``jax.default_backend()`` by its cost model
@@ -333,9 +337,10 @@ class Projection:
                 "Projection: synapse must be a kinetics model from snnjax.synapses (Delta(), Exponential(tau), ...), "
                 f"got {self.synapse!r}"
             )
-        if not (hasattr(self.output, "contribution") and hasattr(self.output, "target")):
+        if self.output is not None and not (hasattr(self.output, "contribution") and hasattr(self.output, "target")):
             raise TypeError(
-                f"Projection: output must be snnjax.outputs.CUBA(), COBA(E) or MgBlock(...), got {self.output!r}"
+                "Projection: output must be snnjax.outputs.CUBA(), COBA(E), MgBlock(...) or None (a projection that "
+                f"only learns), got {self.output!r}"
             )
         if self.topology is None and self.conn is None:
             raise TypeError("Projection: conn is required (e.g. snnjax.conn.All2All())")
@@ -346,12 +351,10 @@ class Projection:
             raise ValueError("Projection: delay_interp='linear' cannot be combined with a plasticity rule")
         if self.stp is not None and not isinstance(self.stp, _stp.STP):
             raise TypeError(f"Projection: stp must be None or snnjax.synapses.STP(...), got {type(self.stp).__name__}")
-        if self.plasticity is not None and not all(
-            callable(getattr(self.plasticity, a, None)) for a in ("init", "step_sparse", "step_event")
-        ):
+        if self.plasticity is not None and not isinstance(self.plasticity, _Rule):
             raise TypeError(
-                "Projection: plasticity must be None or a rule of snnjax.plasticity (STDP, TripletSTDP, MSTDPET), "
-                f"got {type(self.plasticity).__name__}"
+                "Projection: plasticity must be None or a rule of snnjax.plasticity (a snnjax.plasticity.Rule: STDP, "
+                f"TripletSTDP, MSTDPET, VogelsSprekeler, BCM or your own), got {type(self.plasticity).__name__}"
             )
 
     @property
@@ -559,7 +562,7 @@ class Projection:
             if wshape == (n_pre, n_post):
                 traced = any(isinstance(a, jax.core.Tracer) for a in (w0, topo.pre, topo.post))
                 w0 = None if traced else np.asarray(w0)[np.asarray(topo.pre), np.asarray(topo.post)]
-            self.plasticity._validate(where, (k,), w0)
+            self.plasticity._validate(where, (k,), w0, pre_shape=self._presyn_shape(), n_post=n_post)
         _checks.check_fields(self, self._FIELDS, strict=True)
         if callable(getattr(self.output, "check_weight", None)):  # e.g. COBA: conductances are >= 0
             self.output.check_weight(self.weight)
@@ -747,15 +750,15 @@ class Projection:
         per_synapse = jnp.ndim(prep["lag"]) == 1
         w = prep["w"] if self.plasticity is None else state.plasticity.w
         kinetics, terminal = state.kinetics, state.stp
-        if self._fused(index):  # plasticity's depression at the arrivals runs inside the transmission loop
+        if self._fused(index):  # the rule's arrival update (on_pre) runs inside the transmission loop
             rule = self.plasticity
             st = rule.begin(state.plasticity, dt)
             arrivals = spikes
             if terminal is not None:
                 terminal, spikes = self.stp.update(terminal, spikes, dt=dt)
-            inp, w = prop.propagate_plastic(topo, spikes, index, st, rule.depression)
+            inp, st = prop.propagate_plastic(topo, spikes, index, st, rule)
             kinetics = self.synapse.update(kinetics, inp.reshape(*inp.shape[:-1], *post_shape), dt=dt)
-            st = rule.arrived(st.replace(w=w), arrivals)
+            st = rule.arrived(st, arrivals)
             return state.replace(kinetics=kinetics, stp=terminal, plasticity=st), kinetics.g
 
         def send(values, idx):
@@ -787,8 +790,13 @@ class Projection:
         *,
         dt: float,
         reward: Any = None,
+        post_state: Any = None,
     ) -> ProjectionState:
-        """The plasticity rule's update after a step (weights and traces; no-op without a rule).
+        """The plasticity rule's update after a step (weights and its state; no-op without a rule), in the order of
+        :class:`snnjax.plasticity.Rule`: decay, the arrivals (``on_pre``, then ``pre_spike``; done in
+        :meth:`transmit` when fused with the transmission), the postsynaptic spikes (``on_post``), the per-step terms
+        (``on_step``, every synapse), the postsynaptic jumps (``post_spike``). The propagator (the connectivity
+        format) decides which synapses each function visits (``learn_pre`` / ``learn_post``).
 
         Args:
           state: the projection state after :meth:`transmit`.
@@ -796,70 +804,74 @@ class Projection:
           index: their compacted index, or None.
           post_spikes: the postsynaptic spikes of this step, ``(*batch, n_post)``.
           dt: step, ms.
-          reward: this step's reward for reward-modulated rules (``MSTDPET``), scalar or ``(*batch,)``;
-            None is 0.
+          reward: this step's reward for a rule that needs one (``MSTDPET``), scalar or ``(*batch,)``; None is 0.
+          post_state: the postsynaptic population's state after this step (its ``v`` is read by a rule that needs
+            the voltage).
         """
         if self.plasticity is None:
             return state
-        blocks = getattr(self.propagator, "vectorized", False)
-        # Potentiation visits the columns of the postsynaptic spikes (transposed table) in blocks: on an
-        # accelerator of the propagator's bound, on a CPU of a small one (expected spikes / 2, at least 16),
-        # which costs less there than one loop iteration (~9 kernels) per postsynaptic spike
+        rule, topo, fmt = self.plasticity, self.topology, self._plastic_format()
+        per_synapse = self.per_synapse_delay
+        voltage = self._voltage(post_state, post_spikes)
+        st = state.plasticity
+        if not self._fused(index):  # else the arrivals were handled in transmit
+            st = rule.begin(st, dt)
+            if rule.changes("on_pre"):
+                st = fmt.learn_pre(topo, rule, st, arrivals, index, per_synapse=per_synapse, voltage=voltage)
+            st = rule.arrived(st, arrivals)
+        if rule.changes("on_post"):
+            st = fmt.learn_post(topo, rule, st, post_spikes, per_synapse=per_synapse, voltage=voltage,
+                                post_bound=self._post_bound())  # fmt: skip
+        if rule.has_step:  # per-step terms: a pass over every synapse, whatever the format
+            syn, pre, post = rule.split(st, voltage)
+            r = jnp.asarray(0.0 if reward is None else reward, syn["w"].dtype)
+            r = r.reshape(*r.shape, 1) if r.ndim else r
+            update = rule.step_updater(pre, post, arrivals != 0, post_spikes != 0, dt=dt, reward=r)
+            st = rule.merge(st, syn=ops.every_synapse(topo, syn, update, per_synapse=per_synapse))
+        return state.replace(plasticity=rule.fired(st, post_spikes))
+
+    def _plastic_format(self) -> Any:
+        """The object that traverses the synapses for the rule: the propagator (``learn_pre`` / ``learn_post``:
+        ``sparse`` every synapse, ``event`` / ``vector_event`` the rows and columns of the spikes), or, for a
+        user's propagator without them, ``sparse``'s pass over every synapse."""
+        prop = self.propagator
+        if callable(getattr(prop, "learn_pre", None)) and callable(getattr(prop, "learn_post", None)):
+            return prop
+        return propagators.get("sparse")
+
+    def _voltage(self, post_state: Any, post_spikes: jax.Array) -> jax.Array | None:
+        """The postsynaptic voltage ``(*batch, n_post)`` for a rule that needs it (``"v" in rule.NEEDS``), else None."""
+        if "v" not in self.plasticity.NEEDS:
+            return None
+        v = getattr(post_state, "v", None)
+        if v is None:
+            raise ValueError(
+                f"Projection {self.pre}->{self.post}: the rule {type(self.plasticity).__name__} needs the postsynaptic "
+                f"voltage (NEEDS 'v'), but {self.post!r} has no state field v"
+            )
+        return jnp.reshape(v, post_spikes.shape)
+
+    def _post_bound(self) -> int:
+        """Postsynaptic spikes per block of the transposed-table traversal: on an accelerator the propagator's bound,
+        on a CPU a small one (expected spikes / 2, at least 16), which costs less there than one loop iteration
+        (~9 kernels) per postsynaptic spike."""
         n_post = self.topology.n_post
+        if getattr(self.propagator, "vectorized", False):
+            return default_max_events(n_post, self.activity)
         a = DEFAULT_ACTIVITY if self.activity is None else self.activity
-        post_bound = (
-            default_max_events(n_post, self.activity) if blocks else min(n_post, max(16, math.ceil(n_post * a / 2)))
-        )
-        if self._fused(index):  # the arrivals were handled in transmit
-            return state.replace(
-                plasticity=self.plasticity.potentiation(
-                    state.plasticity, self.topology, post_spikes, post_bound=post_bound, blocks=True
-                )
-            )
-        if getattr(self.plasticity, "needs_reward", False):
-            new = self.plasticity.step_sparse(
-                state.plasticity,
-                self.topology,
-                arrivals,
-                post_spikes,
-                dt=dt,
-                per_synapse=self.per_synapse_delay,
-                reward=0.0 if reward is None else reward,
-            )
-            return state.replace(plasticity=new)
-        event_rule = getattr(self.plasticity, "event_driven", True)
-        if (
-            event_rule
-            and getattr(self.propagator, "event_driven", False)
-            and not self.per_synapse_delay
-            and index is not None
-        ):
-            new = self.plasticity.step_event(
-                state.plasticity,
-                self.topology,
-                arrivals,
-                index,
-                post_spikes,
-                dt=dt,
-                post_bound=post_bound,
-                blocks=blocks,
-                post_blocks=True,
-            )
-        else:
-            new = self.plasticity.step_sparse(
-                state.plasticity, self.topology, arrivals, post_spikes, dt=dt, per_synapse=self.per_synapse_delay
-            )
-        return state.replace(plasticity=new)
+        return min(n_post, max(16, math.ceil(n_post * a / 2)))
 
     def _fused(self, index) -> bool:
-        """Whether the plasticity's arrival phase runs inside the propagator's transmission loop."""
+        """Whether the rule's arrival update runs inside the propagator's transmission loop (event-driven formats,
+        a rule whose ``on_pre`` changes synapses and reads no voltage)."""
         return (
             self.plasticity is not None
-            and getattr(self.plasticity, "event_driven", True)
             and index is not None
             and not self.per_synapse_delay
             and self.align == "post"
             and callable(getattr(self.propagator, "propagate_plastic", None))
+            and "v" not in self.plasticity.NEEDS
+            and self.plasticity.changes("on_pre")
         )
 
     def event_bound(self) -> int | None:

@@ -3,14 +3,16 @@
 Two kernels, each the whole loop of one phase of a step, bit-identical to the XLA path (its reference and fallback):
 
 * :func:`arrive`: transmission with the plastic weights fused with the depression at the arrivals, what
-  ``Event.propagate_plastic`` computes with :func:`snnjax.ops.event_update` (reference :func:`arrive_xla`): for
+  ``Event.propagate_plastic`` computes with :func:`snnjax.ops.event_update` and the rule's ``on_pre`` (reference
+  :func:`arrive_xla`): for
   every arriving presynaptic row ``i`` (nonzero spike) in increasing ``i``, its synapses ``k`` in increasing ``k``:
   ``out[post[k]] += s[i] w[k]``, then ``w[k] = bound(w[k], 0, rounded(apost[post[k]] c_i))`` with ``c_i`` the rule's
   ``a_minus`` (triplet: ``a2_minus + a3_minus apre2[i]``);
 * :func:`potentiation`: the potentiation at the postsynaptic spikes through the transposed table
   (``Topology.in_pre``, ``in_syn``), ``w[k] = bound(w[k], rounded(apre[pre[k]] c_j), 0)`` with ``c_j`` the rule's
   ``a_plus`` (triplet: ``a2_plus + a3_plus apost2[j]``), then the postsynaptic traces' jumps, what
-  ``_TraceRule.potentiation`` computes in XLA (reference :func:`potentiation_xla`).
+  ``Event.learn_post`` computes in XLA (reference :func:`potentiation_xla`; :func:`potentiate` is the weights only,
+  what ``Event.learn_post`` calls).
 
 ``bound`` is the rule's ``HardBounds`` or ``SoftBounds``. The weights are updated in place (the kernel's result
 aliases them). The factors ``c`` (one per neuron) are computed by XLA before the call, with the rule's own
@@ -36,16 +38,17 @@ from snnjax import ops
 from snnjax.kernels import _build
 from snnjax.kernels._call import FLOATS, aliased, batch_shape, call
 
-__all__ = ["arrive", "arrive_xla", "potentiation", "potentiation_xla"]
+__all__ = ["arrive", "arrive_xla", "potentiate", "potentiation", "potentiation_xla"]
 
 
 def _trace_rule(rule) -> bool:
     """Whether ``rule`` is an STDP / TripletSTDP whose arithmetic is the trace rule's own (not overridden)."""
-    from snnjax.plasticity.stdp import _TraceRule
+    from snnjax.plasticity.stdp import STDP, TripletSTDP, _TraceRule
 
-    if not isinstance(rule, _TraceRule):
+    if not isinstance(rule, (STDP, TripletSTDP)):
         return False
-    own = ("_depress", "_potentiate", "_bounded", "_bump", "depression")
+    own = ("decay", "on_pre", "pre_spike", "on_post", "post_spike", "on_step", "_depress", "_potentiate", "_bounded",
+           "_jump", "depression")  # fmt: skip
     return all(getattr(type(rule), m) is getattr(_TraceRule, m) for m in own) and rule.bounds in ("hard", "soft")
 
 
@@ -58,8 +61,8 @@ def _same_float(dtype, *values) -> bool:
 
 
 def arrive_xla(rule, st, topo: ops.Topology, spikes: jax.Array, index=None) -> tuple[jax.Array, jax.Array]:
-    """The XLA path (``Event.propagate_plastic``): :func:`snnjax.ops.event_update` per batch element over the
-    compacted ``index`` (default: :func:`snnjax.ops.compact` of every spike).
+    """The XLA path (``Event.propagate_plastic``): :func:`snnjax.ops.event_update` with the rule's ``on_pre`` per
+    batch element over the compacted ``index`` (default: :func:`snnjax.ops.compact` of every spike).
 
     Returns:
       ``(out (*batch, n_post), w (*batch, K))``.
@@ -69,19 +72,20 @@ def arrive_xla(rule, st, topo: ops.Topology, spikes: jax.Array, index=None) -> t
     if index is None:
         index = ops.compact(spikes, spikes.shape[-1])
 
-    def one(st, s, idx, count):
-        return ops.event_update(s, idx, count, topo, st.w, rule.depression(st))
+    def one(tree, s, idx, count):
+        syn, pre, post = tree
+        return ops.event_update(s, idx, count, topo, syn, rule.updater("on_pre", pre, post))
 
-    return per_batch(one, st, spikes, *index)
+    out, syn = per_batch(one, rule.split(st), spikes, *index)
+    return out, syn["w"]
 
 
-def arrive(depression, st, topo: ops.Topology, spikes: jax.Array) -> tuple[jax.Array, jax.Array] | None:
+def arrive(rule, st, topo: ops.Topology, spikes: jax.Array) -> tuple[jax.Array, jax.Array] | None:
     """Transmission with the plastic weights and the depression of every transmitted synapse, by the kernel.
 
     Args:
-      depression: the rule's bound method ``rule.depression`` (what ``Projection.transmit`` passes to
-        ``propagate_plastic``); its rule must be an :class:`~snnjax.plasticity.STDP` or
-        :class:`~snnjax.plasticity.TripletSTDP`.
+      rule: the projection's rule (or one of its bound methods, e.g. ``rule.depression``); the kernel runs for an
+        :class:`~snnjax.plasticity.STDP` or :class:`~snnjax.plasticity.TripletSTDP`.
       st: the rule's state, traces decayed to this step (``rule.begin``): ``w (*batch, K)``, ``apost (*batch,
         n_post)``, ``apre2 (*batch, n_pre)`` for the triplet rule.
       topo: the synapse list with ``row_ptr`` (CSR) or the row tables.
@@ -90,7 +94,7 @@ def arrive(depression, st, topo: ops.Topology, spikes: jax.Array) -> tuple[jax.A
     Returns:
       ``(out (*batch, n_post), w (*batch, K))``, or None when the kernel does not apply (see the module docstring).
     """
-    rule = getattr(depression, "__self__", None)
+    rule = getattr(rule, "__self__", rule)
     if not _trace_rule(rule) or (topo.row_ptr is None and topo.ell_post is None) or _build._loaded() is not None:
         return None
     from snnjax.plasticity.stdp import _triplet
@@ -137,13 +141,16 @@ def _arrive_kernel(csr: bool, soft: bool, per_row: bool):
 
 
 def potentiation_xla(rule, st, topo: ops.Topology, post_spikes: jax.Array, post_bound: int | None = None):
-    """The XLA path: ``rule.potentiation(..., blocks=True)`` (blocks of ``post_bound`` columns) without the kernel."""
-    return rule.potentiation(st, topo, post_spikes, post_bound=post_bound, blocks=True, compiled=False)
+    """The XLA path: the rule's ``on_post`` at the columns of the postsynaptic spikes in blocks of ``post_bound``
+    (:func:`snnjax.propagators.event.plastic_columns`), then the postsynaptic traces' jumps (``rule.fired``)."""
+    from snnjax.propagators.event import plastic_columns
+
+    return rule.fired(plastic_columns(topo, rule, st, post_spikes, post_bound=post_bound), post_spikes)
 
 
-def potentiation(rule, st, topo: ops.Topology, post_spikes: jax.Array):
-    """Potentiation at the postsynaptic spikes ``(*batch, n_post)`` through the transposed table, then the
-    postsynaptic traces' jumps, by the kernel: the rule's new state, or None when the kernel does not apply.
+def potentiate(rule, st, topo: ops.Topology, post_spikes: jax.Array) -> jax.Array | None:
+    """The weights ``(*batch, K)`` after the potentiation at the postsynaptic spikes ``(*batch, n_post)`` through the
+    transposed table, by the kernel (what ``Event.learn_post`` runs), or None when the kernel does not apply.
 
     ``st`` holds the weights ``(*batch, K)`` and the traces after this step's arrivals (``apre (*batch, n_pre)``,
     ``apost``; ``apost2`` for the triplet rule); ``topo`` needs ``in_pre`` and ``in_syn``.
@@ -159,8 +166,14 @@ def potentiation(rule, st, topo: ops.Topology, post_spikes: jax.Array):
         return None
     q = post_spikes != 0
     fired = post_spikes if post_spikes.dtype == w.dtype else q.astype(w.dtype)
-    w = _potentiate(rule.bounds == "soft", jnp.ndim(factor) > 0, rule, st, topo, fired, jnp.asarray(factor, w.dtype))
-    return st.replace(w=w, apost=rule._bump(st.apost, q), apost2=rule._bump(st.apost2, q))
+    return _potentiate(rule.bounds == "soft", jnp.ndim(factor) > 0, rule, st, topo, fired, jnp.asarray(factor, w.dtype))
+
+
+def potentiation(rule, st, topo: ops.Topology, post_spikes: jax.Array):
+    """:func:`potentiate`, then the postsynaptic traces' jumps: the rule's new state, or None when the kernel does
+    not apply (reference :func:`potentiation_xla`)."""
+    w = potentiate(rule, st, topo, post_spikes)
+    return None if w is None else rule.fired(st.replace(w=w), post_spikes)
 
 
 @functools.partial(jax.custom_jvp, nondiff_argnums=(0, 1))

@@ -14,6 +14,14 @@ The rules only touch the connection through ``presyn_receptive`` / ``postsyn_rec
 positions a convolution kernel visits), averaged over the batch. The connection's arrays are not kept (only
 its structure), so the weights that learn are the ones passed to ``update``.
 
+Each of these is an adapter over the projection rule of the same name (:class:`~snnjax.plasticity.STDP`,
+:class:`~snnjax.plasticity.TripletSTDP`, :class:`~snnjax.plasticity.MSTDPET`, on the contract of
+:class:`~snnjax.plasticity.Rule`), so each rule's maths exists once: the traces are the rule's (``decay``,
+``pre_spike``, ``post_spike``, on the traces in this view's layout), and the weight change of an arrival / a
+postsynaptic spike is the rule's ``on_pre`` / ``on_post`` (for MSTDPET its ``on_step``) evaluated at every contact of
+the receptive fields with an unbounded copy of the rule at ``w = 0`` (the rules are additive there), summed over the
+receptive dimension and the batch; this view then applies its own ``bounds`` once per step.
+
 Data, per step (``B`` the batch size):
 
 * ``pre_spikes``: presynaptic spikes (0/1, bool or float) as the synapses see them, ``conn.synspike(state)``:
@@ -44,12 +52,16 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 from jax.typing import ArrayLike
 
 from snnjax import _checks
+from snnjax.plasticity.bounds import HardBounds, SoftBounds
+from snnjax.plasticity.reward import MSTDPET
+from snnjax.plasticity.rule import Rule
+from snnjax.plasticity.stdp import STDP, TripletSTDP
 
 PAIRINGS = ("all-to-all", "nearest")
+_UNBOUNDED = dict(w_min=-float("inf"), w_max=float("inf"), bounds="hard")
 
 
 class LocalRule(NamedTuple):
@@ -63,60 +75,6 @@ class LocalRule(NamedTuple):
 
     init: Callable[..., Any]
     update: Callable[..., tuple[jax.Array, Any]]
-
-
-# ------------------------------------------------------------------------------------------------ bounds
-
-
-@struct.dataclass
-class _Bounds:
-    """Weight bounds ``w_min < w_max`` (weight units), scalars or broadcastable to the weights."""
-
-    w_min: ArrayLike = 0.0
-    w_max: ArrayLike = 1.0
-
-    def __post_init__(self):
-        """Python/NumPy float bounds (what users type) must be finite with ``w_min < w_max``; others pass."""
-        owner = type(self).__name__
-        for name in ("w_min", "w_max"):
-            _checks.check_real(owner, name, getattr(self, name), strict=False)
-        # ints are skipped, as in every __post_init__: jax.tree.map(lambda _: 0, bounds) must not raise
-        if all(_checks.is_concrete_float(v, strict=False) for v in (self.w_min, self.w_max)) and not np.all(
-            np.asarray(self.w_min) < np.asarray(self.w_max)
-        ):
-            raise ValueError(f"{owner}: w_min must be < w_max, got w_min={self.w_min!r}, w_max={self.w_max!r}")
-
-
-@struct.dataclass
-class HardBounds(_Bounds):
-    """Hard weight bounds: ``clip(w + pot - dep, w_min, w_max)``.
-
-    Args:
-      w_min: smallest weight (weight units), scalar or broadcastable to the weights.
-      w_max: largest weight (weight units), ``> w_min``.
-    """
-
-    def __call__(self, weight: jax.Array, potentiation: jax.Array, depression: jax.Array) -> jax.Array:
-        """New weights from the weights and the (nonnegative) potentiation and depression, all weight-shaped."""
-        return jnp.clip(weight + potentiation - depression, self.w_min, self.w_max)
-
-
-@struct.dataclass
-class SoftBounds(_Bounds):
-    """Soft (multiplicative) weight bounds: ``w + (w_max - w) pot - (w - w_min) dep``.
-
-    Potentiation shrinks as ``w`` approaches ``w_max`` and depression as it approaches ``w_min``; weights in
-    ``[w_min, w_max]`` stay there as long as ``pot, dep <= 1`` per update (then the new weight is a convex
-    combination of ``w`` and a bound), which holds for amplitudes ``<= 1`` and sparse spikes.
-
-    Args:
-      w_min: smallest weight (weight units), scalar or broadcastable to the weights.
-      w_max: largest weight (weight units), ``> w_min``.
-    """
-
-    def __call__(self, weight: jax.Array, potentiation: jax.Array, depression: jax.Array) -> jax.Array:
-        """New weights from the weights and the (nonnegative) potentiation and depression, all weight-shaped."""
-        return weight + (self.w_max - weight) * potentiation - (weight - self.w_min) * depression
 
 
 def _apply_bounds(bounds, weight, pot, dep):
@@ -168,14 +126,6 @@ def _outer(conn: Any, post: jax.Array, pre: jax.Array) -> jax.Array:
     return (conn.postsyn_receptive(post) * conn.presyn_receptive(pre)).sum(-1)
 
 
-def _add(trace: jax.Array, spikes: jax.Array, pairing: str) -> jax.Array:
-    return jnp.where(spikes != 0, 1.0, trace) if pairing == "nearest" else trace + spikes
-
-
-def _decay(dt: float, tau: Any) -> jax.Array:
-    return jnp.exp(-dt / jnp.asarray(tau, jnp.result_type(float)))
-
-
 def _dt(owner: str, dt: Any) -> float:
     return _checks.check_time(owner, "dt", dt)
 
@@ -209,11 +159,51 @@ def _batch(owner: str, conn: Any, batch_size: int | None) -> int:
     return b
 
 
+def _per_contact(value: Any, wshape: tuple[int, ...]) -> Any:
+    """A weight-shaped amplitude with a trailing receptive axis (contacts are ``B x *weight.shape x R``)."""
+    return value[..., None] if tuple(np.shape(value)) == tuple(wshape) and np.ndim(value) else value
+
+
+# ------------------------------------------------------------------------------------------------ the adapter
+
+
+def _jumped(rule: Rule, values: dict, spikes: jax.Array, jump) -> dict:
+    """``values`` after the spikes (nonzero entries): the rule's ``pre_spike`` / ``post_spike`` (``jump``) there."""
+    new = jump(values)
+    return {k: jnp.where(spikes != 0, new[k], v) if k in new else v for k, v in values.items()}
+
+
+def _contact_step(owner, conn, rule: Rule, pre: dict, post: dict, pre_spikes, post_spikes, weight, dt, bounds):
+    """One step of an additive rule (``rule`` unbounded: ``on_pre`` / ``on_post`` at ``w = 0`` are the weight changes)
+    on a connection, with the traces of this view (``pre`` shaped like the pre data, ``post`` ``B x outshape``)."""
+    dt = _dt(owner, dt)
+    first_pre, first_post = next(iter(pre.values())), next(iter(post.values()))
+    dtype = first_pre.dtype
+    s = _pre(owner, conn, pre_spikes, tuple(first_pre.shape), dtype)
+    q = _post(owner, conn, post_spikes, tuple(first_post.shape), dtype)
+    pre, post = rule.decay(pre, post, dt)
+    zero = {"w": jnp.zeros((), dtype)}
+
+    def contacts(pre, post):  # the values at every contact of the receptive fields
+        at_pre = {k: conn.presyn_receptive(v) for k, v in pre.items()}
+        return at_pre, {k: conn.postsyn_receptive(v) for k, v in post.items()}
+
+    # an arrival's weight change at every contact (post traces before this step's post spikes), where pre spiked
+    dep = -(rule.on_pre(zero, *contacts(pre, post))["w"] * conn.presyn_receptive(s)).sum(-1).mean(0)
+    pre = _jumped(rule, pre, s, rule.pre_spike)
+    # a postsynaptic spike's weight change (pre traces with this step's pre spikes), where post spiked
+    pot = (rule.on_post(zero, *contacts(pre, post))["w"] * conn.postsyn_receptive(q)).sum(-1).mean(0)
+    post = _jumped(rule, post, q, rule.post_spike)
+    weight = jnp.asarray(weight)
+    _check_weight(owner, weight, pot.shape)
+    return _apply_bounds(bounds, weight, pot.astype(weight.dtype), dep.astype(weight.dtype)), pre, post
+
+
 # ------------------------------------------------------------------------------------------------ STDP
 
 
 class PairSTDPState(NamedTuple):
-    """Traces of :func:`pair_stdp` (dimensionless).
+    """Traces of :func:`pair_stdp` (dimensionless; :class:`~snnjax.plasticity.STDP`'s ``apre``, ``apost``).
 
     Attributes:
       pre_trace: presynaptic trace ``x`` (decays with ``tau_plus``), shaped like the pre data.
@@ -225,7 +215,8 @@ class PairSTDPState(NamedTuple):
 
 
 class TripletSTDPState(NamedTuple):
-    """Traces of :func:`triplet_stdp` (Pfister & Gerstner 2006 names; dimensionless).
+    """Traces of :func:`triplet_stdp` (Pfister & Gerstner 2006 names; dimensionless; ``apre``, ``apre2``,
+    ``apost``, ``apost2`` of :class:`~snnjax.plasticity.TripletSTDP`).
 
     Attributes:
       r1: presynaptic trace, time constant ``tau_plus``, shaped like the pre data.
@@ -238,32 +229,6 @@ class TripletSTDPState(NamedTuple):
     r2: jax.Array
     o1: jax.Array
     o2: jax.Array
-
-
-def _triplet_step(owner, conn, state, pre, post, weight, dt, p, pairing, bounds):
-    """One step of the triplet rule on TripletSTDPState; the pair rule passes ``a3_plus = a3_minus = None``."""
-    dt = _dt(owner, dt)
-    r1, r2, o1, o2 = state
-    dtype = r1.dtype
-    pre = _pre(owner, conn, pre, tuple(r1.shape), dtype)
-    post = _post(owner, conn, post, tuple(o1.shape), dtype)
-    r1, r2 = r1 * _decay(dt, p["tau_plus"]), r2 * _decay(dt, p["tau_x"])
-    o1, o2 = o1 * _decay(dt, p["tau_minus"]), o2 * _decay(dt, p["tau_y"])
-    triplet = p["a3_plus"] is not None  # static: the pair rule skips the triplet products
-    # depression at pre spikes: post trace o1 and pre trace r2 before this step's spikes are added
-    # (amplitudes multiply the weight-shaped products, so they may be weight-shaped)
-    dep = p["a2_minus"] * _outer(conn, o1, pre).mean(0)
-    if triplet:
-        dep = dep + p["a3_minus"] * _outer(conn, o1, pre * r2).mean(0)
-    r1, r2 = _add(r1, pre, pairing), _add(r2, pre, pairing)
-    # potentiation at post spikes: pre trace r1 with this step's pre spikes, post trace o2 before this step's
-    pot = p["a2_plus"] * _outer(conn, post, r1).mean(0)
-    if triplet:
-        pot = pot + p["a3_plus"] * _outer(conn, post * o2, r1).mean(0)
-    o1, o2 = _add(o1, post, pairing), _add(o2, post, pairing)
-    weight = jnp.asarray(weight)
-    _check_weight(owner, weight, pot.shape)
-    return _apply_bounds(bounds, weight, pot.astype(weight.dtype), dep.astype(weight.dtype)), (r1, r2, o1, o2)
 
 
 def pair_stdp(
@@ -301,8 +266,8 @@ def pair_stdp(
     _check_params(owner, wshape, a_plus=(a_plus, "nonnegative"), a_minus=(a_minus, "nonnegative"),
                   tau_plus=(tau_plus, "positive"), tau_minus=(tau_minus, "positive"))  # fmt: skip
     _check_common(owner, pairing, bounds)
-    p = dict(a2_plus=a_plus, a3_plus=None, a2_minus=a_minus, a3_minus=None, tau_plus=tau_plus, tau_minus=tau_minus,
-             tau_x=1.0, tau_y=1.0)  # fmt: skip
+    rule = STDP(a_plus=_per_contact(a_plus, wshape), a_minus=_per_contact(a_minus, wshape), tau_plus=tau_plus,
+                tau_minus=tau_minus, pairing=pairing, **_UNBOUNDED)  # fmt: skip
 
     def init(batch_size: int | None = None) -> PairSTDPState:
         b = _batch(owner, conn, batch_size)
@@ -310,10 +275,9 @@ def pair_stdp(
         return PairSTDPState(jnp.zeros((b, *pre_tail), dtype), jnp.zeros((b, *conn.outshape), dtype))
 
     def update(state: PairSTDPState, pre_spikes, post_spikes, weight, *, dt: float):
-        x, y = state
-        trip = (x, jnp.zeros_like(x), y, jnp.zeros_like(y))
-        w, (x, _, y, _) = _triplet_step(owner, conn, trip, pre_spikes, post_spikes, weight, dt, p, pairing, bounds)
-        return w, PairSTDPState(x, y)
+        pre, post = {"apre": state.pre_trace}, {"apost": state.post_trace}
+        w, pre, post = _contact_step(owner, conn, rule, pre, post, pre_spikes, post_spikes, weight, dt, bounds)
+        return w, PairSTDPState(pre["apre"], post["apost"])
 
     return LocalRule(init, update)
 
@@ -356,6 +320,7 @@ def triplet_stdp(
              tau_minus=tau_minus, tau_x=tau_x, tau_y=tau_y)  # fmt: skip
     _check_params(owner, wshape, **{k: (v, "positive" if k.startswith("tau") else "nonnegative") for k, v in p.items()})
     _check_common(owner, pairing, bounds)
+    rule = TripletSTDP(**{k: _per_contact(v, wshape) for k, v in p.items()}, pairing=pairing, **_UNBOUNDED)
 
     def init(batch_size: int | None = None) -> TripletSTDPState:
         b = _batch(owner, conn, batch_size)
@@ -364,8 +329,9 @@ def triplet_stdp(
         return TripletSTDPState(pre, pre, post, post)
 
     def update(state: TripletSTDPState, pre_spikes, post_spikes, weight, *, dt: float):
-        w, s = _triplet_step(owner, conn, tuple(state), pre_spikes, post_spikes, weight, dt, p, pairing, bounds)
-        return w, TripletSTDPState(*s)
+        pre, post = {"apre": state.r1, "apre2": state.r2}, {"apost": state.o1, "apost2": state.o2}
+        w, pre, post = _contact_step(owner, conn, rule, pre, post, pre_spikes, post_spikes, weight, dt, bounds)
+        return w, TripletSTDPState(pre["apre"], pre["apre2"], post["apost"], post["apost2"])
 
     return LocalRule(init, update)
 
@@ -374,7 +340,8 @@ def triplet_stdp(
 
 
 class MSTDPETState(NamedTuple):
-    """State of :func:`mstdpet`.
+    """State of :func:`mstdpet`: :class:`~snnjax.plasticity.MSTDPET`'s ``apre``, ``apost`` and ``z`` in this view's
+    layout (the eligibility per weight, summed over the receptive dimension).
 
     Attributes:
       pre_trace: ``P+ / a_plus``, presynaptic trace (dimensionless, ``tau_plus``), shaped like the pre data.
@@ -435,6 +402,8 @@ def mstdpet(
                   a_minus=(a_minus, "nonnegative"), tau_plus=(tau_plus, "positive"),
                   tau_minus=(tau_minus, "positive"), tau_z=(tau_z, "positive"))  # fmt: skip
     _check_common(owner, pairing, bounds)
+    rule = MSTDPET(lr=lr, a_plus=a_plus, a_minus=a_minus, tau_plus=tau_plus, tau_minus=tau_minus, tau_z=tau_z,
+                   pairing=pairing, **_UNBOUNDED)  # fmt: skip
 
     def init(batch_size: int | None = None) -> MSTDPETState:
         b = _batch(owner, conn, batch_size)
@@ -448,22 +417,25 @@ def mstdpet(
         x, y, z = state
         pre = _pre(owner, conn, pre_spikes, tuple(x.shape), x.dtype)
         post = _post(owner, conn, post_spikes, tuple(y.shape), y.dtype)
-        x, y = x * _decay(step, tau_plus), y * _decay(step, tau_minus)
-        ltd = _outer(conn, y, pre)  # post trace before this step's post spikes
-        x = _add(x, pre, pairing)
-        ltp = _outer(conn, post, x)  # pre trace with this step's pre spikes
-        y = _add(y, post, pairing)
-        zeta = a_plus * ltp - a_minus * ltd
-        z = z * _decay(step, tau_z) + zeta / tau_z
+        tr_pre, tr_post = rule.decay({"apre": x}, {"apost": y}, step)
+        ltd = _outer(conn, tr_post["apost"], pre)  # post trace before this step's post spikes
+        tr_pre = _jumped(rule, tr_pre, pre, rule.pre_spike)
+        ltp = _outer(conn, post, tr_pre["apre"])  # pre trace with this step's pre spikes
+        tr_post = _jumped(rule, tr_post, post, rule.post_spike)
         r = jnp.asarray(reward, z.dtype)
         if r.ndim not in (0, 1) or (r.ndim == 1 and r.shape[0] != z.shape[0]):
             raise ValueError(f"{owner}: reward must be a scalar or have shape ({z.shape[0]},), got {r.shape}")
         r = r.reshape((-1,) + (1,) * (z.ndim - 1)) if r.ndim else r
-        dw = (lr * step * r * z).mean(0)
+        # the rule's per-step term on the pairings summed over the receptive dimension (zeta is linear in them),
+        # at w = 0 of the unbounded rule: its change of the weights, per batch element
+        new = rule.on_step({"w": jnp.zeros((), z.dtype), "z": z}, {"apre": ltp}, {"apost": ltd}, True, True,
+                           dt=step, reward=r)  # fmt: skip
+        dw = new["w"].mean(0)
         weight = jnp.asarray(weight)
         _check_weight(owner, weight, dw.shape)
         dw = dw.astype(weight.dtype)
-        return _apply_bounds(bounds, weight, jnp.maximum(dw, 0), jnp.maximum(-dw, 0)), MSTDPETState(x, y, z)
+        w = _apply_bounds(bounds, weight, jnp.maximum(dw, 0), jnp.maximum(-dw, 0))
+        return w, MSTDPETState(tr_pre["apre"], tr_post["apost"], new["z"])
 
     return LocalRule(init, update)
 

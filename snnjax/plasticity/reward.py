@@ -11,43 +11,31 @@ step, or one per batch element: a constant, an array over time or a function of 
   multiplicative (``"soft"``: the positive part of the change scales with ``w_max - w``, the negative with
   ``w - w_min``).
 
-The same equations as :func:`snnjax.plasticity.mstdpet` (Inferno's ``MSTDPET``) on the Inferno view; here on
-the projection's own synapse list, one state per batch element. ``z`` and ``w`` change at every synapse
-every step (the reward reaches all of them), so the cost is a pass over the synapses per step whatever the
-propagator.
+A rule on the contract of :class:`~snnjax.plasticity.Rule`: the traces are :class:`~snnjax.plasticity.STDP`'s
+(``decay``, ``pre_spike``, ``post_spike``), the arrivals and postsynaptic spikes change no synapse directly
+(``on_pre``, ``on_post`` return ``{}``), and ``on_step`` holds the eligibility and the reward. ``z`` and ``w`` change
+at every synapse every step (the reward reaches all of them), so the cost is a pass over the synapses per step
+whatever the propagator. :func:`snnjax.plasticity.mstdpet` (Inferno's ``MSTDPET``, the Inferno view) is an adapter
+over this same rule.
 """
 
 from __future__ import annotations
 
-import jax
 import jax.numpy as jnp
 from flax import struct
 from jax.typing import ArrayLike
 
-from snnjax import axes, ops
-from snnjax.plasticity.stdp import _TraceRule
+from snnjax.plasticity.stdp import _rounded, _TraceRule
 
-
-@struct.dataclass
-class MSTDPETState:
-    """Weights, traces and eligibility of an MSTDPET projection.
-
-    Attributes:
-      w: weights ``(*batch, K)``; apre ``(*batch, n_pre)`` (``(*batch, K)`` with per-synapse delays);
-      apost: ``(*batch, n_post)``; z: eligibility ``(*batch, K)``, weight units per ms.
-    """
-
-    w: jax.Array = axes.field(axes.SYN)
-    apre: jax.Array = axes.field(axes.PRE)
-    apost: jax.Array = axes.field(axes.POST)
-    z: jax.Array = axes.field(axes.SYN)
-    apre2: None = axes.field(axes.PRE, default=None)
-    apost2: None = axes.field(axes.POST, default=None)
+__all__ = ["MSTDPET"]
 
 
 @struct.dataclass
 class MSTDPET(_TraceRule):
     """Reward-modulated STDP with an eligibility trace on a projection (see the module docstring).
+
+    Its state (``MSTDPET.State``): ``w``, ``z`` (eligibility, ``(*batch, K)``, weight units per ms), ``apre``,
+    ``apost``; monitor paths ``'<name>.w'``, ``'<name>.z'`` ...
 
     Args:
       lr: learning rate per unit of reward, dimensionless, >= 0.
@@ -68,38 +56,32 @@ class MSTDPET(_TraceRule):
     pairing: str = struct.field(pytree_node=False, default="all-to-all")
     bounds: str = struct.field(pytree_node=False, default="hard")
 
-    _TIMES = ("tau_plus", "tau_minus", "tau_z")
-    _AMPS = ("lr", "a_plus", "a_minus")
-    event_driven = False  # the reward changes every synapse every step
-    needs_reward = True
-
-    def __post_init__(self):
-        self._check("MSTDPET", strict=False)
+    SYNAPSE = dict(z=(0.0, "eligibility, ``(*batch, K)``, weight units per ms."))
+    PRE = dict(apre=(0.0, "presynaptic trace (``tau_plus``), dimensionless."))
+    POST = dict(apost=(0.0, "postsynaptic trace (``tau_minus``), dimensionless."))
+    NEEDS = ("reward",)
+    _FIELDS = dict(lr="nonnegative", a_plus="nonnegative", a_minus="nonnegative")
 
     def _params(self):
         return dict(a2_plus=self.a_plus, a2_minus=self.a_minus, tau_plus=self.tau_plus, tau_minus=self.tau_minus)
 
-    def init(self, w, pre_shape, n_post, batch_shape=()) -> MSTDPETState:
-        """Weights ``w (K,)`` per batch element; traces and eligibility at 0."""
-        st = super().init(w, pre_shape, n_post, batch_shape)
-        return MSTDPETState(w=st.w, apre=st.apre, apost=st.apost, z=jnp.zeros_like(st.w))
+    def on_pre(self, syn: dict, pre: dict, post: dict) -> dict:
+        """No direct change: the pairing of the arrival enters the eligibility (:meth:`on_step`)."""
+        return {}
 
-    def step_sparse(
-        self, st, topo: ops.Topology, arrivals, post_spikes, *, dt: float, per_synapse: bool = False, reward=0.0
-    ) -> MSTDPETState:
-        """One step over every synapse; ``reward`` a scalar or ``(*batch,)`` (dimensionless)."""
-        k = lambda tau: jnp.exp(-dt / jnp.asarray(tau, st.apre.dtype))  # noqa: E731
-        apre, apost = st.apre * k(self.tau_plus), st.apost * k(self.tau_minus)
-        a = arrivals != 0
-        at_syn = (lambda x: x) if per_synapse else (lambda x: x[..., topo.pre])  # noqa: E731
-        ltd = jnp.where(at_syn(a), apost[..., topo.post], 0.0)  # post trace before this step's post spikes
-        apre = self._bump(apre, a)
-        p = post_spikes != 0
-        ltp = jnp.where(p[..., topo.post], at_syn(apre), 0.0)  # pre trace with this step's arrivals
-        zeta = self.a_plus * ltp - self.a_minus * ltd
-        z = st.z * k(self.tau_z) + zeta / self.tau_z
-        r = jnp.asarray(reward, z.dtype)
-        r = r.reshape(*r.shape, 1) if r.ndim else r
-        dw = (self.lr * dt * r * z).astype(st.w.dtype)
-        w = self._bounded(st.w, jnp.maximum(dw, 0), jnp.maximum(-dw, 0))
-        return MSTDPETState(w=w, apre=apre, apost=self._bump(apost, p), z=z)
+    def on_post(self, syn: dict, pre: dict, post: dict) -> dict:
+        """No direct change: the pairing of the postsynaptic spike enters the eligibility (:meth:`on_step`)."""
+        return {}
+
+    def on_step(self, syn: dict, pre: dict, post: dict, arrived, fired, *, dt: float, reward) -> dict:
+        """``zeta = a_plus apre [fired] - a_minus apost [arrived]``, ``z <- z exp(-dt/tau_z) + zeta / tau_z``,
+        ``w <- bounds(w + lr dt reward z)`` (positive part as potentiation, negative as depression)."""
+        k = jnp.exp(-dt / jnp.asarray(self.tau_z, syn["z"].dtype))
+        ltd = jnp.where(arrived, post["apost"], 0.0)  # post trace before this step's post spikes
+        ltp = jnp.where(fired, pre["apre"], 0.0)  # pre trace with this step's arrivals
+        # products rounded before they meet a sum (_rounded): XLA contracts them into multiply-adds in some programs
+        # and not in others, which made one device and several differ in the last bit
+        zeta = _rounded(self.a_plus * ltp) - _rounded(self.a_minus * ltd)
+        z = _rounded(syn["z"] * k) + zeta / self.tau_z
+        dw = (self.lr * dt * reward * z).astype(syn["w"].dtype)
+        return dict(w=self._bounded(syn["w"], jnp.maximum(dw, 0), jnp.maximum(-dw, 0)), z=z)

@@ -19,26 +19,29 @@ synapse. ``pairing="nearest"`` sets a trace to 1 instead of adding 1; ``bounds="
 multiplicative (``w - (w - w_min) a_minus apost`` and ``w + (w_max - w) a_plus apre``).
 :class:`TripletSTDP` adds the triplet terms of Pfister & Gerstner (2006).
 
-Cost per step: with the sparse propagator, a pass over every synapse; with the event-driven ones
-(``event``, ``vector_event``), only the synapses of the arriving spikes (row table) and of the
-postsynaptic spikes (transposed table), in vectorized blocks, plus ``O(n_pre + n_post)`` for the traces.
-The weights used to transmit a step's spikes are those after the previous step's updates.
+Both are rules on the contract of :class:`~snnjax.plasticity.Rule` (``decay``, ``on_pre``, ``pre_spike``,
+``on_post``, ``post_spike``); the connectivity format owns the traversal. Cost per step: with the sparse propagator,
+a pass over every synapse; with the event-driven ones (``event``, ``vector_event``), only the synapses of the
+arriving spikes (row table, inside the transmission loop) and of the postsynaptic spikes (transposed table), plus
+``O(n_pre + n_post)`` for the traces; on a CPU both loops run as compiled kernels (:mod:`snnjax.kernels.stdp`,
+bit-identical). The weights used to transmit a step's spikes are those after the previous step's updates.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 from flax import struct
 from jax.typing import ArrayLike
 
-from snnjax import _checks, axes, kernels, ops
-from snnjax.plasticity.local import HardBounds, SoftBounds
-from snnjax.propagators.base import default_max_events, per_batch
+from snnjax import axes
+from snnjax.plasticity.bounds import bounded
+from snnjax.plasticity.rule import Rule
 
 PAIRINGS = ("all-to-all", "nearest")
 BOUNDS = ("hard", "soft")
+
+__all__ = ["STDP", "STDPState", "TripletSTDP"]
 
 
 def _rounded(x: jax.Array) -> jax.Array:
@@ -75,230 +78,71 @@ class STDPState:
     apost2: jax.Array | None = axes.field(axes.POST, default=None)
 
 
-class _TraceRule:
-    """The shared algorithm of pair and triplet STDP (subclasses give :meth:`_params`)."""
+@struct.dataclass
+class _TraceRule(Rule):
+    """The maths shared by pair and triplet STDP (subclasses give :meth:`_params` and declare their traces):
+    exponential traces that jump at spikes, depression at arrivals, potentiation at postsynaptic spikes, bounds."""
 
-    _TIMES = ()
-    _AMPS = ()
+    State = STDPState
 
     def _params(self) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    @property
-    def triplet(self) -> bool:
-        return False
-
-    def _check(self, owner: str, strict: bool) -> None:
-        _checks.check_choice(owner, "pairing", self.pairing, PAIRINGS)
-        _checks.check_choice(owner, "bounds", self.bounds, BOUNDS)
-        for name in self._TIMES:
-            _checks.check_real(owner, name, getattr(self, name), positive=True, strict=strict)
-        for name in self._AMPS:
-            _checks.check_real(owner, name, getattr(self, name), nonnegative=True, strict=strict)
-        lo, hi = self.w_min, self.w_max
-        if all(_checks.is_concrete_float(v, strict) for v in (lo, hi)):
-            if np.isnan(np.asarray(lo)).any() or np.isnan(np.asarray(hi)).any():
-                raise ValueError(f"{owner}: w_min and w_max must not be NaN, got {lo!r}, {hi!r}")
-            if not np.all(np.asarray(lo) < np.asarray(hi)):
-                raise ValueError(f"{owner}: w_min must be < w_max, got w_min={lo!r}, w_max={hi!r}")
-            if self.bounds == "soft" and not np.all(np.isfinite([np.max(lo), np.max(hi)])):
-                raise ValueError(f"{owner}: bounds='soft' needs finite w_min and w_max, got {lo!r}, {hi!r}")
-
-    def _validate(self, where: str, wshape: tuple[int, ...], weight=None) -> None:
-        """Complete checks (concrete values) for a projection with ``K = wshape[0]`` synapses."""
-        owner = f"{where}: {type(self).__name__}"
-        self._check(owner, strict=True)
-        for name in (*self._TIMES, *self._AMPS, "w_min", "w_max"):
-            if np.ndim(getattr(self, name)) != 0:
-                raise ValueError(f"{owner}: {name} must be a scalar, got shape {np.shape(getattr(self, name))}")
-        if weight is not None and not isinstance(weight, jax.core.Tracer):
-            w = np.asarray(weight, np.float64)
-            if w.size and (w.min() < float(self.w_min) or w.max() > float(self.w_max)):
-                raise ValueError(
-                    f"{owner}: the initial weight must lie in [w_min, w_max] = [{self.w_min}, {self.w_max}], "
-                    f"got values in [{w.min()}, {w.max()}]"
-                )
-
-    # -- state ----------------------------------------------------------------------------------
-    def init(self, w: jax.Array, pre_shape: tuple[int, ...], n_post: int, batch_shape=()) -> STDPState:
-        """Weights ``w (K,)`` copied per batch element, traces at 0."""
-        batch_shape = tuple(batch_shape)
-        dtype = jnp.result_type(float)
-        w = jnp.broadcast_to(jnp.asarray(w, dtype), (*batch_shape, w.shape[-1]))
-        pre = jnp.zeros((*batch_shape, *pre_shape), dtype)
-        post = jnp.zeros((*batch_shape, n_post), dtype)
-        two = self.triplet
-        return STDPState(w=w, apre=pre, apost=post, apre2=pre if two else None, apost2=post if two else None)
-
-    # -- pieces ---------------------------------------------------------------------------------
-    def _decay(self, st: STDPState, dt: float) -> STDPState:
-        # each decayed trace is rounded before a spike's jump adds to it (_rounded): XLA contracted the product and
-        # that sum into one multiply-add in some programs (a vmapped run) and not in others (1 ulp apart)
+    # -- the contract ---------------------------------------------------------------------------------------------
+    def decay(self, pre: dict, post: dict, dt: float) -> tuple[dict, dict]:
+        """Each trace times ``exp(-dt / tau)``, rounded before a spike's jump adds to it (:func:`_rounded`: XLA
+        contracted the product and that sum into one multiply-add in some programs, a vmapped run, and not in others,
+        1 ulp apart)."""
         p = self._params()
-        k = lambda tau: jnp.exp(-dt / jnp.asarray(tau, st.apre.dtype))  # noqa: E731
-        return STDPState(
-            w=st.w,
-            apre=_rounded(st.apre * k(p["tau_plus"])),
-            apost=_rounded(st.apost * k(p["tau_minus"])),
-            apre2=None if st.apre2 is None else _rounded(st.apre2 * k(p["tau_x"])),
-            apost2=None if st.apost2 is None else _rounded(st.apost2 * k(p["tau_y"])),
+        k = lambda tau: jnp.exp(-dt / jnp.asarray(tau, pre["apre"].dtype))  # noqa: E731
+        taus = dict(apre="tau_plus", apre2="tau_x", apost="tau_minus", apost2="tau_y")
+        return (
+            {n: _rounded(v * k(p[taus[n]])) for n, v in pre.items()},
+            {n: _rounded(v * k(p[taus[n]])) for n, v in post.items()},
         )
 
-    def _bump(self, trace, spiking):
-        if trace is None:
-            return None
-        return jnp.where(spiking, 1.0, trace).astype(trace.dtype) if self.pairing == "nearest" else trace + spiking
+    def on_pre(self, syn: dict, pre: dict, post: dict) -> dict:
+        """Depression: ``w -= apost a_minus`` (triplet: ``apost (a2_minus + a3_minus apre2)``), bounded."""
+        return {"w": self._depress(syn["w"], post["apost"], pre.get("apre2"))}
 
-    def _depress(self, w, apost, apre2):
+    def pre_spike(self, pre: dict) -> dict:
+        """Every presynaptic trace jumps (``+ 1``, or to 1 with ``pairing="nearest"``)."""
+        return {n: self._jump(v) for n, v in pre.items()}
+
+    def on_post(self, syn: dict, pre: dict, post: dict) -> dict:
+        """Potentiation: ``w += apre a_plus`` (triplet: ``apre (a2_plus + a3_plus apost2)``), bounded."""
+        return {"w": self._potentiate(syn["w"], pre["apre"], post.get("apost2"))}
+
+    def post_spike(self, post: dict) -> dict:
+        """Every postsynaptic trace jumps."""
+        return {n: self._jump(v) for n, v in post.items()}
+
+    # -- pieces ---------------------------------------------------------------------------------------------------
+    def _jump(self, trace):
+        return jnp.ones_like(trace) if self.pairing == "nearest" else trace + 1.0
+
+    def _depress(self, w, apost, apre2=None):
         p = self._params()
         dep = apost * p["a2_minus"] if apre2 is None else apost * _triplet(p["a2_minus"], p["a3_minus"], apre2)
         return self._bounded(w, jnp.zeros((), w.dtype), _rounded(dep.astype(w.dtype)))
 
-    def _potentiate(self, w, apre, apost2):
+    def _potentiate(self, w, apre, apost2=None):
         p = self._params()
         pot = apre * p["a2_plus"] if apost2 is None else apre * _triplet(p["a2_plus"], p["a3_plus"], apost2)
         return self._bounded(w, _rounded(pot.astype(w.dtype)), jnp.zeros((), w.dtype))
 
     def _bounded(self, w, pot, dep):
-        """The bounds of the Inferno view's rules (:class:`~snnjax.plasticity.local.HardBounds` /
-        :class:`~snnjax.plasticity.local.SoftBounds`), applied to one depression or one potentiation."""
-        kind = SoftBounds if self.bounds == "soft" else HardBounds
-        return kind(self.w_min, self.w_max)(w, pot, dep)
+        """The bounds (``HardBounds`` / ``SoftBounds`` arithmetic, :func:`snnjax.plasticity.bounds.bounded`) applied
+        to one depression or one potentiation."""
+        return bounded(self.bounds, w, pot, dep, self.w_min, self.w_max)
 
-    # -- one step, every synapse ------------------------------------------------------------------
-    def step_sparse(
-        self, st: STDPState, topo: ops.Topology, arrivals, post_spikes, *, dt: float, per_synapse: bool = False
-    ) -> STDPState:
-        """One step over every synapse. ``arrivals``: ``(*batch, n_pre)`` (``(*batch, K)`` per synapse), nonzero
-        where a spike arrives; ``post_spikes``: ``(*batch, n_post)``."""
-        st = self._decay(st, dt)
-        a = arrivals != 0
-        pre, post = topo.pre, topo.post
-        at_syn = (lambda x: x) if per_synapse else (lambda x: x[..., pre])  # noqa: E731
-        apre2 = None if st.apre2 is None else at_syn(st.apre2)
-        w = jnp.where(at_syn(a), self._depress(st.w, st.apost[..., post], apre2), st.w)
-        apre, apre2 = self._bump(st.apre, a), self._bump(st.apre2, a)
-        p = post_spikes != 0
-        apost2 = None if st.apost2 is None else st.apost2[..., post]
-        w = jnp.where(p[..., post], self._potentiate(w, at_syn(apre), apost2), w)
-        return STDPState(w=w, apre=apre, apost=self._bump(st.apost, p), apre2=apre2, apost2=self._bump(st.apost2, p))
-
-    # -- event-driven, in two phases ------------------------------------------------------------
-    # A propagator with ``propagate_plastic`` (event, vector_event) applies the depression of each arriving row
-    # in the same loop that transmits it (one pass, and no read of the weights before their in-place update,
-    # which would make XLA copy all K weights every step); the potentiation runs after the neuron update.
-
-    def begin(self, st: STDPState, dt: float) -> STDPState:
-        """Traces decayed to this step (the first thing a step does)."""
-        return self._decay(st, dt)
-
-    def depression(self, st: STDPState):
-        """For one batch element's (decayed) state: ``f(row, targets, w_row) -> new w_row``, the depression of the
-        synapses of an arriving presynaptic row (``row`` an index, or ``(M, 1)`` for blocks; ``targets`` their
-        postsynaptic indices, padding ``n_post``)."""
-
-        def f(row, targets, wv):
-            slow = None if st.apre2 is None else _get(st.apre2, row)
-            return self._depress(wv, _get(st.apost, targets), slow)
-
-        return f
-
-    def arrived(self, st: STDPState, arrivals) -> STDPState:
-        """The presynaptic traces after this step's arrivals (``(*batch, n_pre)``, nonzero = arrived)."""
-        a = arrivals != 0
-        return st.replace(apre=self._bump(st.apre, a), apre2=self._bump(st.apre2, a))
-
-    def potentiation(
-        self,
-        st: STDPState,
-        topo: ops.Topology,
-        post_spikes,
-        *,
-        post_bound: int | None = None,
-        blocks: bool = False,
-        compiled: bool = True,
-    ) -> STDPState:
-        """Potentiation at this step's postsynaptic spikes ``(*batch, n_post)`` through the transposed table, then
-        the postsynaptic traces' jumps (the last phase of a step). Runs as one compiled kernel call
-        (:func:`snnjax.kernels.stdp.potentiation`, bit-identical) when :func:`snnjax.kernels.active`, unless
-        ``compiled=False`` (the XLA path, the kernel's reference)."""
-        if compiled and kernels.active():
-            new = kernels.stdp.potentiation(self, st, topo, post_spikes)
-            if new is not None:
-                return new
-        m_post = post_bound or default_max_events(topo.n_post)
-
-        def one(st, p):
-            pidx, pcount = ops.compact(p, min(m_post, p.shape[-1]))
-
-            def fire(col, syn, w):  # col: () or (M, 1); syn: (F_in,) or (M, F_in)
-                slow = None if st.apost2 is None else _get(st.apost2, col)
-                src = topo.in_pre[jnp.squeeze(col, -1) if jnp.ndim(col) else col]
-                return w.at[syn].set(self._potentiate(_get(w, syn), _get(st.apre, src), slow), mode="drop")
-
-            if blocks:
-
-                def fire_block(cols, valid, w):
-                    c = jnp.where(valid, cols, topo.n_post)
-                    return fire(c[:, None], topo.in_syn[c], w)
-
-                w = ops.row_passes(p, pidx, pcount, fire_block, st.w)
-            else:  # one loop iteration per spike; w is the loop's carry, updated in place
-                w = ops.spike_rows(p, pidx, pcount, lambda j, _, w: fire(j, topo.in_syn[j], w), st.w)
-            q = p != 0
-            return st.replace(w=w, apost=self._bump(st.apost, q), apost2=self._bump(st.apost2, q))
-
-        return per_batch(one, st, post_spikes)
-
-    def step_event(
-        self,
-        st: STDPState,
-        topo: ops.Topology,
-        arrivals,
-        index,
-        post_spikes,
-        *,
-        dt: float,
-        post_bound: int | None = None,
-        blocks: bool = False,
-        post_blocks: bool | None = None,
-    ) -> STDPState:
-        """One step visiting only the synapses of the arriving spikes (row table, their compacted ``index``)
-        and of the postsynaptic spikes (transposed table); the same result as :meth:`step_sparse`. (The
-        propagators with ``propagate_plastic`` run the depression inside their transmission loop instead.)
-
-        ``blocks=False``: one loop iteration per arriving spike (:func:`snnjax.ops.spike_rows`); ``True``: the
-        rows of up to ``len(idx)`` spikes at once (:func:`snnjax.ops.row_passes`). ``post_blocks`` does the same
-        for the postsynaptic spikes, in blocks of ``post_bound`` (default: as ``blocks``).
-        """
-        st = self.begin(st, dt)
-        idx, count = index
-
-        def depress_all(st, s, idx, count):
-            dep = self.depression(st)
-
-            def arrive(row, syn, w):
-                tgt = topo.ell_post[jnp.squeeze(row, -1) if jnp.ndim(row) else row]
-                return w.at[syn].set(dep(row, tgt, _get(w, syn)), mode="drop")
-
-            if blocks:
-
-                def arrive_block(rows, valid, w):
-                    r = jnp.where(valid, rows, topo.n_pre)
-                    return arrive(r[:, None], topo.ell_syn[r], w)
-
-                return st.replace(w=ops.row_passes(s, idx, count, arrive_block, st.w))
-            return st.replace(w=ops.spike_rows(s, idx, count, lambda i, _, w: arrive(i, topo.ell_syn[i], w), st.w))
-
-        st = per_batch(depress_all, st, arrivals, idx, count)
-        st = self.arrived(st, arrivals)
-        post_blocks = blocks if post_blocks is None else post_blocks
-        return self.potentiation(st, topo, post_spikes, post_bound=post_bound, blocks=post_blocks)
-
-
-def _get(a, i):
-    """``a[i]`` with out-of-range (padding) indices read as 0."""
-    return a.at[i].get(mode="fill", fill_value=0)
+    def depression(self, st):
+        """``f(row, targets, w_row) -> new w_row``: :meth:`on_pre` at the synapses of one arriving row of one batch
+        element's (decayed) state ``st`` (``row`` an index or ``(M, 1)``; ``targets`` padded with ``n_post``). What
+        :func:`snnjax.kernels.stdp.arrive` replaces."""
+        _, pre, post = self.split(st)
+        update = self.updater("on_pre", pre, post)
+        return lambda row, targets, w: update(row, targets, {"w": w})["w"]
 
 
 @struct.dataclass
@@ -324,11 +168,10 @@ class STDP(_TraceRule):
     pairing: str = struct.field(pytree_node=False, default="all-to-all")
     bounds: str = struct.field(pytree_node=False, default="hard")
 
-    _TIMES = ("tau_plus", "tau_minus")
-    _AMPS = ("a_plus", "a_minus")
-
-    def __post_init__(self):
-        self._check("STDP", strict=False)
+    PRE = dict(apre=(0.0, "presynaptic trace (``tau_plus``), dimensionless."))
+    POST = dict(apost=(0.0, "postsynaptic trace (``tau_minus``), dimensionless."))
+    State = STDPState
+    _FIELDS = dict(a_plus="nonnegative", a_minus="nonnegative")
 
     def _params(self):
         return dict(a2_plus=self.a_plus, a2_minus=self.a_minus, tau_plus=self.tau_plus, tau_minus=self.tau_minus)
@@ -362,16 +205,11 @@ class TripletSTDP(_TraceRule):
     pairing: str = struct.field(pytree_node=False, default="all-to-all")
     bounds: str = struct.field(pytree_node=False, default="hard")
 
-    _TIMES = ("tau_plus", "tau_minus", "tau_x", "tau_y")
-    _AMPS = ("a2_plus", "a3_plus", "a2_minus", "a3_minus")
-
-    def __post_init__(self):
-        self._check("TripletSTDP", strict=False)
-
-    @property
-    def triplet(self) -> bool:
-        return True
+    PRE = dict(apre=(0.0, "fast presynaptic trace (``tau_plus``)."), apre2=(0.0, "slow one (``tau_x``)."))
+    POST = dict(apost=(0.0, "fast postsynaptic trace (``tau_minus``)."), apost2=(0.0, "slow one (``tau_y``)."))
+    State = STDPState
+    _FIELDS = dict(a2_plus="nonnegative", a3_plus="nonnegative", a2_minus="nonnegative", a3_minus="nonnegative")
 
     def _params(self):
-        names = (*self._AMPS, *self._TIMES)
+        names = ("a2_plus", "a3_plus", "a2_minus", "a3_minus", "tau_plus", "tau_minus", "tau_x", "tau_y")
         return {n: getattr(self, n) for n in names}

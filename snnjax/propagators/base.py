@@ -34,11 +34,14 @@ it); ``deliver(topo, w, lag, ring, head, spikes, index) -> (ring, now)`` for per
 emission, into a ring buffer of future input ``(*batch, D, n_post)``, with ``now`` what arrives at the current step
 ``(*batch, n_post)`` (:func:`snnjax.ops.ring_deliver`; ``event`` and ``vector_event`` have it, and a projection whose
 propagator has it reads the last step's spikes and keeps the ring in its state); ``event_driven = True`` when plasticity
-on the projection should visit only the synapses of the spiking neurons (row and transposed tables) instead of every
-synapse; and ``propagate_plastic(topo, spikes, index, rule_state, depression) -> (out, w)``, which transmits with the
-plastic weights ``rule_state.w`` ``(*batch, K)`` and rewrites each transmitted row's weights with
-``depression(rule_state_of_one_batch_element)(row, targets, w_row)`` in the same pass (``event`` and ``vector_event``
-have it).
+on the projection should visit only the synapses of the spiking neurons (row and transposed tables, built then)
+instead of every synapse; how a plasticity rule (:class:`snnjax.plasticity.Rule`) is traversed on the format:
+``learn_pre(topo, rule, st, arrivals, index, *, per_synapse, voltage) -> st`` (``rule.on_pre`` at the synapses of the
+arriving spikes) and ``learn_post(topo, rule, st, post_spikes, *, per_synapse, voltage, post_bound) -> st``
+(``rule.on_post`` at the synapses of the postsynaptic spikes; ``sparse``, ``event`` and ``vector_event`` have them, a
+propagator without them gets ``sparse``'s pass over every synapse); and ``propagate_plastic(topo, spikes, index,
+rule_state, rule) -> (out, rule_state)``, which transmits with the plastic weights ``rule_state.w`` ``(*batch, K)`` and
+applies ``rule.on_pre`` to each transmitted row in the same pass (``event`` and ``vector_event`` have it).
 
 Costs are estimates in ns per step; only their ratios matter. The CPU constants were fitted with
 ``python benchmarks/kernels.py`` (``benchmarks/README.md``); those of accelerators are first guesses

@@ -53,7 +53,8 @@ class Event(Propagator):
     state changes at each synapse's arrival): ``sparse`` runs those.
 
     On a CPU with :func:`snnjax.kernels.active`, the loops run as compiled kernels instead (one call per step,
-    bit-identical: :func:`snnjax.kernels.event`, :func:`snnjax.kernels.deliver`, :func:`snnjax.kernels.stdp.arrive`);
+    bit-identical: :func:`snnjax.kernels.event`, :func:`snnjax.kernels.deliver`, :func:`snnjax.kernels.stdp.arrive`,
+    :func:`snnjax.kernels.stdp.potentiate`);
     the compacted index is then unused, and XLA removes its computation from the program as dead code.
 
     Attributes:
@@ -64,7 +65,8 @@ class Event(Propagator):
 
     max_events: int | None = None
     kernel: bool = False
-    event_driven = True
+    event_driven = True  # plasticity visits the rows and columns of the spikes (row and transposed tables)
+    vectorized = False  # ... one row per loop iteration (vector_event: in blocks)
 
     @property
     def name(self) -> str:
@@ -126,17 +128,56 @@ class Event(Propagator):
         compiled = self.kernel and topo.row_ptr is not None and kernels.active()
         return ops.ring_deliver(spikes, index, topo, w, lag, ring, head, kernel=_compiled_ring if compiled else None)
 
-    def propagate_plastic(self, topo, spikes, index, rule_state, depression):
-        """Transmission with the plastic weights and the depression of each transmitted row, in one loop."""
+    # -- plasticity: the rows of the arriving spikes, the columns of the postsynaptic spikes ------------------------
+
+    def propagate_plastic(self, topo, spikes, index, rule_state, rule):
+        """Transmission with the plastic weights ``rule_state.w`` and ``rule.on_pre`` at each transmitted row, in one
+        loop (:func:`snnjax.ops.event_update`; the compiled kernel for the built-in STDP rules):
+        ``(out (*batch, n_post), rule_state)``."""
         if self.kernel:
-            done = kernels.stdp.arrive(depression, rule_state, topo, spikes)
+            done = kernels.stdp.arrive(rule, rule_state, topo, spikes)
             if done is not None:
-                return done
+                return done[0], rule_state.replace(w=done[1])
 
-        def one(st, s, idx, count):
-            return ops.event_update(s, idx, count, topo, st.w, depression(st))
+        def one(tree, s, idx, count):
+            syn, pre, post = tree
+            return ops.event_update(s, idx, count, topo, syn, rule.updater("on_pre", pre, post))
 
-        return per_batch(one, rule_state, spikes, *index)
+        out, syn = per_batch(one, rule.split(rule_state), spikes, *index)
+        return out, rule.merge(rule_state, syn=syn)
+
+    def learn_pre(self, topo, rule, st, arrivals, index, *, per_synapse=False, voltage=None):
+        """``rule.on_pre`` at the rows of the arriving spikes, without transmission (:func:`snnjax.ops.row_update`;
+        a loop per spike, blocks for ``vector_event``)."""
+
+        def one(tree, s, idx, count):
+            syn, pre, post = tree
+            return ops.row_update(s, idx, count, topo, syn, rule.updater("on_pre", pre, post), blocks=self.vectorized)
+
+        return rule.merge(st, syn=per_batch(one, rule.split(st, voltage), arrivals, *index))
+
+    def learn_post(self, topo, rule, st, post_spikes, *, per_synapse=False, voltage=None, post_bound=None):
+        """``rule.on_post`` at the columns of the postsynaptic spikes, through the transposed table
+        (:func:`snnjax.ops.column_update`, blocks of ``post_bound`` columns), or one compiled call for the built-in
+        STDP rules when :func:`snnjax.kernels.active` (:func:`snnjax.kernels.stdp.potentiate`, bit-identical)."""
+        if kernels.active() and voltage is None:
+            w = kernels.stdp.potentiate(rule, st, topo, post_spikes)
+            if w is not None:
+                return st.replace(w=w)
+        return plastic_columns(topo, rule, st, post_spikes, voltage=voltage, post_bound=post_bound)
+
+
+def plastic_columns(topo, rule, st, post_spikes, *, voltage=None, post_bound=None):
+    """The XLA path of :meth:`Event.learn_post` (the compiled kernel's reference): ``rule.on_post`` at the synapses
+    onto the neurons that spiked, ``post_bound`` columns per block (default :func:`default_max_events`)."""
+    m_post = post_bound or default_max_events(topo.n_post)
+
+    def one(tree, p):
+        syn, pre, post = tree
+        idx, count = ops.compact(p, min(m_post, p.shape[-1]))
+        return ops.column_update(p, idx, count, topo, syn, rule.updater("on_post", pre, post), blocks=True)
+
+    return rule.merge(st, syn=per_batch(one, rule.split(st, voltage), post_spikes))
 
 
 def _compiled_ring(s, idx, count, topo, w, lag, ring, head):

@@ -36,5 +36,24 @@ class Sparse(Propagator):
         """Per-synapse values ``(*batch, K)`` (read with per-synapse delays) -> ``(*batch, n_post)``."""
         return ops.delayed(values, topo, w)
 
+    # -- plasticity: every synapse, every step (ops.every_synapse) -------------------------------------------------
+
+    def learn_pre(self, topo, rule, st, arrivals, index=None, *, per_synapse=False, voltage=None):
+        """A rule's ``on_pre`` at the synapses whose spike arrived (``arrivals (*batch, n_pre)``, per synapse
+        ``(*batch, K)`` with ``per_synapse``): one pass over every synapse, kept where it arrived."""
+        syn, pre, post = rule.split(st, voltage)
+        arrived = arrivals != 0
+        mask = arrived if per_synapse else arrived[..., topo.pre_index()]
+        update = rule.updater("on_pre", pre, post, batched=True)
+        return rule.merge(st, syn=ops.every_synapse(topo, syn, update, mask, per_synapse))
+
+    def learn_post(self, topo, rule, st, post_spikes, *, per_synapse=False, voltage=None, post_bound=None):
+        """A rule's ``on_post`` at the synapses onto the neurons that spiked (``post_spikes (*batch, n_post)``):
+        one pass over every synapse, kept where the target spiked."""
+        syn, pre, post = rule.split(st, voltage)
+        mask = (post_spikes != 0)[..., topo.post]
+        update = rule.updater("on_post", pre, post, batched=True)
+        return rule.merge(st, syn=ops.every_synapse(topo, syn, update, mask, per_synapse))
+
 
 SPARSE = register(Sparse())

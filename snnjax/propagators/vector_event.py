@@ -139,21 +139,25 @@ class VectorEvent(Event):
         scatter-add (:func:`snnjax.ops.ring_deliver` with a block kernel): ``(ring, now)``."""
         return ops.ring_deliver(spikes, index, topo, w, lag, ring, head, kernel=ops._with_slot(_ring_blocks))
 
-    def propagate_plastic(self, topo, spikes, index, rule_state, depression):
-        """Transmission with the plastic weights and the depression of the transmitted rows, block by block."""
+    def propagate_plastic(self, topo, spikes, index, rule_state, rule):
+        """Transmission with the plastic weights and ``rule.on_pre`` at the transmitted rows, block by block:
+        ``(out (*batch, n_post), rule_state)``."""
 
-        def one(st, s, idx, count):
-            update = depression(st)
+        def one(tree, s, idx, count):
+            syn, pre, post = tree
+            update = rule.updater("on_pre", pre, post)
 
             def block(rows, valid, carry):
-                out, w = carry
-                r, syn, tgt, amp, wv = _rows(s, rows, valid, topo, w)
-                return _add(out, tgt, amp, wv), w.at[syn].set(update(r[:, None], tgt, wv), mode="drop")
+                out, syn = carry
+                r, ids, tgt, amp, wv = _rows(s, rows, valid, topo, syn["w"])
+                vals = {k: wv if k == "w" else v.at[ids].get(mode="fill", fill_value=0) for k, v in syn.items()}
+                return _add(out, tgt, amp, wv), ops._set(syn, ids, update(r[:, None], tgt, vals))
 
-            out, w = ops.row_passes(s, idx, count, block, (jnp.zeros((topo.n_post + 1,), s.dtype), st.w))
-            return out[: topo.n_post], w
+            out, syn = ops.row_passes(s, idx, count, block, (jnp.zeros((topo.n_post + 1,), s.dtype), syn))
+            return out[: topo.n_post], syn
 
-        return per_batch(one, rule_state, spikes, *index)
+        out, syn = per_batch(one, rule.split(rule_state), spikes, *index)
+        return out, rule.merge(rule_state, syn=syn)
 
 
 VECTOR_EVENT = register(VectorEvent())
