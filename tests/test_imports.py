@@ -27,14 +27,9 @@ import snnjax
 
 PACKAGE = Path(snnjax.__file__).resolve().parent
 
-# Cycles tolerated for now, each a set of modules, with why. A cycle is tolerated only if all its modules are in one
+# Cycles tolerated, each a set of modules, with why (none now). A cycle is tolerated only if all its modules are in one
 # entry; any other cycle fails the test.
-KNOWN: dict[frozenset, str] = {
-    # the compiled STDP kernels test `isinstance(rule, _TraceRule)` and use `_triplet` of the rules that call them
-    # (imports inside functions). Both files belong to the plasticity-rule rewrite of issue 23 (item 1: the
-    # connectivity format owns the traversal and its kernels, the rule gives maths only), which removes this edge.
-    frozenset({"snnjax.kernels", "snnjax.kernels.stdp", "snnjax.plasticity.stdp"}): "plasticity rule contract",
-}
+KNOWN: dict[frozenset, str] = {}
 
 
 def modules(package: Path) -> dict[str, tuple[Path, bool]]:

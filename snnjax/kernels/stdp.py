@@ -142,8 +142,8 @@ def _arrive_kernel(csr: bool, soft: bool, per_row: bool):
 
 def potentiation_xla(rule, st, topo: ops.Topology, post_spikes: jax.Array, post_bound: int | None = None):
     """The XLA path: the rule's ``on_post`` at the columns of the postsynaptic spikes in blocks of ``post_bound``
-    (:func:`snnjax.propagators.event.plastic_columns`), then the postsynaptic traces' jumps (``rule.fired``)."""
-    from snnjax.propagators.event import plastic_columns
+    (:func:`snnjax.propagators.base.plastic_columns`), then the postsynaptic traces' jumps (``rule.fired``)."""
+    from snnjax.propagators.base import plastic_columns
 
     return rule.fired(plastic_columns(topo, rule, st, post_spikes, post_bound=post_bound), post_spikes)
 

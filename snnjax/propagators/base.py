@@ -247,3 +247,16 @@ def choose(info: ProjectionInfo, backend: str | None = None) -> Any:
 def is_accelerator(backend: str) -> bool:
     """True for GPU and TPU backends."""
     return backend in ACCELERATORS
+
+
+def plastic_columns(topo, rule, st, post_spikes, *, voltage=None, post_bound=None):
+    """The XLA path of :meth:`Event.learn_post` (the compiled kernel's reference): ``rule.on_post`` at the synapses
+    onto the neurons that spiked, ``post_bound`` columns per block (default :func:`default_max_events`)."""
+    m_post = post_bound or default_max_events(topo.n_post)
+
+    def one(tree, p):
+        syn, pre, post = tree
+        idx, count = ops.compact(p, min(m_post, p.shape[-1]))
+        return ops.column_update(p, idx, count, topo, syn, rule.updater("on_post", pre, post), blocks=True)
+
+    return rule.merge(st, syn=per_batch(one, rule.split(st, voltage), post_spikes))

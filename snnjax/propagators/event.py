@@ -14,6 +14,7 @@ from snnjax.propagators.base import (
     default_max_events,
     is_accelerator,
     per_batch,
+    plastic_columns,
     register,
 )
 
@@ -165,19 +166,6 @@ class Event(Propagator):
             if w is not None:
                 return st.replace(w=w)
         return plastic_columns(topo, rule, st, post_spikes, voltage=voltage, post_bound=post_bound)
-
-
-def plastic_columns(topo, rule, st, post_spikes, *, voltage=None, post_bound=None):
-    """The XLA path of :meth:`Event.learn_post` (the compiled kernel's reference): ``rule.on_post`` at the synapses
-    onto the neurons that spiked, ``post_bound`` columns per block (default :func:`default_max_events`)."""
-    m_post = post_bound or default_max_events(topo.n_post)
-
-    def one(tree, p):
-        syn, pre, post = tree
-        idx, count = ops.compact(p, min(m_post, p.shape[-1]))
-        return ops.column_update(p, idx, count, topo, syn, rule.updater("on_post", pre, post), blocks=True)
-
-    return rule.merge(st, syn=per_batch(one, rule.split(st, voltage), post_spikes))
 
 
 def _compiled_ring(s, idx, count, topo, w, lag, ring, head):
