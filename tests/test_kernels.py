@@ -261,6 +261,30 @@ def test_ring_delivery_equals_its_reference_with_wrap_around(lag_dtype, weights)
 
 
 @needs_kernels
+@pytest.mark.parametrize("threads", ["", "1"])
+def test_ring_split_over_threads_is_bit_identical(monkeypatch, threads):
+    # SNNJAX_KERNEL_PARALLEL_MIN=0 splits the targets of this small projection over XLA's intra-op threads (two or
+    # more on a multi-core machine; the default splits only projections of 2**24 synapses and more): every thread
+    # scans all spiking rows and writes its own targets, so the sums are those of one thread, bit for bit
+    rng = np.random.default_rng(7)
+    n_pre, n_post, k, depth = 300, 9000, 40_000, 7
+    pre, post = random_list(rng, n_pre, n_post, k)
+    topo = ops.Topology.from_lists(pre, post, n_pre, n_post)
+    lag = jnp.asarray(rng.integers(1, depth + 1, k), jnp.uint8)
+    ring = jnp.asarray(rng.normal(size=(2, depth, n_post)), jnp.float32)
+    head = jnp.array([0, depth - 1], jnp.int32)
+    s = jnp.asarray(rng.random((2, n_pre)) < 0.3, jnp.float32)
+    w = jnp.asarray(rng.normal(size=k), jnp.float32)
+    want = kernels.deliver_xla(ring, head, s, topo, w, lag)
+    monkeypatch.setenv("SNNJAX_KERNEL_PARALLEL_MIN", "0")
+    monkeypatch.setenv("SNNJAX_KERNEL_THREADS", threads)
+    np.testing.assert_array_equal(jax.jit(lambda *a: kernels.deliver(*a))(ring, head, s, topo, w, lag), want)
+    monkeypatch.setenv("SNNJAX_KERNEL_PARALLEL_MIN", "-1")
+    with pytest.raises(ValueError, match="SNNJAX_KERNEL_PARALLEL_MIN"):
+        jax.jit(lambda *a: kernels.deliver(*a))(ring, head, s, topo, w, lag)
+
+
+@needs_kernels
 def test_ring_in_a_scan_is_updated_in_place():
     rng = np.random.default_rng(3)
     n_pre, n_post, k, depth = 50, 40, 500, 6

@@ -61,6 +61,27 @@ def threads() -> int:
     return int(raw)
 
 
+PARALLEL_MIN_ENV = "SNNJAX_KERNEL_PARALLEL_MIN"
+PARALLEL_MIN = 1 << 24
+
+
+def parallel_min() -> int:
+    """The least synapses a projection has for the ring delivery to split its targets over threads:
+    ``$SNNJAX_KERNEL_PARALLEL_MIN`` (an int >= 0), else ``2**24``. Handing parts to XLA's pool costs microseconds per
+    call, more than a small projection's step saves; the size is static, so deciding costs nothing per call. Measured
+    with the microcircuit on the 2-core VM (2026-12-07): at scale 0.1 (3.0e6 synapses, ~1,000 visited per step)
+    0.92 s per simulated second on one thread, 1.54 s on two; at full scale (3.0e8, ~80,000 per step) 20.96 s on
+    one, 19.13 s on two. Read when a program is traced."""
+    raw = os.environ.get(PARALLEL_MIN_ENV, "").strip()
+    if not raw:
+        return PARALLEL_MIN
+    if not raw.isdigit():
+        raise ValueError(
+            f"${PARALLEL_MIN_ENV} must be an int >= 0 (the least synapses split over threads), got {raw!r}"
+        )
+    return int(raw)
+
+
 def active() -> bool:
     """Whether the compiled CPU kernels run: ``$SNNJAX_KERNELS`` is ``auto`` (the default), JAX's default backend is
     the CPU, and the library is built and registered (compiled now if this is the first use). Read each time a

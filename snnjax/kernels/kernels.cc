@@ -288,13 +288,19 @@ ffi::Error Event(ffi::AnyBuffer s, ffi::AnyBuffer t0, ffi::AnyBuffer t1, ffi::An
 
 // ------------------------------------------------------------------------------------------------ threads
 
-// part(lo, hi) over [0, n) cut into as many ranges as XLA's intra-op pool has threads (this thread runs the first;
-// one range for small n), waiting for all. A task allocates a little (the pool's own Schedule), once per call.
-template <class F>
-void parallel_parts(ffi::ThreadPool& pool, int64_t n, int64_t work, F&& part, int64_t most = 0) {
+// The most threads a call may use: XLA's intra-op pool (at most 8), capped by `most` (0: no cap).
+inline int64_t thread_count(ffi::ThreadPool& pool, int64_t most) {
   int64_t threads = std::min<int64_t>(std::max<int64_t>(pool.num_threads(), 1), 8);
-  if (most > 0) threads = std::min(threads, most);
-  if (threads < 2 || n < 4096 || work < 1024) {
+  return most > 0 ? std::min(threads, most) : threads;
+}
+
+// part(lo, hi) over [0, n) cut into as many ranges as XLA's intra-op pool has threads (this thread runs the first),
+// waiting for all; one range when n < 4096 or work < least. A task allocates a little (the pool's Schedule), once
+// per call.
+template <class F>
+void parallel_parts(ffi::ThreadPool& pool, int64_t n, int64_t work, int64_t least, F&& part, int64_t most = 0) {
+  const int64_t threads = thread_count(pool, most);
+  if (threads < 2 || n < 4096 || work < least) {
     part(0, n);
     return;
   }
@@ -322,7 +328,7 @@ template <class T, class L>
 ffi::Error RingImpl(ffi::ThreadPool pool, ffi::AnyBuffer ring, ffi::AnyBuffer head, ffi::AnyBuffer s,
                     ffi::AnyBuffer row_ptr, ffi::AnyBuffer post, ffi::AnyBuffer w, ffi::AnyBuffer lag,
                     ffi::Result<ffi::AnyBuffer> out, ffi::Result<ffi::AnyBuffer> now, int64_t w_scalar, int64_t clear,
-                    int64_t take, int64_t threads) {
+                    int64_t take, int64_t threads, int64_t parallel_min) {
   const Batch batch = batch_of(out->dimensions(), 2);
   Operand orr, oh, os, op, opost, ow, ol, oo;
   SNNJAX_CHECK(orr.init("ring", ring.dimensions(), 2, batch));
@@ -382,7 +388,7 @@ ffi::Error RingImpl(ffi::ThreadPool pool, ffi::AnyBuffer ring, ffi::AnyBuffer he
         }
       });
     };
-    parallel_parts(pool, n_post, n_pre, part, threads);
+    parallel_parts(pool, n_post, n_syn, parallel_min, part, threads);
     if (take) {  // the slot of the step after head (the current step): handed to the kinetics, no XLA slice
       T* nb = now->typed_data<T>() + b * n_post;
       const int64_t t = h + 1 < depth ? h + 1 : 0;
@@ -396,14 +402,17 @@ template <class T>
 ffi::Error RingLag(ffi::ThreadPool pool, ffi::AnyBuffer ring, ffi::AnyBuffer head, ffi::AnyBuffer s,
                    ffi::AnyBuffer row_ptr, ffi::AnyBuffer post, ffi::AnyBuffer w, ffi::AnyBuffer lag,
                    ffi::Result<ffi::AnyBuffer> out, ffi::Result<ffi::AnyBuffer> now, int64_t w_scalar, int64_t clear,
-                   int64_t take, int64_t threads) {
+                   int64_t take, int64_t threads, int64_t parallel_min) {
   switch (lag.element_type()) {
     case ffi::DataType::U8:
-      return RingImpl<T, uint8_t>(pool, ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take, threads);
+      return RingImpl<T, uint8_t>(pool, ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take,
+                                     threads, parallel_min);
     case ffi::DataType::S16:
-      return RingImpl<T, int16_t>(pool, ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take, threads);
+      return RingImpl<T, int16_t>(pool, ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take,
+                                     threads, parallel_min);
     case ffi::DataType::S32:
-      return RingImpl<T, int32_t>(pool, ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take, threads);
+      return RingImpl<T, int32_t>(pool, ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take,
+                                     threads, parallel_min);
     default:
       return ffi::Error::InvalidArgument("snnjax_ring: lag must be uint8, int16 or int32");
   }
@@ -412,12 +421,14 @@ ffi::Error RingLag(ffi::ThreadPool pool, ffi::AnyBuffer ring, ffi::AnyBuffer hea
 ffi::Error Ring(ffi::ThreadPool pool, ffi::AnyBuffer ring, ffi::AnyBuffer head, ffi::AnyBuffer s,
                 ffi::AnyBuffer row_ptr, ffi::AnyBuffer post, ffi::AnyBuffer w, ffi::AnyBuffer lag,
                 ffi::Result<ffi::AnyBuffer> out, ffi::Result<ffi::AnyBuffer> now, int64_t w_scalar, int64_t clear,
-                int64_t take, int64_t threads) {
+                int64_t take, int64_t threads, int64_t parallel_min) {
   switch (ring.element_type()) {
     case ffi::DataType::F32:
-      return RingLag<float>(pool, ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take, threads);
+      return RingLag<float>(pool, ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take,
+                                     threads, parallel_min);
     case ffi::DataType::F64:
-      return RingLag<double>(pool, ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take, threads);
+      return RingLag<double>(pool, ring, head, s, row_ptr, post, w, lag, out, now, w_scalar, clear, take,
+                                     threads, parallel_min);
     default:
       return ffi::Error::InvalidArgument("snnjax_ring: ring must be float32 or float64");
   }
@@ -791,7 +802,8 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(snnjax_ring, Ring,
                                   .Attr<int64_t>("w_scalar")
                                   .Attr<int64_t>("clear")  // 1: slot head zeroed first
                                   .Attr<int64_t>("take")  // 1: the slot after head copied to `now`
-                                  .Attr<int64_t>("threads"));  // the most threads to use (0: XLA's pool)
+                                  .Attr<int64_t>("threads")  // the most threads to use (0: XLA's pool)
+                                  .Attr<int64_t>("parallel_min"));  // the least synapses (K) split over threads
 
 XLA_FFI_DEFINE_HANDLER_SYMBOL(snnjax_stdp_arrive, Arrive,
                               ffi::Ffi::Bind()

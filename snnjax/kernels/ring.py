@@ -120,6 +120,6 @@ def _kernel(w_scalar: bool, clear: bool = False, take: bool = False):
             jax.ShapeDtypeStruct((*batch, ring.shape[-1] if take else 0), ring.dtype),
         )
         return call("snnjax_ring", out, (ring, head, s, row_ptr, post, w, lag), aliases={0: 0}, w_scalar=w_scalar,
-                    clear=clear, take=take, threads=_build.threads())  # fmt: skip
+                    clear=clear, take=take, threads=_build.threads(), parallel_min=_build.parallel_min())  # fmt: skip
 
     return aliased(fn, (0,))
