@@ -120,6 +120,39 @@ class Topology:
         """Width ``F`` of the row table (largest number of targets of one presynaptic neuron)."""
         return self.ell_post.shape[1] if self.ell_post is not None else self.row_width
 
+    def padded(self, ell_width: int | None, in_width: int | None) -> Topology:
+        """The same synapses with the row tables padded to ``ell_width`` columns and the transposed tables to
+        ``in_width`` (host NumPy; ``None`` leaves a table as it is), so that every device of a sharded network holds
+        tables of one shape. A padding entry repeats the table's last entry (a dummy synapse of weight 0 added by the
+        split), so it never points outside ``[0, n_post)`` / ``[0, K)``. The rows-only format (``row_ptr``) is kept
+        when the list is at least one window long, and chosen when a device's list reaches the window width; then
+        ``row_width`` is the shared window width (a static of the structure)."""
+        changes: dict[str, Any] = {}
+        for field, width in (
+            ("ell_post", ell_width),
+            ("ell_syn", ell_width),
+            ("in_pre", in_width),
+            ("in_syn", in_width),
+        ):
+            table = getattr(self, field)
+            if table is None or width is None:
+                continue
+            table = np.asarray(table)
+            if table.shape[1] > width:
+                raise ValueError(f"row table {field} has {table.shape[1]} columns, more than the width {width}")
+            pad = np.full((table.shape[0], width - table.shape[1]), table[-1, 0], table.dtype)
+            changes[field] = np.concatenate([table, pad], axis=1)
+        if ell_width is not None and self.row_ptr is None and self.ell_post is not None and self.n_syn >= ell_width:
+            ptr = np.searchsorted(np.asarray(self.pre_index()), np.arange(self.n_pre + 1)).astype(np.int32)
+            changes["row_ptr"] = np.append(ptr, np.int32(self.n_syn))
+        elif ell_width is not None and self.row_ptr is not None and self.n_syn < ell_width:
+            if self.ell_post is None:
+                raise ValueError(f"a rows-only list of {self.n_syn} synapses is shorter than its window {ell_width}")
+            changes["row_ptr"] = None
+        if ell_width is not None and changes.get("row_ptr", self.row_ptr) is not None:
+            changes["row_width"] = ell_width
+        return self.replace(**changes) if changes else self
+
 
 def _row_ptr(pre: np.ndarray, n_pre: int) -> np.ndarray | None:
     """``(n_pre + 1,)`` start of each row of a list sorted by ``pre`` (int32), or None if it is not sorted."""

@@ -569,31 +569,12 @@ class ShardedNetwork:
         return widths
 
     def _pad_tables(self, net: Network) -> Network:
+        """Every device's row tables padded to the widths shared by all devices (:meth:`ops.Topology.padded`)."""
         projs = {}
         for name, proj in net.projections.items():
-            topo = proj.topology
-            changes = {}
-            for field, width in (("ell_post", "ell"), ("ell_syn", "ell"), ("in_pre", "in"), ("in_syn", "in")):
-                table = getattr(topo, field)
-                if table is None:
-                    continue
-                w = self._table_widths[(name, width)]
-                table = np.asarray(table)
-                if table.shape[1] > w:  # pragma: no cover - the bound above is exact
-                    raise AssertionError(f"row table {field} of {name} wider than its bound")
-                pad = np.full((table.shape[0], w - table.shape[1]), table[-1, 0], table.dtype)
-                changes[field] = np.concatenate([table, pad], axis=1)
-            width = self._table_widths.get((name, "ell"))
-            if width is not None and topo.row_ptr is None and topo.ell_post is not None and topo.n_syn >= width:
-                ptr = np.searchsorted(np.asarray(topo.pre_index()), np.arange(topo.n_pre + 1)).astype(np.int32)
-                changes["row_ptr"] = np.append(ptr, np.int32(topo.n_syn))
-            elif width is not None and topo.row_ptr is not None and topo.n_syn < width:
-                if topo.ell_post is None:  # pragma: no cover - a device's list is never shorter than the widest row
-                    raise AssertionError(f"the synapse list of {name} is shorter than its widest row")
-                changes["row_ptr"] = None
-            if width is not None and changes.get("row_ptr", topo.row_ptr) is not None:
-                changes["row_width"] = width  # one window width on every device (a static of the shared structure)
-            projs[name] = proj.replace(topology=topo.replace(**changes)) if changes else proj
+            widths = self._table_widths.get((name, "ell")), self._table_widths.get((name, "in"))
+            topo = proj.topology.padded(*widths)
+            projs[name] = proj if topo is proj.topology else proj.replace(topology=topo)
         net.projections = projs
         return net
 
