@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -37,6 +37,7 @@ from snnjax import _checks, kernels
 from snnjax import random as counter_rng
 from snnjax.delays import lag_of, steps_of, time_steps
 from snnjax.outputs import CUBA
+from snnjax.population import Population
 from snnjax.synapses import Delta
 
 __all__ = [
@@ -104,7 +105,7 @@ class PoissonState:
 
 
 @struct.dataclass
-class PoissonGroup:
+class PoissonGroup(Population):
     """Independent Poisson spike trains (BrainPy's ``PoissonGroup``, Brian2's ``PoissonGroup``).
 
     In each step of ``dt`` ms a neuron fires with probability ``p = 1 - exp(-rate * dt / 1000)``, the
@@ -128,6 +129,9 @@ class PoissonGroup:
       rate: firing rate, Hz, >= 0: a scalar or an array of the group's shape (one rate per neuron). A
         leaf, so a sweep can vmap over it and it can be traced.
     """
+
+    TAKES_INPUT: ClassVar[bool] = False  # a spike source (snnjax.population)
+    ZERO_GRADIENT: ClassVar[tuple[str, ...]] = ("rate",)  # Bernoulli draws: no gradient reaches the rate
 
     size: Any = struct.field(pytree_node=False)
     rate: ArrayLike = 10.0
@@ -475,7 +479,7 @@ class SpikeTimeState:
 
 
 @struct.dataclass
-class SpikeTimeGroup:
+class SpikeTimeGroup(Population):
     """Neurons that fire at given times (BrainPy's ``SpikeTimeGroup``).
 
     Neuron ``indices[k]`` fires at ``times[k]`` ms: during the first step whose start time ``i dt`` is
@@ -502,6 +506,10 @@ class SpikeTimeGroup:
       indices: int array ``(K,)``, neuron of each event, in ``[0, count)``.
       times: float array ``(K,)``, time of each event, ms, finite and >= 0.
     """
+
+    TAKES_INPUT: ClassVar[bool] = False  # a spike source (snnjax.population)
+    SPLITTABLE: ClassVar[bool] = False  # spikes listed by neuron index
+    ZERO_GRADIENT: ClassVar[tuple[str, ...]] = ("times", "_times_split")  # spike times: steps, no gradient
 
     size: Any = struct.field(pytree_node=False)
     indices: ArrayLike = struct.field(default_factory=lambda: np.zeros(0, np.int32))
@@ -619,7 +627,7 @@ def _event_list(name: str, x: Any) -> np.ndarray:
 
 
 @struct.dataclass
-class SpikeArray:
+class SpikeArray(Population):
     """A spike source whose spikes are given, step by step, as an array (BrainPy's ``SpikeTimeGroup`` driven by
     a raster; Norse's / snnTorch's way to feed encoded data).
 
@@ -646,6 +654,9 @@ class SpikeArray:
     Args:
       size: number of neurons (int) or the group's shape (tuple).
     """
+
+    TAKES_INPUT: ClassVar[bool] = False  # its spikes are exactly its input array (snnjax.population)
+    SPLITTABLE: ClassVar[bool] = False  # no size= field: the array gives the spikes whole
 
     size: Any = struct.field(pytree_node=False)
 

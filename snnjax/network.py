@@ -14,8 +14,9 @@ from flax import struct
 
 from snnjax import ops
 from snnjax.delays import DelayBuffer
-from snnjax.inputs import PoissonGroup, PoissonInput, SpikeArray, SpikeTimeGroup
+from snnjax.inputs import PoissonInput
 from snnjax.neurons.base import check_population
+from snnjax.population import hook
 from snnjax.projection import Projection
 
 DEFAULT_DT = 0.1  # ms, BrainPy's default
@@ -46,15 +47,11 @@ def _check_target(what: str, post: str, target: str | None, pops: dict) -> None:
     ``None`` (a projection without output, that only learns) targets nothing and may end at a spike source."""
     if target is None:
         return
-    if isinstance(pops[post], SpikeArray):
-        raise ValueError(
-            f"Network: {what} targets {post!r}, a SpikeArray, whose spikes are exactly its input array; a projection "
-            "cannot add to them (output=None: a projection that only learns, e.g. a rule on prescribed spike trains)"
-        )
-    if isinstance(pops[post], (SpikeTimeGroup, PoissonGroup)):
+    if not hook(pops[post], "TAKES_INPUT"):  # a spike source: its spikes are given, not computed from input
         raise ValueError(
             f"Network: {what} targets {post!r}, a {type(pops[post]).__name__} (a spike source, which takes no "
-            "input); give the projection output=None if it only learns (a rule on prescribed spike trains)"
+            "input: its spikes are given); give the projection output=None if it only learns (a rule on "
+            "prescribed spike trains)"
         )
     if target != "input":  # a jump into a state field: the field must exist (shapes only, no compile)
         post_state = jax.eval_shape(lambda p=pops[post]: p.init(key=jax.random.key(0)))

@@ -55,7 +55,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from snnjax import axes, jitconn, ops
+from snnjax import axes, jitconn, ops, population
 from snnjax import monitors as monitors_mod
 from snnjax.delays import DelayBuffer
 from snnjax.loop import _run_chunk
@@ -181,10 +181,8 @@ def _check_population(name: str, pop: Any, devices: int) -> None:
             f"devices: population {name!r} has shape {pop.shape}; a sharded network splits 1-D populations only "
             "(flatten it: e.g. LIF(28 * 28) instead of LIF((28, 28)))"
         )
-    from snnjax import inputs
-
     fields = {f.name for f in dataclasses.fields(pop)} if dataclasses.is_dataclass(pop) else set()
-    if "size" not in fields or isinstance(pop, (inputs.SpikeTimeGroup, inputs.SpikeArray)):
+    if "size" not in fields or not population.hook(pop, "SPLITTABLE"):
         raise ValueError(
             f"devices: population {name!r} ({type(pop).__name__}) cannot be split (its spikes are given by "
             "neuron index, or it has no size= field); sharded networks take neuron models and PoissonGroup; drive "

@@ -34,6 +34,7 @@ import optax
 from snnjax import _checks
 from snnjax import monitors as monitors_mod
 from snnjax.delays import steps_of
+from snnjax.population import hook
 
 
 def _is_float_leaf(x: Any) -> bool:
@@ -109,11 +110,7 @@ def _zero_gradient_paths(tree: Any) -> set[str]:
         if getattr(proj, "delay_interp", "step") != "linear":
             out.add(f"{name}.delay")
     for name, pop in getattr(tree, "populations", {}).items():
-        kind = type(pop).__name__
-        if kind == "PoissonGroup":
-            out.add(f"{name}.rate")
-        elif kind == "SpikeTimeGroup":
-            out.update(f"{name}.{f}" for f in ("times", "_times_split"))
+        out.update(f"{name}.{f}" for f in hook(pop, "ZERO_GRADIENT"))
     return out
 
 

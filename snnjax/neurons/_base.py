@@ -12,12 +12,13 @@ import numpy as np
 from snnjax import _checks
 from snnjax.delays import device_time_steps, time_steps
 from snnjax.init import Initializer
+from snnjax.population import Population
 from snnjax.surrogate import SpikeFunction
 
 RESET_MODES = ("value", "subtract")
 
 
-class NeuronGroup:
+class NeuronGroup(Population):
     """Mixin (no fields) for neuron dataclasses with a static ``size``, a ``_FIELDS`` spec and ``spike_fn``.
 
     Gives ``shape``, ``count``, the two check tiers and ``_initial`` for initial values.

@@ -1,9 +1,10 @@
-"""Writing your own neuron model: the :class:`Population` protocol and the :class:`ODENeuron` base.
+"""Writing your own neuron model: the :class:`Population` base and the :class:`ODENeuron` base.
 
 What a population is (what :class:`snnjax.Network`, :class:`snnjax.Runner` and :func:`snnjax.simulate` use)
-is the :class:`Population` protocol: ``shape``, ``count``, ``init(batch_shape, key)`` and
-``update(state, current, *, dt)``, with a state that has a ``spike`` field. Any object with these members
-can be put in a ``Network`` -- a spike source, a readout, a hand-written model.
+is :class:`Population` (:mod:`snnjax.population`): ``shape``, ``count``, ``init(batch_shape, key)`` and
+``update(state, current, *, dt)``, with a state that has a ``spike`` field, and the hooks by which the engine
+treats kinds of populations differently (``TAKES_INPUT``, ``SPLITTABLE``, ``ZERO_GRADIENT``). Any object with these
+members can be put in a ``Network`` -- a spike source, a readout, a hand-written model.
 
 Most neuron models are a few ODEs, a spike condition and a reset. :class:`ODENeuron` turns that
 declaration into a population: a new model is a screenful::
@@ -40,7 +41,7 @@ with RK4; every parameter may be an array of the group's shape; ``vmap``/``grad`
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -49,45 +50,15 @@ from jax.typing import ArrayLike
 
 from snnjax import integrators
 from snnjax.neurons import _base
+from snnjax.population import MEMBERS, Population
 from snnjax.surrogate import Sigmoid, SpikeFunction
 
 __all__ = ["ODENeuron", "Population", "check_population"]
 
 
-@runtime_checkable
-class Population(Protocol):
-    """What :class:`snnjax.Network` needs of a population (a neuron group, a spike source, a readout).
-
-    Attributes:
-      shape: the group's shape without batch dimensions, a tuple of ints (e.g. ``(100,)`` or ``(28, 28)``).
-      count: the number of neurons, ``prod(shape)``; presynaptic spikes are read flattened to ``(*batch, count)``.
-
-    The state returned by ``init`` is a pytree dataclass (``flax.struct``) whose fields have shape
-    ``(*batch_shape, *shape)`` and include ``spike`` (1.0 where the neuron fired during the last step, float so
-    surrogate gradients flow). Monitors read any field by name (``"E.v"``); projections with
-    ``output=CUBA(target="v")`` jump a field. ``v`` (mV) and ``refrac`` (ms) are customary, not required.
-    An optional ``_validate()`` is run once by ``Network``/``Runner``/``simulate`` on the concrete tree.
-    """
-
-    @property
-    def shape(self) -> tuple[int, ...]: ...
-
-    @property
-    def count(self) -> int: ...
-
-    def init(self, batch_shape: tuple[int, ...] = (), key: jax.Array | None = None) -> Any:
-        """The state at rest, fields of shape ``(*batch_shape, *shape)``; ``key`` for random initial values."""
-        ...
-
-    def update(self, state: Any, current: ArrayLike, *, dt: float) -> Any:
-        """The state after one step of ``dt`` ms, with ``current`` (the population's input, in the unit its
-        docstring gives; broadcastable to ``(*batch_shape, *shape)``) held over the step."""
-        ...
-
-
 def check_population(obj: Any, name: str = "population") -> None:
     """Raise a ``TypeError`` naming ``name`` and every member of :class:`Population` that ``obj`` lacks."""
-    missing = [m for m in ("shape", "count", "init", "update") if not hasattr(obj, m)]
+    missing = [m for m in MEMBERS if not hasattr(obj, m)]
     missing += [m for m in ("init", "update") if hasattr(obj, m) and not callable(getattr(obj, m))]
     if missing:
         raise TypeError(
