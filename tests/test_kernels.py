@@ -229,18 +229,25 @@ def numpy_ring(ring, head, s, pre, post, w, lag):
     return ring
 
 
+def ring_case(seed, n_pre, n_post, k, depth, heads, lag_dtype="uint8", scalar_weight=False):
+    """A ring delivery's operands: a random list, lags in [1, depth] (lag D: the slot of the current step), one ring
+    per head (head + lag wraps around for most synapses), spikes of random amplitude in about 30% of the rows."""
+    rng = np.random.default_rng(seed)
+    pre, post = random_list(rng, n_pre, n_post, k)
+    topo = ops.Topology.from_lists(pre, post, n_pre, n_post)
+    lag = jnp.asarray(rng.integers(1, depth + 1, k), lag_dtype)
+    ring = jnp.asarray(rng.normal(size=(len(heads), depth, n_post)), jnp.float32)
+    s = jnp.asarray((rng.random((len(heads), n_pre)) < 0.3) * rng.random((len(heads), n_pre)), jnp.float32)
+    w = jnp.asarray(rng.normal() if scalar_weight else rng.normal(size=k), jnp.float32)
+    return pre, post, topo, lag, ring, jnp.asarray(heads, jnp.int32), s, w
+
+
 @pytest.mark.parametrize("lag_dtype", ["uint8", "int16", "int32"])
 @pytest.mark.parametrize("weights", ["scalar", "per-synapse"])
 def test_ring_delivery_equals_its_reference_with_wrap_around(lag_dtype, weights):
-    rng = np.random.default_rng(2)
-    n_pre, n_post, k, depth = 60, 25, 700, 9
-    pre, post = random_list(rng, n_pre, n_post, k)
-    topo = ops.Topology.from_lists(pre, post, n_pre, n_post)
-    lag = jnp.asarray(rng.integers(1, depth + 1, k), lag_dtype)  # lag D: the slot of the current step
-    ring = jnp.asarray(rng.normal(size=(3, depth, n_post)), jnp.float32)
-    head = jnp.array([0, 5, depth - 1], jnp.int32)  # head + lag wraps around for most synapses
-    s = jnp.asarray((rng.random((3, n_pre)) < 0.3) * rng.random((3, n_pre)), jnp.float32)
-    w = jnp.asarray(rng.normal() if weights == "scalar" else rng.normal(size=k), jnp.float32)
+    depth = 9
+    pre, post, topo, lag, ring, head, s, w = ring_case(2, 60, 25, 700, depth, [0, 5, depth - 1], lag_dtype,
+                                                       scalar_weight=weights == "scalar")  # fmt: skip
     want = kernels.deliver_xla(ring, head, s, topo, w, lag)
     np.testing.assert_allclose(want, numpy_ring(ring, head, s, pre, post, w, lag), rtol=1e-5, atol=1e-5)
     if not ACTIVE:
@@ -266,15 +273,7 @@ def test_ring_split_over_threads_is_bit_identical(monkeypatch, threads):
     # SNNJAX_KERNEL_PARALLEL_MIN=0 splits the targets of this small projection over XLA's intra-op threads (two or
     # more on a multi-core machine; the default splits only projections of 2**24 synapses and more): every thread
     # scans all spiking rows and writes its own targets, so the sums are those of one thread, bit for bit
-    rng = np.random.default_rng(7)
-    n_pre, n_post, k, depth = 300, 9000, 40_000, 7
-    pre, post = random_list(rng, n_pre, n_post, k)
-    topo = ops.Topology.from_lists(pre, post, n_pre, n_post)
-    lag = jnp.asarray(rng.integers(1, depth + 1, k), jnp.uint8)
-    ring = jnp.asarray(rng.normal(size=(2, depth, n_post)), jnp.float32)
-    head = jnp.array([0, depth - 1], jnp.int32)
-    s = jnp.asarray(rng.random((2, n_pre)) < 0.3, jnp.float32)
-    w = jnp.asarray(rng.normal(size=k), jnp.float32)
+    _, _, topo, lag, ring, head, s, w = ring_case(7, 300, 9000, 40_000, 7, [0, 6])
     want = kernels.deliver_xla(ring, head, s, topo, w, lag)
     monkeypatch.setenv("SNNJAX_KERNEL_PARALLEL_MIN", "0")
     monkeypatch.setenv("SNNJAX_KERNEL_THREADS", threads)
