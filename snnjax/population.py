@@ -49,7 +49,10 @@ class Population(abc.ABC):  # noqa: B024 - no abstract method: duck-typed popula
 
     @classmethod
     def __subclasshook__(cls, other: type) -> Any:
-        if cls is Population and all(any(m in base.__dict__ for base in other.__mro__) for m in MEMBERS):
+        def has(m: str) -> bool:  # a method, property or class attribute, or a (dataclass) field annotation
+            return any(m in base.__dict__ or m in base.__dict__.get("__annotations__", {}) for base in other.__mro__)
+
+        if cls is Population and all(has(m) for m in MEMBERS):
             return True
         return NotImplemented
 

@@ -64,8 +64,21 @@ def test_builtin_models_and_sources_declare_their_hooks():
     assert "TAKES_INPUT" not in {f.name for f in dataclasses.fields(sj.inputs.PoissonGroup)}
 
 
+@dataclasses.dataclass
+class FieldDuck:
+    """Members given as dataclass fields without defaults (not class attributes) count too."""
+
+    shape: tuple
+    count: int
+
+    def init(self, batch_shape=(), key=None): ...
+
+    def update(self, state, current, *, dt): ...
+
+
 def test_duck_typed_population_counts_and_gets_the_defaults():
     assert isinstance(Duck(), sj.neurons.Population) and not isinstance(object(), sj.neurons.Population)
+    assert isinstance(FieldDuck((2,), 2), sj.neurons.Population)
     assert hook(Duck(), "TAKES_INPUT") is True and hook(Duck(), "SPLITTABLE") is True
     assert hook(Duck(), "ZERO_GRADIENT") == ()
     with pytest.raises(ValueError, match="hook: name must be one of"):
