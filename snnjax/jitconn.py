@@ -22,7 +22,9 @@ the explicit synapse lists, for tests and for inspecting a network.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -61,6 +63,13 @@ class JitFixedProb:
         if isinstance(self.seed, bool) or not isinstance(self.seed, (int, np.integer)) or self.seed < 0:
             raise ValueError(f"JitFixedProb: seed must be an int >= 0, got {self.seed!r}")
 
+    STORED: ClassVar[bool] = False  # no synapse list: a sharded network asks each device's targets of local()
+
+    def local(self, pre: Any, post: Any, axis: str) -> LocalTargets:
+        """This connectivity as one device of a sharded network draws it (inside ``shard_map`` over ``axis``):
+        ``pre`` and ``post`` are the populations' splits (:class:`snnjax.sharding.PopulationSplit`)."""
+        return LocalTargets(self, pre, post, axis)
+
     def k_max(self, n_post: int) -> int:
         """Gaps drawn per presynaptic neuron (upper bound of its fan-out)."""
         return _k_max(n_post, float(self.p))
@@ -80,6 +89,37 @@ class JitFixedProb:
         if not self.include_self:
             pos = jnp.where(pos == i, n_post, pos)
         return pos
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalTargets:
+    """A :class:`JitFixedProb` seen from one device of a sharded network (inside ``shard_map`` over ``axis``): the
+    targets of presynaptic slot ``i`` (padded numbering: ``pre.slots`` per device, device ``d``'s neurons from
+    ``pre.starts[d]``) are those the whole network draws for its neuron, kept when they are this device's neurons
+    and moved to its local numbering (the others to the drop slot ``n_post``), in the same order, so each device
+    adds exactly the one-device run's terms for its neurons. The jit propagator takes it as its ``conn``."""
+
+    conn: JitFixedProb
+    pre: Any  # snnjax.sharding.PopulationSplit of the presynaptic population
+    post: Any  # ... of the postsynaptic one
+    axis: str  # the mesh axis the neurons are split over
+
+    @property
+    def p(self) -> float:
+        return self.conn.p
+
+    def k_max(self, n_post: int) -> int:
+        return self.conn.k_max(self.post.n)
+
+    def targets(self, i: jax.Array, n_post: int) -> jax.Array:
+        pre, post = self.pre, self.post
+        dev = i // pre.slots
+        neuron = jnp.asarray(pre.starts)[dev] + i - dev * pre.slots  # ghosts map past their block: never spike
+        g = self.conn.targets(neuron, post.n)
+        d = jax.lax.axis_index(self.axis)
+        local = g - jnp.asarray(post.starts)[d]
+        keep = (g < post.n) & (local >= 0) & (local < jnp.asarray(post.counts)[d])
+        return jnp.where(keep, local, n_post)
 
 
 def _mix(x: jax.Array) -> jax.Array:

@@ -55,7 +55,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from snnjax import axes, jitconn, ops, population
+from snnjax import axes, ops, population
 from snnjax import monitors as monitors_mod
 from snnjax.delays import DelayBuffer
 from snnjax.loop import _run_chunk
@@ -175,6 +175,13 @@ class _ProjectionSplit:
     counts: np.ndarray | None = None  # streamed: (D,) synapses onto each device's neurons
 
 
+def _stored(conn: Any) -> bool:
+    """Whether a projection's connector stores its synapse list (split by postsynaptic device here), or draws it in
+    every step (``STORED = False``, :class:`snnjax.jitconn.JitFixedProb`: each device draws its local targets,
+    ``conn.local``)."""
+    return getattr(conn, "STORED", True)
+
+
 def _check_population(name: str, pop: Any, devices: int) -> None:
     if len(pop.shape) != 1:
         raise ValueError(
@@ -205,35 +212,6 @@ def _local_population(pop: Any, split: PopulationSplit, d: int) -> Any:
         if hasattr(value, "shape") and np.ndim(value) >= 1:  # a scalar or the population's shape (checked): per neuron
             changes[f.name] = jnp.asarray(split.local(np.asarray(value), d))
     return dataclasses.replace(pop, **changes)
-
-
-@dataclasses.dataclass(frozen=True)
-class _LocalTargets:
-    """A :class:`~snnjax.jitconn.JitFixedProb` seen from one device (inside ``shard_map``): the targets of
-    presynaptic slot ``i`` (padded numbering) are those the whole network draws for its neuron, kept when they
-    are this device's neurons and moved to its local numbering (the others to the drop slot ``n_post``), in the
-    same order, so each device adds exactly the one-device run's terms for its neurons."""
-
-    conn: jitconn.JitFixedProb
-    pre: PopulationSplit
-    post: PopulationSplit
-
-    @property
-    def p(self) -> float:
-        return self.conn.p
-
-    def k_max(self, n_post: int) -> int:
-        return self.conn.k_max(self.post.n)
-
-    def targets(self, i: jax.Array, n_post: int) -> jax.Array:
-        pre, post = self.pre, self.post
-        dev = i // pre.slots
-        neuron = jnp.asarray(pre.starts)[dev] + i - dev * pre.slots  # ghosts map past their block: never spike
-        g = self.conn.targets(neuron, post.n)
-        d = jax.lax.axis_index(AXIS)
-        local = g - jnp.asarray(post.starts)[d]
-        keep = (g < post.n) & (local >= 0) & (local < jnp.asarray(post.counts)[d])
-        return jnp.where(keep, local, n_post)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -379,7 +357,7 @@ class ShardedNetwork:
 
     def _split_projection(self, name: str, proj: Projection) -> _ProjectionSplit:
         """Each synapse's device (that of its postsynaptic neuron) and the common padded length."""
-        if isinstance(proj.conn, jitconn.JitFixedProb):
+        if not _stored(proj.conn):
             return _ProjectionSplit(n_syn=0, k_local=0, device=np.zeros(0, np.int64))
         if proj.deferred is not None:
             return self._stream(proj, self._local_devices)
@@ -469,9 +447,9 @@ class ShardedNetwork:
     def _local_projection(self, name: str, proj: Projection, d: int) -> Projection:
         sp = self._proj[name]
         pre_split, post_split = self.splits[proj.pre], self.splits[proj.post]
-        if isinstance(proj.conn, jitconn.JitFixedProb):  # nothing stored: each device keeps its rows' local targets
+        if not _stored(proj.conn):  # nothing stored: each device keeps its rows' local targets
             info = proj.info(pre_split.padded, post_split.slots, 0)
-            targets = _LocalTargets(proj.conn, pre_split, post_split)
+            targets = proj.conn.local(pre_split, post_split, AXIS)
             prop = dataclasses.replace(proj.propagator, conn=targets)  # the jit propagator, drawing local targets
             empty = np.zeros(0, np.int32)
             topo = ops.Topology.from_lists(empty, empty, info.n_pre, info.n_post, on_device=False, ell=False)
@@ -545,7 +523,7 @@ class ShardedNetwork:
         from the global synapse list, without building the other devices' tables)."""
         widths: dict[tuple[str, str], int] = {}
         for name, proj in self.net.projections.items():
-            if isinstance(proj.conn, jitconn.JitFixedProb):
+            if not _stored(proj.conn):
                 continue
             pre_split, post_split = self.splits[proj.pre], self.splits[proj.post]
             sp = self._proj[name]
