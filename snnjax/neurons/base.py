@@ -48,7 +48,7 @@ import jax.numpy as jnp
 from flax import struct
 from jax.typing import ArrayLike
 
-from snnjax import integrators
+from snnjax import _declare, integrators
 from snnjax.neurons import _base
 from snnjax.population import MEMBERS, Population
 from snnjax.surrogate import Sigmoid, SpikeFunction
@@ -68,31 +68,18 @@ def check_population(obj: Any, name: str = "population") -> None:
         )
 
 
-def _spec(entry: Any) -> tuple[Any, str]:
-    """A ``STATE`` entry -> (initial value, doc)."""
-    return entry if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], str) else (entry, "")
-
-
 def _make_state(cls: type, refrac: bool, key: bool) -> type:
     """A ``flax.struct`` state class ``<Model>State`` with the ``STATE`` variables, ``spike`` and, if
     the model is refractory / noisy, ``refrac`` / ``key``; ``voltage`` returns ``v`` (Inferno's name)."""
-    docs = {n: _spec(e)[1] for n, e in cls.STATE.items()}
+    docs = {n: _declare.spec(e)[1] for n, e in cls.STATE.items()}
     docs["spike"] = "1.0 where the neuron fired during the last step, else 0.0 (float so gradients flow)."
     if refrac:
         docs["refrac"] = "remaining refractory time, ms: whole steps times ``dt`` (0 when not refractory)."
     if key:
         docs["key"] = "random key of the noise term (a scalar key, split at every step)."
-    lines = "\n".join(f"      {n}: {d or 'state variable.'}" for n, d in docs.items())
-    ns = {
-        "__annotations__": {n: jax.Array for n in docs},
-        "__doc__": f"State of a {cls.__name__} group; every field but ``key`` has shape ``(*batch_shape, *shape)``."
-        f"\n\n    Attributes:\n{lines}\n    ",
-        "__module__": cls.__module__,
-        "__qualname__": f"{cls.__name__}State",
-    }
-    if "v" in docs:
-        ns["voltage"] = property(lambda self: self.v, doc="Inferno's name for ``v`` (mV).")
-    return struct.dataclass(type(f"{cls.__name__}State", (), ns))
+    summary = f"State of a {cls.__name__} group; every field but ``key`` has shape ``(*batch_shape, *shape)``."
+    extra = {"voltage": property(lambda self: self.v, doc="Inferno's name for ``v`` (mV).")} if "v" in docs else {}
+    return _declare.state_class(cls, docs, summary, extra)
 
 
 @struct.dataclass
@@ -262,7 +249,7 @@ class ODENeuron(_base.NeuronGroup):
         keys = dict(zip(inits, jax.random.split(key, len(inits)) if len(inits) > 1 and key is not None else [key]))
         values: dict[str, jax.Array] = {}
         for n, entry in self.STATE.items():
-            spec = _spec(entry)[0]
+            spec = _declare.spec(entry)[0]
             default = spec(self, values) if callable(spec) else getattr(self, spec) if isinstance(spec, str) else spec
             field = getattr(self, f"{n}_init", None)
             values[n] = self._initial(field, default, shape, keys.get(n), f"{n}_init")

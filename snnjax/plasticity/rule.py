@@ -69,7 +69,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from snnjax import _checks, axes
+from snnjax import _checks, _declare, axes
 
 __all__ = ["NEEDS", "Rule"]
 
@@ -80,28 +80,19 @@ NEEDS = ("reward", "v")
 _KINDS = (("SYNAPSE", axes.SYN), ("PRE", axes.PRE), ("POST", axes.POST))
 
 
-def _spec(entry: Any) -> tuple[Any, str]:
-    """A declaration entry -> (initial value, doc)."""
-    return entry if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], str) else (entry, "")
-
-
 def _make_state(cls: type) -> type:
     """The ``flax.struct`` state class ``<Rule>State``: ``w`` and the declared fields, each with its axis."""
     docs = {"w": ("weights, ``(*batch, K)`` in the connector's order, in the weight's unit.", axes.SYN)}
     for decl, axis in _KINDS:
         where = {"SYNAPSE": "per synapse", "PRE": "per presynaptic neuron", "POST": "per postsynaptic neuron"}[decl]
         for name, entry in getattr(cls, decl).items():
-            docs[name] = (_spec(entry)[1] or f"{where}.", axis)
-    lines = "\n".join(f"      {n}: {d}" for n, (d, _) in docs.items())
-    ns = {
-        "__annotations__": {n: jax.Array for n in docs},
-        "__doc__": f"State of a {cls.__name__} projection (``w``, then its declared fields; every field declares its "
-        f"axis, :mod:`snnjax.axes`).\n\n    Attributes:\n{lines}\n    ",
-        "__module__": cls.__module__,
-        "__qualname__": f"{cls.__name__}State",
-        **{n: axes.field(axis) for n, (_, axis) in docs.items()},
-    }
-    return struct.dataclass(type(f"{cls.__name__}State", (), ns))
+            docs[name] = (_declare.spec(entry)[1] or f"{where}.", axis)
+    summary = (
+        f"State of a {cls.__name__} projection (``w``, then its declared fields; every field declares its axis, "
+        ":mod:`snnjax.axes`)."
+    )
+    fields = {n: axes.field(axis) for n, (_, axis) in docs.items()}
+    return _declare.state_class(cls, {n: d for n, (d, _) in docs.items()}, summary, fields)
 
 
 def _take(a: jax.Array, i: jax.Array) -> jax.Array:
@@ -363,7 +354,7 @@ class Rule:
 
     # -- state -------------------------------------------------------------------------------------------------------
     def _initial(self, entry: Any) -> Any:
-        value = _spec(entry)[0]
+        value = _declare.spec(entry)[0]
         if callable(value):
             return value(self)
         return getattr(self, value) if isinstance(value, str) else value

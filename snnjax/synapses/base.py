@@ -38,7 +38,7 @@ import jax.numpy as jnp
 from flax import struct
 from jax.typing import ArrayLike
 
-from snnjax import _checks, integrators
+from snnjax import _checks, _declare, integrators
 
 __all__ = ["ARRIVALS", "Kinetics"]
 
@@ -48,24 +48,14 @@ _ALIGNS = ("post", "pre")
 _CLASS_ATTRS = ("STATE", "METHOD", "ARRIVAL", "State", "align")  # declarations, never dataclass fields
 
 
-def _spec(entry: Any) -> tuple[Any, str]:
-    """A ``STATE`` entry -> (initial value, doc)."""
-    return entry if isinstance(entry, tuple) and len(entry) == 2 and isinstance(entry[1], str) else (entry, "")
-
-
 def _make_state(cls: type) -> type:
     """A ``flax.struct`` state class ``<Model>State`` with the ``STATE`` variables as fields, in order."""
-    docs = {n: _spec(e)[1] for n, e in cls.STATE.items()}
-    lines = "\n".join(f"      {n}: {d or 'state variable.'}" for n, d in docs.items())
-    ns = {
-        "__annotations__": {n: jax.Array for n in docs},
-        "__doc__": f"State of {cls.__name__} kinetics; every field has shape ``(*batch_shape, *shape)`` (the "
-        f"postsynaptic group, or the presynaptic group / the synapses when pre-aligned).\n\n    Attributes:\n"
-        f"{lines}\n    ",
-        "__module__": cls.__module__,
-        "__qualname__": f"{cls.__name__}State",
-    }
-    return struct.dataclass(type(f"{cls.__name__}State", (), ns))
+    docs = {n: _declare.spec(e)[1] for n, e in cls.STATE.items()}
+    summary = (
+        f"State of {cls.__name__} kinetics; every field has shape ``(*batch_shape, *shape)`` (the postsynaptic "
+        "group, or the presynaptic group / the synapses when pre-aligned)."
+    )
+    return _declare.state_class(cls, docs, summary)
 
 
 @struct.dataclass
@@ -258,7 +248,7 @@ class Kinetics:
         dtype = jnp.result_type(float)
         values: dict[str, jax.Array] = {}
         for n, entry in self.STATE.items():
-            spec = _spec(entry)[0]
+            spec = _declare.spec(entry)[0]
             value = spec(self, values) if callable(spec) else getattr(self, spec) if isinstance(spec, str) else spec
             values[n] = jnp.full(full, value, dtype)
         return type(self).State(**values)
