@@ -48,21 +48,25 @@ def mode() -> str:
 
 
 THREADS_ENV = "SNNJAX_KERNEL_THREADS"
+PARALLEL_MIN_ENV = "SNNJAX_KERNEL_PARALLEL_MIN"
+PARALLEL_MIN = 1 << 24
+
+
+def _env_int(name: str, default: int, least: int, meaning: str) -> int:
+    """The environment variable ``name`` as an int >= ``least`` (``default`` when unset or blank); anything else is
+    a ``ValueError`` naming the variable, the bound and ``meaning``."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < least:
+        raise ValueError(f"${name} must be an int >= {least} ({meaning}), got {raw!r}")
+    return int(raw)
 
 
 def threads() -> int:
     """The most threads a kernel that splits its work uses (the ring delivery): ``$SNNJAX_KERNEL_THREADS`` (an int
     >= 1), else 0 (all of XLA's intra-op threads: the machine's cores). Read when a program is traced."""
-    raw = os.environ.get(THREADS_ENV, "").strip()
-    if not raw:
-        return 0
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"${THREADS_ENV} must be an int >= 1 (the most threads a kernel uses), got {raw!r}")
-    return int(raw)
-
-
-PARALLEL_MIN_ENV = "SNNJAX_KERNEL_PARALLEL_MIN"
-PARALLEL_MIN = 1 << 24
+    return _env_int(THREADS_ENV, 0, 1, "the most threads a kernel uses")
 
 
 def parallel_min() -> int:
@@ -72,14 +76,7 @@ def parallel_min() -> int:
     with the microcircuit on the 2-core VM (2026-12-07): at scale 0.1 (3.0e6 synapses, ~1,000 visited per step)
     0.92 s per simulated second on one thread, 1.54 s on two; at full scale (3.0e8, ~80,000 per step) 20.96 s on
     one, 19.13 s on two. Read when a program is traced."""
-    raw = os.environ.get(PARALLEL_MIN_ENV, "").strip()
-    if not raw:
-        return PARALLEL_MIN
-    if not raw.isdigit():
-        raise ValueError(
-            f"${PARALLEL_MIN_ENV} must be an int >= 0 (the least synapses split over threads), got {raw!r}"
-        )
-    return int(raw)
+    return _env_int(PARALLEL_MIN_ENV, PARALLEL_MIN, 0, "the least synapses split over threads")
 
 
 def active() -> bool:
