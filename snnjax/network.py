@@ -16,7 +16,7 @@ from snnjax import ops
 from snnjax.delays import DelayBuffer
 from snnjax.inputs import PoissonInput
 from snnjax.neurons.base import check_population
-from snnjax.population import hook
+from snnjax.population import MEMBERS, hook
 from snnjax.projection import Projection
 
 DEFAULT_DT = 0.1  # ms, BrainPy's default
@@ -91,7 +91,7 @@ _LOCAL = LocalExchange()
 
 
 def _is_population(obj) -> bool:
-    return all(hasattr(obj, a) for a in ("init", "update", "shape", "count")) and not isinstance(obj, Projection)
+    return all(hasattr(obj, a) for a in MEMBERS) and not isinstance(obj, Projection)
 
 
 @jax.tree_util.register_pytree_node_class
