@@ -24,6 +24,7 @@ import numpy as np
 
 import snnjax as sj
 from snnjax import ops
+from snnjax.formats.rows import loops as rows
 
 
 def time_kernel(fn, spikes, repeat):
@@ -66,7 +67,7 @@ def main():
             bound = sj.projection.default_max_events(n, a)
             kernels = {
                 "sparse": functools.partial(ops.sparse, topo=topo, w=w),
-                "event": functools.partial(ops.event, topo=topo, w=w, max_events=bound),
+                "event": functools.partial(rows.event, topo=topo, w=w, max_events=bound),
             }
             if dense_w is not None:
                 kernels["dense"] = functools.partial(ops.dense, w=dense_w)

@@ -229,7 +229,8 @@ class Projection:
         synapse (:class:`snnjax.conn.Normal`). A spike emitted at step ``s`` acts at step ``s + lag`` with
         ``lag = max(1, floor(delay / dt + 1/2))`` decided on the host (:func:`snnjax.delays.lag_steps`).
         Per-synapse delays are delivered at emission into a ring of future input by the event propagators
-        (``auto``'s choice; :func:`snnjax.ops.ring_deliver`), or read per synapse every step by ``sparse``.
+        (``auto``'s choice; :func:`snnjax.formats.rows.loops.ring_deliver`), or read per synapse every step by
+        ``sparse``.
       synapse: kinetics (``snnjax.synapses``), default ``Delta()``. Post-aligned (linear) kinetics
         integrate the summed weighted input per postsynaptic neuron; pre-aligned ones (``align = "pre"``:
         ``AMPA``, ``GABAa``, ``NMDA``) keep one state per presynaptic neuron (per synapse with per-synapse
@@ -426,9 +427,7 @@ class Projection:
         self = self.replace(**drawn) if drawn else self  # the projection with its drawn values
         info = self.info(n_pre, n_post, pre.size, connector)
         prop = self._resolve(info)
-        topo = prop.build(np.asarray(pre, np.int32), np.asarray(post, np.int32), info)
-        if self.plasticity is not None and getattr(prop, "event_driven", False):
-            topo = ops.Topology.from_lists(pre, post, n_pre, n_post, on_device=False, ell=True, transposed=True)
+        topo = prop.build(np.asarray(pre, np.int32), np.asarray(post, np.int32), info)  # the format's own tables
         conn = connector if isinstance(connector, jitconn.JitFixedProb) else None
         structure = connector if isinstance(connector, _Conv2D) else None
         bound = self.replace(conn=conn, topology=topo, method=prop.name, propagator=prop, structure=structure)

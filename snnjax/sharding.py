@@ -459,9 +459,7 @@ class ShardedNetwork:
         if getattr(proj.propagator, "max_events", None):  # the one-device run's bound: the same loop
             info = dataclasses.replace(info, max_events=int(proj.propagator.max_events))
         prop = proj.propagator.bind(info)
-        topo = prop.build(pre, post, info)
-        if proj.plasticity is not None and getattr(prop, "event_driven", False):
-            topo = ops.Topology.from_lists(pre, post, info.n_pre, info.n_post, on_device=False, transposed=True)
+        topo = prop.build(pre, post, info)  # the format's own tables (plastic ones with their transposed tables)
         changes: dict[str, Any] = {"topology": topo, "propagator": prop, "deferred": None}
         for field in ("weight", "delay"):
             value = getattr(proj, field)

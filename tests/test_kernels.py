@@ -22,6 +22,7 @@ import pytest
 
 import snnjax as sj
 from snnjax import kernels, ops
+from snnjax.formats.rows import loops as rows
 
 HERE = Path(__file__).parent
 ACTIVE = kernels.active()
@@ -164,7 +165,7 @@ def test_event_kernel_equals_ops_event(fmt, dtype, weights, batch):
         s = (rng.random((*shape, n_pre)) < 0.2) * rng.normal(0.0, 1.0, (*shape, n_pre)) * 10.0 ** rng.integers(-8, 3)
         w = {"scalar": rng.normal(), "per-synapse": rng.normal(size=k), "per-batch": rng.normal(size=(*shape, k))}
         s, w = jnp.asarray(s, dtype), jnp.asarray(w[weights], dtype)
-        want = ops.event(s, topo, w, 16)  # the XLA path, with overflow steps (more than 16 spikes)
+        want = rows.event(s, topo, w, 16)  # the XLA path, with overflow steps (more than 16 spikes)
         if batch == "vmap":
             got = jax.jit(jax.vmap(kernels.event, in_axes=(0, None, 0 if weights == "per-batch" else None)))(s, topo, w)
         else:
@@ -188,7 +189,7 @@ def test_event_kernel_reads_spikes_as_s_not_equal_zero():
     s[0, 150], s[1, 199] = np.nan, 2.0
     w = jnp.asarray(rng.normal(size=1500), jnp.float32)
     got = np.asarray(kernels.event(jnp.asarray(s), topo, w))
-    np.testing.assert_array_equal(got, ops.event(jnp.asarray(s), topo, w, 4))
+    np.testing.assert_array_equal(got, rows.event(jnp.asarray(s), topo, w, 4))
     assert np.isnan(got[0]).sum() == np.unique(post[pre == 150]).size > 0
     assert np.count_nonzero(got[1]) == np.unique(post[pre == 199]).size > 0
     assert np.count_nonzero(np.nan_to_num(got[0], nan=1.0)) == np.isnan(got[0]).sum()  # -0 at 70 added nothing
@@ -512,7 +513,7 @@ def test_sharded_stdp_network_on_4_devices_runs_the_kernels():
         import jax, numpy as np
         import snnjax as sj
         from snnjax.examples.brette import COBA_INPUTS, build
-        from snnjax.kernels import stdp as kstdp, transmission as ktrans
+        from snnjax.formats.rows import stdp as kstdp, transmission as ktrans
         assert len(jax.devices()) == 4
         traced = set()
         for mod in (ktrans, kstdp):

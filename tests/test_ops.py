@@ -7,6 +7,7 @@ import pytest
 
 import snnjax as sj
 from snnjax import ops
+from snnjax.formats.rows import loops as rows
 
 
 def reference(s, pre, post, w, n_post):
@@ -39,7 +40,7 @@ def test_dense_sparse_event_agree(connector, per_synapse, batch):
     # float32 sums of <= 60 terms of size ~1: 1e-5 absolute
     np.testing.assert_allclose(ops.dense(jnp.asarray(s), jnp.asarray(dense_w)), expected, atol=1e-5)
     np.testing.assert_allclose(ops.sparse(jnp.asarray(s), topo, jnp.asarray(w)), expected, atol=1e-5)
-    np.testing.assert_allclose(ops.event(jnp.asarray(s), topo, jnp.asarray(w), 16), expected, atol=1e-5)
+    np.testing.assert_allclose(rows.event(jnp.asarray(s), topo, jnp.asarray(w), 16), expected, atol=1e-5)
 
 
 @pytest.mark.parametrize("n_spiking", [0, 1, 8, 9, 60])
@@ -50,7 +51,7 @@ def test_event_never_drops_spikes_when_the_bound_overflows(n_spiking):
     topo = ops.Topology.from_lists(pre, post, 60, 30)
     s = np.zeros(60, np.float32)
     s[rng.choice(60, n_spiking, replace=False)] = 1.0
-    got = jax.jit(lambda s: ops.event(s, topo, jnp.float32(1.0), 8))(jnp.asarray(s))
+    got = jax.jit(lambda s: rows.event(s, topo, jnp.float32(1.0), 8))(jnp.asarray(s))
     np.testing.assert_array_equal(got, reference(s, pre, post, 1.0, 30))  # integer counts: exact
 
 
@@ -70,9 +71,9 @@ def test_batched_event_is_exact_when_some_elements_overflow(outer_vmap):
     w = rng.normal(size=pre.size).astype(np.float32)
     s = _mixed_batch(80, 8, rng)
     if outer_vmap:  # what sj.sweep does: vmap around an unbatched call
-        got = jax.jit(jax.vmap(lambda x: ops.event(x, topo, jnp.asarray(w), 8)))(jnp.asarray(s))
+        got = jax.jit(jax.vmap(lambda x: rows.event(x, topo, jnp.asarray(w), 8)))(jnp.asarray(s))
     else:
-        got = jax.jit(lambda x: ops.event(x, topo, jnp.asarray(w), 8))(jnp.asarray(s))
+        got = jax.jit(lambda x: rows.event(x, topo, jnp.asarray(w), 8))(jnp.asarray(s))
     np.testing.assert_allclose(got, reference(s, pre, post, w, 50), atol=1e-5)
 
 
@@ -99,9 +100,9 @@ def test_batched_event_never_touches_every_synapse(outer_vmap):
     topo = ops.Topology.from_lists(pre, post, 200, 5000)
     s = jnp.zeros((4, 200))
     if outer_vmap:
-        fn = jax.vmap(lambda x: ops.event(x, topo, jnp.float32(0.5), 8))
+        fn = jax.vmap(lambda x: rows.event(x, topo, jnp.float32(0.5), 8))
     else:
-        fn = lambda x: ops.event(x, topo, jnp.float32(0.5), 8)  # noqa: E731
+        fn = lambda x: rows.event(x, topo, jnp.float32(0.5), 8)  # noqa: E731
     assert _largest_intermediate(jax.make_jaxpr(fn)(s).jaxpr) <= 4 * 5001
     sparse = jax.make_jaxpr(lambda x: ops.sparse(x, topo, jnp.float32(0.5)))(s).jaxpr
     assert _largest_intermediate(sparse) >= 4 * 200_000  # the check sees an O(K) kernel
@@ -118,7 +119,7 @@ def test_event_gradient_equals_sparse_gradient():
     def loss(kernel):
         return lambda s, w: jnp.vdot(kernel(s, w), g)
 
-    ge = jax.grad(loss(lambda s, w: ops.event(s, topo, w, 4)), argnums=(0, 1))(s, w)
+    ge = jax.grad(loss(lambda s, w: rows.event(s, topo, w, 4)), argnums=(0, 1))(s, w)
     gs = jax.grad(loss(lambda s, w: ops.sparse(s, topo, w)), argnums=(0, 1))(s, w)
     for a, b in zip(ge, gs):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

@@ -1,5 +1,5 @@
-"""Per-synapse delays delivered once, at emission, into a ring of future input (snnjax.ops.ring_deliver; the
-``event`` and ``vector_event`` propagators): spike for spike the ``sparse`` run, which reads every synapse's delayed
+"""Per-synapse delays delivered once, at emission, into a ring of future input (snnjax.formats.rows.loops.ring_deliver;
+the ``event`` and ``vector_event`` propagators): spike for spike the ``sparse`` run, which reads every synapse's delayed
 spike every step, in float32 and float64, batched, resumed from a checkpoint, and on 4 forced devices."""
 
 from __future__ import annotations

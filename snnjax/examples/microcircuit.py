@@ -14,8 +14,9 @@ L23E ... L6I kept in *one* population of the network (so that one projection per
 circuit: one event loop per step, whatever the 64 pathways), ``fixed_total_number`` connectivity per pathway
 (:class:`snnjax.conn.FixedTotalNumber` in :class:`snnjax.conn.Blocks`, autapses and multapses allowed), normal
 weights and delays redrawn as NEST redraws them (:class:`snnjax.conn.Normal`), per-synapse delays delivered at
-emission into a ring of future input (:func:`snnjax.ops.ring_deliver`), and either a Poisson drive per neuron
-(:class:`snnjax.inputs.PoissonInput`, one Poisson count per neuron and step) or the DC current that replaces it.
+emission into a ring of future input (:func:`snnjax.formats.rows.loops.ring_deliver`), and either a Poisson drive
+per neuron (:class:`snnjax.inputs.PoissonInput`, one Poisson count per neuron and step) or the DC current that replaces
+it.
 
 ``--scale S`` scales the neuron numbers and the in-degrees by ``S`` (``N_scaling = K_scaling = S``) with the
 reference's compensation: weights divided by ``sqrt(S)`` and a DC current restoring each neuron's mean input. At

@@ -11,33 +11,52 @@ kernels per spike (``docs/engine.md``). These kernels do a projection's whole lo
   :class:`~snnjax.plasticity.STDP` and :class:`~snnjax.plasticity.TripletSTDP` (transmission fused with the
   depression at the arrivals; the potentiation at postsynaptic spikes).
 
-Each has its XLA version beside it (``event_xla``, ``deliver_xla``, ``stdp.arrive_xla``, ``stdp.potentiation_xla``):
-the reference the kernels are tested against (bit-identical results) and the fallback. The C++ source
+:func:`event`, :func:`deliver` and :mod:`stdp` are the row-table format's (they live in :mod:`snnjax.formats.rows`,
+with the format's XLA loops); the random numbers are the drive's. Each has its XLA version beside it (``event_xla``,
+``deliver_xla``, ``stdp.arrive_xla``, ``stdp.potentiation_xla``): the reference the kernels are tested against
+(bit-identical results) and the fallback. The C++ source
 (``kernels.cc``) is compiled on first use with the system C++ compiler and cached; without a compiler, with
 ``SNNJAX_KERNELS=xla`` or on an accelerator backend the XLA path runs. :func:`active` says which, :func:`status` why.
 """
 
-from snnjax.kernels import stdp
+import importlib
+
 from snnjax.kernels._build import active, cache_root, compiler, mode, status
 from snnjax.kernels._call import FLOATS
-from snnjax.kernels.ring import deliver, deliver_xla
 from snnjax.kernels.rng import poisson, poisson_xla, uniform, uniform_xla
-from snnjax.kernels.transmission import event, event_xla
+
+# The row-table format's kernels live with the format (snnjax/formats/rows/: transmission.py, ring.py, stdp.py, where
+# the API reference documents them), which imports this package's build machinery; sj.kernels.event, .deliver and .stdp
+# are read from there on first use (a load-time import here would be circular).
+_ROWS = {
+    "event": "snnjax.formats.rows.transmission",
+    "event_xla": "snnjax.formats.rows.transmission",
+    "deliver": "snnjax.formats.rows.ring",
+    "deliver_xla": "snnjax.formats.rows.ring",
+    "stdp": "snnjax.formats.rows.stdp",
+}
+
+
+def __getattr__(name: str):
+    if name in _ROWS:
+        module = importlib.import_module(_ROWS[name])
+        return module if name == "stdp" else getattr(module, name)
+    raise AttributeError(f"module 'snnjax.kernels' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*__all__, *_ROWS])
+
 
 __all__ = [
     "FLOATS",
     "active",
     "cache_root",
     "compiler",
-    "deliver",
-    "deliver_xla",
-    "event",
-    "event_xla",
     "mode",
     "poisson",
     "poisson_xla",
     "status",
-    "stdp",
     "uniform",
     "uniform_xla",
 ]

@@ -265,7 +265,7 @@ ffi::Error EventImpl(ffi::AnyBuffer s, ffi::AnyBuffer t0, ffi::AnyBuffer t1, ffi
       const Ell rows{t0.typed_data<int32_t>() + o0.offset(b), t1.typed_data<int32_t>() + o1.offset(b), o0.dim(1)};
       for_spikes(sb, n_pre, [&](int64_t i, T v) {
         rows.row(i, [&](int64_t k, int64_t j) {
-          // ops._event_rows reads a padding synapse's weight as 0 (w.at[syn].get(mode="fill"))
+          // rows.loops._event_rows reads a padding synapse's weight as 0 (w.at[syn].get(mode="fill"))
           if (in(j, n_post)) ob[j] += v * (w_scalar ? w0 : (in(k, n_syn) ? wb[k] : T(0)));
         });
       });
@@ -483,7 +483,7 @@ ffi::Error ArriveImpl(ffi::AnyBuffer s, ffi::AnyBuffer t0, ffi::AnyBuffer t1, ff
         const T f = factor_per_row ? fb[i] : fb[0];
         rows.row(i, [&](int64_t k, int64_t j) {
           const bool target = in(j, n_post);
-          if (!in(k, n_syn)) {  // a padding slot: ops.event_update reads its weight as 0 and drops its write
+          if (!in(k, n_syn)) {  // a padding slot: rows.loops.event_update reads its weight as 0 and drops its write
             if (target) ob[j] += v * T(0);
             return;
           }

@@ -23,7 +23,7 @@ Both are rules on the contract of :class:`~snnjax.plasticity.Rule` (``decay``, `
 ``on_post``, ``post_spike``); the connectivity format owns the traversal. Cost per step: with the sparse propagator,
 a pass over every synapse; with the event-driven ones (``event``, ``vector_event``), only the synapses of the
 arriving spikes (row table, inside the transmission loop) and of the postsynaptic spikes (transposed table), plus
-``O(n_pre + n_post)`` for the traces; on a CPU both loops run as compiled kernels (:mod:`snnjax.kernels.stdp`,
+``O(n_pre + n_post)`` for the traces; on a CPU both loops run as compiled kernels (:mod:`snnjax.formats.rows.stdp`,
 bit-identical). The weights used to transmit a step's spikes are those after the previous step's updates.
 """
 
@@ -139,7 +139,7 @@ class _TraceRule(Rule):
     def depression(self, st):
         """``f(row, targets, w_row) -> new w_row``: :meth:`on_pre` at the synapses of one arriving row of one batch
         element's (decayed) state ``st`` (``row`` an index or ``(M, 1)``; ``targets`` padded with ``n_post``). What
-        :func:`snnjax.kernels.stdp.arrive` replaces."""
+        :func:`snnjax.formats.rows.stdp.arrive` replaces."""
         _, pre, post = self.split(st)
         update = self.updater("on_pre", pre, post)
         return lambda row, targets, w: update(row, targets, {"w": w})["w"]

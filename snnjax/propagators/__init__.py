@@ -20,11 +20,16 @@ from snnjax.propagators.base import (
     register,
     unregister,
 )
-from snnjax.propagators.dense import Dense
-from snnjax.propagators.event import Event
-from snnjax.propagators.jit import Jit
-from snnjax.propagators.sparse import Sparse
-from snnjax.propagators.vector_event import VectorEvent, vector_event
+
+# the built-in formats' propagators, registered in this order (auto's ties go to the first registered)
+# isort: off
+from snnjax.formats.dense import Dense
+from snnjax.formats.rows.event import Event
+from snnjax.formats.jit import Jit
+from snnjax.formats.sparse import Sparse
+from snnjax.formats.rows.vector_event import VectorEvent
+from snnjax.formats.rows.blocks import vector_event
+# isort: on
 
 __all__ = [
     "DEFAULT_ACTIVITY",

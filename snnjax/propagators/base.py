@@ -29,19 +29,20 @@ any object that has them works (``Projection(method=obj)``; :func:`check_protoco
     and lag for all its projections (with the largest bound); the index is a temporary, never state.
 
 Optional: ``propagate_synapses(topo, w, values) -> (*batch, n_post)`` for per-synapse values ``(*batch, K)``
-(per-synapse delays read from the delay buffer, every synapse every step; :class:`~snnjax.propagators.sparse.Sparse` has
+(per-synapse delays read from the delay buffer, every synapse every step; :class:`~snnjax.formats.sparse.Sparse` has
 it); ``deliver(topo, w, lag, ring, head, spikes, index) -> (ring, now)`` for per-synapse delays delivered once, at
 emission, into a ring buffer of future input ``(*batch, D, n_post)``, with ``now`` what arrives at the current step
-``(*batch, n_post)`` (:func:`snnjax.ops.ring_deliver`; ``event`` and ``vector_event`` have it, and a projection whose
-propagator has it reads the last step's spikes and keeps the ring in its state); ``event_driven = True`` when plasticity
-on the projection should visit only the synapses of the spiking neurons (row and transposed tables, built then)
-instead of every synapse; how a plasticity rule (:class:`snnjax.plasticity.Rule`) is traversed on the format:
-``learn_pre(topo, rule, st, arrivals, index, *, per_synapse, voltage) -> st`` (``rule.on_pre`` at the synapses of the
-arriving spikes) and ``learn_post(topo, rule, st, post_spikes, *, per_synapse, voltage, post_bound) -> st``
-(``rule.on_post`` at the synapses of the postsynaptic spikes; ``sparse``, ``event`` and ``vector_event`` have them, a
-propagator without them gets ``sparse``'s pass over every synapse); and ``propagate_plastic(topo, spikes, index,
-rule_state, rule) -> (out, rule_state)``, which transmits with the plastic weights ``rule_state.w`` ``(*batch, K)`` and
-applies ``rule.on_pre`` to each transmitted row in the same pass (``event`` and ``vector_event`` have it).
+``(*batch, n_post)`` (:func:`snnjax.formats.rows.loops.ring_deliver`; ``event`` and ``vector_event`` have it, and a
+projection whose propagator has it reads the last step's spikes and keeps the ring in its state); ``event_driven =
+True`` when plasticity on the projection visits only the synapses of the spiking neurons (its ``build`` makes the
+tables that needs when ``info.plastic``: the row format's row and transposed tables) instead of every synapse; how a
+plasticity rule (:class:`snnjax.plasticity.Rule`) is traversed on the format: ``learn_pre(topo, rule, st, arrivals,
+index, *, per_synapse, voltage) -> st`` (``rule.on_pre`` at the synapses of the arriving spikes) and ``learn_post(topo,
+rule, st, post_spikes, *, per_synapse, voltage, post_bound) -> st`` (``rule.on_post`` at the synapses of the
+postsynaptic spikes; ``sparse``, ``event`` and ``vector_event`` have them, a propagator without them gets ``sparse``'s
+pass over every synapse); and ``propagate_plastic(topo, spikes, index, rule_state, rule) -> (out, rule_state)``, which
+transmits with the plastic weights ``rule_state.w`` ``(*batch, K)`` and applies ``rule.on_pre`` to each transmitted row
+in the same pass (``event`` and ``vector_event`` have it).
 
 Costs are estimates in ns per step; only their ratios matter. The CPU constants were fitted with
 ``python benchmarks/kernels.py`` (``benchmarks/README.md``); those of accelerators are first guesses
@@ -247,16 +248,3 @@ def choose(info: ProjectionInfo, backend: str | None = None) -> Any:
 def is_accelerator(backend: str) -> bool:
     """True for GPU and TPU backends."""
     return backend in ACCELERATORS
-
-
-def plastic_columns(topo, rule, st, post_spikes, *, voltage=None, post_bound=None):
-    """The XLA path of :meth:`Event.learn_post` (the compiled kernel's reference): ``rule.on_post`` at the synapses
-    onto the neurons that spiked, ``post_bound`` columns per block (default :func:`default_max_events`)."""
-    m_post = post_bound or default_max_events(topo.n_post)
-
-    def one(tree, p):
-        syn, pre, post = tree
-        idx, count = ops.compact(p, min(m_post, p.shape[-1]))
-        return ops.column_update(p, idx, count, topo, syn, rule.updater("on_post", pre, post), blocks=True)
-
-    return rule.merge(st, syn=per_batch(one, rule.split(st, voltage), post_spikes))

@@ -3,11 +3,10 @@
 Two kernels, each the whole loop of one phase of a step, bit-identical to the XLA path (its reference and fallback):
 
 * :func:`arrive`: transmission with the plastic weights fused with the depression at the arrivals, what
-  ``Event.propagate_plastic`` computes with :func:`snnjax.ops.event_update` and the rule's ``on_pre`` (reference
-  :func:`arrive_xla`): for
-  every arriving presynaptic row ``i`` (nonzero spike) in increasing ``i``, its synapses ``k`` in increasing ``k``:
-  ``out[post[k]] += s[i] w[k]``, then ``w[k] = bound(w[k], 0, rounded(apost[post[k]] c_i))`` with ``c_i`` the rule's
-  ``a_minus`` (triplet: ``a2_minus + a3_minus apre2[i]``);
+  ``Event.propagate_plastic`` computes with :func:`snnjax.formats.rows.loops.event_update` and the rule's ``on_pre``
+  (reference :func:`arrive_xla`): for every arriving presynaptic row ``i`` (nonzero spike) in increasing ``i``, its
+  synapses ``k`` in increasing ``k``: ``out[post[k]] += s[i] w[k]``, then ``w[k] = bound(w[k], 0, rounded(apost[post[k]]
+  c_i))`` with ``c_i`` the rule's ``a_minus`` (triplet: ``a2_minus + a3_minus apre2[i]``);
 * :func:`potentiation`: the potentiation at the postsynaptic spikes through the transposed table
   (``Topology.in_pre``, ``in_syn``), ``w[k] = bound(w[k], rounded(apre[pre[k]] c_j), 0)`` with ``c_j`` the rule's
   ``a_plus`` (triplet: ``a2_plus + a3_plus apost2[j]``), then the postsynaptic traces' jumps, what
@@ -23,8 +22,8 @@ data are outside what the kernels do:
 a rule that overrides the trace rule's arithmetic, dtypes other than one float32/float64 for weights, traces,
 spikes and parameters (the XLA path would then round through another precision), or missing tables.
 
-Bounds: as :mod:`snnjax.kernels.transmission`; synapse indices outside ``[0, K)`` in a table are skipped, and a trace
-read at a neuron index outside its group reads 0 (as the XLA path's ``mode="fill"`` gathers).
+Bounds: as :mod:`snnjax.formats.rows.transmission`; synapse indices outside ``[0, K)`` in a table are skipped, and a
+trace read at a neuron index outside its group reads 0 (as the XLA path's ``mode="fill"`` gathers).
 """
 
 from __future__ import annotations
@@ -35,6 +34,7 @@ import jax
 import jax.numpy as jnp
 
 from snnjax import ops
+from snnjax.formats.rows import plastic
 from snnjax.kernels import _build
 from snnjax.kernels._call import FLOATS, aliased, batch_shape, call
 
@@ -61,23 +61,16 @@ def _same_float(dtype, *values) -> bool:
 
 
 def arrive_xla(rule, st, topo: ops.Topology, spikes: jax.Array, index=None) -> tuple[jax.Array, jax.Array]:
-    """The XLA path (``Event.propagate_plastic``): :func:`snnjax.ops.event_update` with the rule's ``on_pre`` per
-    batch element over the compacted ``index`` (default: :func:`snnjax.ops.compact` of every spike).
+    """The XLA path (``Event.propagate_plastic``): :func:`snnjax.formats.rows.loops.event_update` with the rule's
+    ``on_pre`` per batch element over the compacted ``index`` (default: :func:`snnjax.ops.compact` of every spike).
 
     Returns:
       ``(out (*batch, n_post), w (*batch, K))``.
     """
-    from snnjax.propagators.base import per_batch
-
     if index is None:
         index = ops.compact(spikes, spikes.shape[-1])
-
-    def one(tree, s, idx, count):
-        syn, pre, post = tree
-        return ops.event_update(s, idx, count, topo, syn, rule.updater("on_pre", pre, post))
-
-    out, syn = per_batch(one, rule.split(st), spikes, *index)
-    return out, syn["w"]
+    out, st = plastic.propagate_plastic(topo, spikes, index, st, rule)
+    return out, st.w
 
 
 def arrive(rule, st, topo: ops.Topology, spikes: jax.Array) -> tuple[jax.Array, jax.Array] | None:
@@ -142,10 +135,8 @@ def _arrive_kernel(csr: bool, soft: bool, per_row: bool):
 
 def potentiation_xla(rule, st, topo: ops.Topology, post_spikes: jax.Array, post_bound: int | None = None):
     """The XLA path: the rule's ``on_post`` at the columns of the postsynaptic spikes in blocks of ``post_bound``
-    (:func:`snnjax.propagators.base.plastic_columns`), then the postsynaptic traces' jumps (``rule.fired``)."""
-    from snnjax.propagators.base import plastic_columns
-
-    return rule.fired(plastic_columns(topo, rule, st, post_spikes, post_bound=post_bound), post_spikes)
+    (:func:`snnjax.formats.rows.plastic.plastic_columns`), then the postsynaptic traces' jumps (``rule.fired``)."""
+    return rule.fired(plastic.plastic_columns(topo, rule, st, post_spikes, post_bound=post_bound), post_spikes)
 
 
 def potentiate(rule, st, topo: ops.Topology, post_spikes: jax.Array) -> jax.Array | None:
