@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 import weakref
 from typing import Any
 
@@ -13,7 +12,7 @@ import numpy as np
 from flax import struct
 from jax.typing import ArrayLike
 
-from snnjax import _checks, axes, jitconn, ops, propagators
+from snnjax import _checks, axes, jitconn, ops, propagators, stages
 from snnjax import conn as _conn
 from snnjax.convolution import Conv2D as _Conv2D
 from snnjax.delays import check_lag, device_lag, lag_steps
@@ -720,7 +719,10 @@ class Projection:
         post_shape,
         step: jax.Array | None = None,
     ) -> tuple[ProjectionState, jax.Array]:
-        """One step of the projection: delayed spikes -> (STP) -> propagator and kinetics.
+        """One step of the projection: delayed spikes -> (STP) -> propagator and kinetics, composed as
+        :func:`snnjax.stages.transmission` picks for it (:class:`~snnjax.stages.PostAligned`,
+        :class:`~snnjax.stages.PreAligned`, :class:`~snnjax.stages.RingDelivered` or
+        :class:`~snnjax.stages.FusedPlastic`).
 
         Args:
           prep: ``self.prepare(dt)``.
@@ -737,48 +739,8 @@ class Projection:
         Returns:
           ``(new_state, g)``: ``g`` ``(*batch, *post_shape)`` is what the output turns into a current.
         """
-        prop, topo = self.propagator, self.topology
-        if self.ring_delivery:  # deliver the last step's spikes at emission, then take this step's slot
-            depth = state.ring.shape[-2]
-            head = jnp.asarray((step - 1) % depth, jnp.int32)
-            # deliver clears the slot the last step took first (not right after it was read: a write after the read
-            # of the same buffer in one step made XLA copy the whole ring every step)
-            ring, inp = prop.deliver(topo, prep["w"], prep["lag"], state.ring, head, spikes, index)
-            kinetics = self.synapse.update(state.kinetics, inp.reshape(*inp.shape[:-1], *post_shape), dt=dt)
-            return state.replace(kinetics=kinetics, ring=ring), kinetics.g
-        per_synapse = jnp.ndim(prep["lag"]) == 1
-        w = prep["w"] if self.plasticity is None else state.plasticity.w
-        kinetics, terminal = state.kinetics, state.stp
-        if self._fused(index):  # the rule's arrival update (on_pre) runs inside the transmission loop
-            rule = self.plasticity
-            st = rule.begin(state.plasticity, dt)
-            arrivals = spikes
-            if terminal is not None:
-                terminal, spikes = self.stp.update(terminal, spikes, dt=dt)
-            inp, st = prop.propagate_plastic(topo, spikes, index, st, rule)
-            kinetics = self.synapse.update(kinetics, inp.reshape(*inp.shape[:-1], *post_shape), dt=dt)
-            st = rule.arrived(st, arrivals)
-            return state.replace(kinetics=kinetics, stp=terminal, plasticity=st), kinetics.g
-
-        def send(values, idx):
-            if per_synapse:
-                return prop.propagate_synapses(topo, w, values)
-            return prop.propagate(topo, w, values, idx)
-
-        if self.align == "pre":
-            if terminal is not None:
-                terminal, _ = self.stp.update(terminal, spikes, dt=dt)
-            kinetics = self.synapse.update(kinetics, spikes, dt=dt)
-            values = kinetics.g if terminal is None else kinetics.g * terminal.u * terminal.x
-            inp = send(values, None)
-            g = inp.reshape(*inp.shape[:-1], *post_shape)
-        else:
-            if terminal is not None:
-                terminal, spikes = self.stp.update(terminal, spikes, dt=dt)  # spikes now carry their efficacy
-            inp = send(spikes, index)
-            kinetics = self.synapse.update(kinetics, inp.reshape(*inp.shape[:-1], *post_shape), dt=dt)
-            g = kinetics.g
-        return state.replace(kinetics=kinetics, stp=terminal), g
+        path = stages.transmission(self, index)
+        return path.transmit(self, prep, state, spikes, index, dt=dt, post_shape=post_shape, step=step)
 
     def learn(
         self,
@@ -794,8 +756,9 @@ class Projection:
         """The plasticity rule's update after a step (weights and its state; no-op without a rule), in the order of
         :class:`snnjax.plasticity.Rule`: decay, the arrivals (``on_pre``, then ``pre_spike``; done in
         :meth:`transmit` when fused with the transmission), the postsynaptic spikes (``on_post``), the per-step terms
-        (``on_step``, every synapse), the postsynaptic jumps (``post_spike``). The propagator (the connectivity
-        format) decides which synapses each function visits (``learn_pre`` / ``learn_post``).
+        (``on_step``, every synapse), the postsynaptic jumps (``post_spike``): the stage
+        :class:`snnjax.stages.Learning`. The propagator (the connectivity format) decides which synapses each function
+        visits (``learn_pre`` / ``learn_post``).
 
         Args:
           state: the projection state after :meth:`transmit`.
@@ -807,70 +770,8 @@ class Projection:
           post_state: the postsynaptic population's state after this step (its ``v`` is read by a rule that needs
             the voltage).
         """
-        if self.plasticity is None:
-            return state
-        rule, topo, fmt = self.plasticity, self.topology, self._plastic_format()
-        per_synapse = self.per_synapse_delay
-        voltage = self._voltage(post_state, post_spikes)
-        st = state.plasticity
-        if not self._fused(index):  # else the arrivals were handled in transmit
-            st = rule.begin(st, dt)
-            if rule.changes("on_pre"):
-                st = fmt.learn_pre(topo, rule, st, arrivals, index, per_synapse=per_synapse, voltage=voltage)
-            st = rule.arrived(st, arrivals)
-        if rule.changes("on_post"):
-            st = fmt.learn_post(topo, rule, st, post_spikes, per_synapse=per_synapse, voltage=voltage,
-                                post_bound=self._post_bound())  # fmt: skip
-        if rule.has_step:  # per-step terms: a pass over every synapse, whatever the format
-            syn, pre, post = rule.split(st, voltage)
-            r = jnp.asarray(0.0 if reward is None else reward, syn["w"].dtype)
-            r = r.reshape(*r.shape, 1) if r.ndim else r
-            update = rule.step_updater(pre, post, arrivals != 0, post_spikes != 0, dt=dt, reward=r)
-            st = rule.merge(st, syn=ops.every_synapse(topo, syn, update, per_synapse=per_synapse))
-        return state.replace(plasticity=rule.fired(st, post_spikes))
-
-    def _plastic_format(self) -> Any:
-        """The object that traverses the synapses for the rule: the propagator (``learn_pre`` / ``learn_post``:
-        ``sparse`` every synapse, ``event`` / ``vector_event`` the rows and columns of the spikes), or, for a
-        user's propagator without them, ``sparse``'s pass over every synapse."""
-        prop = self.propagator
-        if callable(getattr(prop, "learn_pre", None)) and callable(getattr(prop, "learn_post", None)):
-            return prop
-        return propagators.get("sparse")
-
-    def _voltage(self, post_state: Any, post_spikes: jax.Array) -> jax.Array | None:
-        """The postsynaptic voltage ``(*batch, n_post)`` for a rule that needs it (``"v" in rule.NEEDS``), else None."""
-        if "v" not in self.plasticity.NEEDS:
-            return None
-        v = getattr(post_state, "v", None)
-        if v is None:
-            raise ValueError(
-                f"Projection {self.pre}->{self.post}: the rule {type(self.plasticity).__name__} needs the postsynaptic "
-                f"voltage (NEEDS 'v'), but {self.post!r} has no state field v"
-            )
-        return jnp.reshape(v, post_spikes.shape)
-
-    def _post_bound(self) -> int:
-        """Postsynaptic spikes per block of the transposed-table traversal: on an accelerator the propagator's bound,
-        on a CPU a small one (expected spikes / 2, at least 16), which costs less there than one loop iteration
-        (~9 kernels) per postsynaptic spike."""
-        n_post = self.topology.n_post
-        if getattr(self.propagator, "vectorized", False):
-            return default_max_events(n_post, self.activity)
-        a = DEFAULT_ACTIVITY if self.activity is None else self.activity
-        return min(n_post, max(16, math.ceil(n_post * a / 2)))
-
-    def _fused(self, index) -> bool:
-        """Whether the rule's arrival update runs inside the propagator's transmission loop (event-driven formats,
-        a rule whose ``on_pre`` changes synapses and reads no voltage)."""
-        return (
-            self.plasticity is not None
-            and index is not None
-            and not self.per_synapse_delay
-            and self.align == "post"
-            and callable(getattr(self.propagator, "propagate_plastic", None))
-            and "v" not in self.plasticity.NEEDS
-            and self.plasticity.changes("on_pre")
+        return stages.LEARNING.learn(
+            self, state, arrivals, index, post_spikes, dt=dt, reward=reward, post_state=post_state
         )
 
     def event_bound(self) -> int | None:

@@ -450,7 +450,7 @@ class ShardedNetwork:
         if not _stored(proj.conn):  # nothing stored: each device keeps its rows' local targets
             info = proj.info(pre_split.padded, post_split.slots, 0)
             targets = proj.conn.local(pre_split, post_split, AXIS)
-            prop = dataclasses.replace(proj.propagator, conn=targets)  # the jit propagator, drawing local targets
+            prop = proj.propagator.local(targets)  # the format's propagator, drawing the device's local targets
             empty = np.zeros(0, np.int32)
             topo = ops.Topology.from_lists(empty, empty, info.n_pre, info.n_post, on_device=False, ell=False)
             return proj.replace(topology=topo, propagator=prop)

@@ -52,6 +52,11 @@ class Jit(Propagator):
         empty = np.zeros(0, np.int32)
         return ops.Topology.from_lists(empty, empty, info.n_pre, info.n_post, on_device=False, ell=False)
 
+    def local(self, targets: jitconn.LocalTargets) -> Jit:
+        """This propagator on one device of a split network: drawing the device's own targets (``targets``, from
+        :meth:`snnjax.jitconn.JitFixedProb.local`)."""
+        return dataclasses.replace(self, conn=targets)
+
     def propagate(self, topo, w, spikes, index):
         return jitconn.event_jit(spikes, w, self.conn, topo.n_post, self.max_events, events=index)
 

@@ -1,4 +1,5 @@
-"""Building, caching, loading and registering the compiled kernels (``kernels.cc``), and the switch between paths.
+"""Building, caching, loading and registering the compiled kernels (``kernels.cc`` and the formats' sources added with
+:func:`add_source`, one library), and the switch between paths.
 
 The C++ source ships with the package. On first use it is compiled with the system C++ compiler (``$CXX``, else
 ``c++``, ``g++`` or ``clang++`` on the ``PATH``) into a cache folder keyed by a hash of everything that changes the
@@ -27,15 +28,32 @@ import jaxlib
 ENV = "SNNJAX_KERNELS"
 MODES = ("auto", "xla")
 CACHE_ENV = "SNNJAX_CACHE"
-SOURCE = Path(__file__).with_name("kernels.cc")
+SOURCE = Path(__file__).with_name("kernels.cc")  # the drives' kernels and the loader's ABI probe
+HEADER = Path(__file__).with_name("kernels.h")  # the part every kernel source includes
+PARTS: list[Path] = []  # the formats' kernel sources (add_source), compiled with SOURCE into the one library
 FLAGS = ("-std=c++17", "-O3", "-ffp-contract=off", "-fPIC", "-shared", "-DNDEBUG")
 NATIVE = "-march=native"  # the host's vector units (the library is built on and for this machine; see _cpu_id)
-TARGETS = ("snnjax_event", "snnjax_ring", "snnjax_stdp_arrive", "snnjax_stdp_post", "snnjax_uniform", "snnjax_poisson")
+TARGETS = ("snnjax_uniform", "snnjax_poisson")  # handler symbols registered with XLA (add_source adds a format's)
 ABI = 1  # snnjax_kernels_abi() of the source this module calls
 
 _log = logging.getLogger("snnjax.kernels")
 _lock = threading.Lock()
 _state: dict = {}  # "ok": bool, "why": str, "path": Path (after the first load attempt)
+
+
+def add_source(path: Path, targets: tuple[str, ...]) -> None:
+    """Compile the C++ file ``path`` into the library too and register its handler symbols ``targets`` with XLA: how a
+    connectivity format ships its kernels from its own folder (``snnjax/formats/rows/__init__.py`` adds ``rows.cc``).
+    The file includes ``kernels.h`` (the shared part; its folder is on the include path). Called when the format's
+    module is imported, before the library is first built; later calls raise ``RuntimeError``."""
+    global TARGETS
+    path = Path(path)
+    if path in PARTS:
+        return
+    if _state:
+        raise RuntimeError(f"add_source({path.name}): the kernel library is loaded already; add sources at import")
+    PARTS.append(path)
+    TARGETS = tuple(dict.fromkeys((*TARGETS, *targets)))
 
 
 def mode() -> str:
@@ -173,10 +191,10 @@ def _library() -> Path:
         raise RuntimeError("no C++ compiler found (set $CXX or install g++/clang++)")
     version = subprocess.run([cxx, "--version"], capture_output=True, text=True, timeout=60).stdout.strip()
     include = jax.ffi.include_dir()
-    source = SOURCE.read_bytes()
+    sources = (SOURCE, *PARTS)
     key = hashlib.sha256()
-    parts = (source, version.encode(), jaxlib.__version__.encode(), " ".join((*FLAGS, NATIVE)).encode(),
-             include.encode(), _cpu_id().encode())  # fmt: skip
+    parts = (*(f.read_bytes() for f in (HEADER, *sources)), version.encode(), jaxlib.__version__.encode(),
+             " ".join((*FLAGS, NATIVE)).encode(), include.encode(), _cpu_id().encode())  # fmt: skip
     for part in parts:
         key.update(part)
         key.update(b"\0")
@@ -191,13 +209,13 @@ def _library() -> Path:
     os.close(fd)
     _log.info("snnjax: compiling the CPU kernels into %s (once per machine and version)", folder)
     try:
-        cmd = [cxx, *FLAGS, NATIVE, f"-I{include}", str(SOURCE), "-o", tmp]
+        cmd = [cxx, *FLAGS, NATIVE, f"-I{include}", f"-I{HEADER.parent}", *map(str, sources), "-o", tmp]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         if proc.returncode != 0:  # a compiler without -march=native: the portable build
             proc = subprocess.run([c for c in cmd if c != NATIVE], capture_output=True, text=True, timeout=600)
         if proc.returncode != 0:
             last = [line for line in proc.stderr.splitlines() if "error" in line][:1] or proc.stderr.splitlines()[-1:]
-            raise RuntimeError(f"compiling {SOURCE.name} failed: {' '.join(last)}")
+            raise RuntimeError(f"compiling {', '.join(f.name for f in sources)} failed: {' '.join(last)}")
         os.chmod(tmp, 0o755)  # mkstemp made it private; a shared $SNNJAX_CACHE serves other users too
         os.replace(tmp, path)
     finally:

@@ -42,7 +42,9 @@ rule, st, post_spikes, *, per_synapse, voltage, post_bound) -> st`` (``rule.on_p
 postsynaptic spikes; ``sparse``, ``event`` and ``vector_event`` have them, a propagator without them gets ``sparse``'s
 pass over every synapse); and ``propagate_plastic(topo, spikes, index, rule_state, rule) -> (out, rule_state)``, which
 transmits with the plastic weights ``rule_state.w`` ``(*batch, K)`` and applies ``rule.on_pre`` to each transmitted row
-in the same pass (``event`` and ``vector_event`` have it).
+in the same pass (``event`` and ``vector_event`` have it); ``local(targets)`` for connectivity that is drawn, not
+stored (a connector with ``STORED = False``, whose ``local(pre_split, post_split, axis)`` gives ``targets``): the
+propagator on one device of a split network (``jit`` has it).
 
 Costs are estimates in ns per step; only their ratios matter. The CPU constants were fitted with
 ``python benchmarks/kernels.py`` (``benchmarks/README.md``); those of accelerators are first guesses

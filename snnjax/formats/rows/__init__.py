@@ -12,10 +12,20 @@ Modules:
 * :mod:`~snnjax.formats.rows.blocks`: the same in blocks of rows (accelerators);
 * :mod:`~snnjax.formats.rows.plastic`: how a plasticity rule is traversed on the tables;
 * :mod:`~snnjax.formats.rows.transmission`, :mod:`~snnjax.formats.rows.ring`, :mod:`~snnjax.formats.rows.stdp`: the
-  compiled CPU kernels (``snnjax/kernels/kernels.cc``), each beside its XLA reference;
+  compiled CPU kernels (their C++ is ``rows.cc`` here, built into the one kernel library), each beside its XLA
+  reference;
 * :mod:`~snnjax.formats.rows.event`, :mod:`~snnjax.formats.rows.vector_event`: the propagators (cost models, ``build``
   of the tables a projection needs, which loop runs).
 
 Split over devices: each device holds the synapses onto its own neurons; ``snnjax.sharding`` counts the widest row and
 column of any device and :meth:`snnjax.ops.Topology.padded` pads the tables to them.
 """
+
+from pathlib import Path
+
+from snnjax.kernels import _build
+
+# the format's C++ kernels, compiled into snnjax's one kernel library (the wrappers: transmission.py, ring.py, stdp.py)
+_build.add_source(
+    Path(__file__).with_name("rows.cc"), ("snnjax_event", "snnjax_ring", "snnjax_stdp_arrive", "snnjax_stdp_post")
+)

@@ -44,18 +44,7 @@ def _forward(s, idx, count, topo, w):
     return out[: topo.n_post]
 
 
-@jax.custom_jvp
-def _vector(s, idx, count, topo, w):
-    return _forward(s, idx, count, topo, w)
-
-
-@_vector.defjvp
-def _vector_jvp(primals, tangents):
-    # the passes have a data-dependent count (no derivative rule); the map is the bilinear map of `sparse`,
-    # whose tangent serves forward mode and, transposed, reverse mode
-    s, idx, count, topo, w = primals
-    ds, dw = tangents[0], tangents[4]
-    return _vector(s, idx, count, topo, w), ops.sparse(ds, topo, w) + ops.sparse(s, topo, dw)
+_vector = loops.sparse_tangent(_forward)
 
 
 def ring_blocks(s, idx, count, topo, w, lag, ring, head):

@@ -169,19 +169,23 @@ def column_update(p, idx, count, topo: Topology, syn: dict, update, blocks: bool
     return spike_rows(p, idx, count, lambda j, _, syn: visit(j, topo.in_syn[j], syn), syn)
 
 
-@jax.custom_jvp
-def _event(s, idx, count, topo, w):
-    return _event_rows(s, idx, count, topo, w)
+def sparse_tangent(forward):
+    """``forward(s, idx, count, topo, w) -> (n_post,)`` as a ``jax.custom_jvp`` function whose tangent is that of the
+    bilinear map :func:`snnjax.ops.sparse`, which it computes: the loops have a data-dependent trip count (no derivative
+    rule of their own), so the tangent is computed with ``sparse`` whatever path the loop took. It is linear in
+    ``(ds, dw)``: reverse mode transposes it, forward mode (``jvp``, ``jacfwd``) uses it as is."""
+    fn = jax.custom_jvp(forward)
+
+    @fn.defjvp
+    def _jvp(primals, tangents):
+        s, idx, count, topo, w = primals
+        ds, dw = tangents[0], tangents[4]
+        return fn(s, idx, count, topo, w), sparse(ds, topo, w) + sparse(s, topo, dw)
+
+    return fn
 
 
-@_event.defjvp
-def _event_jvp(primals, tangents):
-    # The forward loop has a data-dependent trip count (no derivative rule of its own); the kernel is the
-    # bilinear map of `sparse`, so its tangent is computed with `sparse` whatever path the loop took. The
-    # tangent is linear in (ds, dw): reverse mode transposes it, forward mode (jvp, jacfwd) uses it as is.
-    s, idx, count, topo, w = primals
-    ds, dw = tangents[0], tangents[4]
-    return _event(s, idx, count, topo, w), sparse(ds, topo, w) + sparse(s, topo, dw)
+_event = sparse_tangent(_event_rows)
 
 
 def event(
