@@ -144,7 +144,10 @@ class Propagator:
         return self
 
     def build(self, pre: np.ndarray, post: np.ndarray, info: ProjectionInfo) -> ops.Topology:
-        """The plain synapse list (no row tables)."""
+        """The plain synapse list (no row tables); for plastic weights on a propagator that says ``event_driven``, the
+        row and transposed tables its ``learn_pre`` / ``learn_post`` visit."""
+        if info.plastic and getattr(self, "event_driven", False):
+            return ops.Topology.from_lists(pre, post, info.n_pre, info.n_post, on_device=False, transposed=True)
         return ops.Topology.from_lists(pre, post, info.n_pre, info.n_post, on_device=False, ell=False)
 
     def prepare(self, topo: ops.Topology, weight: jax.Array) -> jax.Array:

@@ -117,7 +117,7 @@ class Event(Propagator):
         # the columns of the postsynaptic spikes); ring delivery reads the rows of a list sorted by pre as windows: no
         # padded tables, whose memory grows with the widest row (an unsorted list gets them)
         if info.plastic:
-            return ops.Topology.from_lists(pre, post, info.n_pre, info.n_post, on_device=False, transposed=True)
+            return super().build(pre, post, info)  # event_driven: the row and transposed tables
         return ops.Topology.from_lists(
             pre, post, info.n_pre, info.n_post, on_device=False, ell=True, rows_only=info.per_synapse_delay
         )
