@@ -1,6 +1,7 @@
 """The row-table format's loops in XLA: the rows of a step's spiking presynaptic neurons, and the columns of its
 spiking postsynaptic neurons, visited one loop iteration per spike (or by the compiled kernels of
-:mod:`snnjax.formats.rows.compiled`, which are tested against these).
+:mod:`snnjax.formats.rows.transmission`, :mod:`~snnjax.formats.rows.ring` and :mod:`~snnjax.formats.rows.stdp`, which
+are tested against these).
 
 The tables are :class:`snnjax.ops.Topology`'s row fields: the padded row table ``ell_post`` / ``ell_syn``, the
 transposed table ``in_pre`` / ``in_syn`` (built for plastic weights), and ``row_ptr`` for a list sorted by ``pre``
