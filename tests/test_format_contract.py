@@ -46,3 +46,23 @@ def test_user_format_split_over_4_devices_equals_one_device(tmp_path):
     res = json.loads(out.read_text())
     assert all(v["equal"] for v in res.values()), res
     assert res["E.spike"]["spikes"] > 100
+
+
+def test_a_format_kernel_source_is_added_before_the_first_build_only(tmp_path):
+    """``sj.kernels.add_source``: the row format's ``rows.cc`` is in the library with its handlers; a source added once
+    the library is loaded is refused (it could never be compiled in), and adding a known source again is a no-op."""
+    from snnjax.kernels import _build
+
+    rows_cc = Path(sj.formats.rows.__file__).with_name("rows.cc")
+    assert rows_cc in _build.PARTS and "snnjax_event" in _build.TARGETS
+    _build._loaded()  # loads (or fails to build) the library, whatever $SNNJAX_KERNELS says: its sources are fixed now
+    sj.kernels.add_source(rows_cc, ("snnjax_event",))  # known: nothing happens
+    extra = tmp_path / "late.cc"
+    extra.write_text('#include "kernels.h"\n')
+    try:
+        sj.kernels.add_source(extra, ("snnjax_late",))
+    except RuntimeError as err:
+        assert "late.cc" in str(err)
+    else:
+        raise AssertionError("a source added after the library was loaded was accepted")
+    assert extra not in _build.PARTS and "snnjax_late" not in _build.TARGETS

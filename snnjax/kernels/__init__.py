@@ -21,7 +21,7 @@ with the format's XLA loops); the random numbers are the drive's. Each has its X
 
 import importlib
 
-from snnjax.kernels._build import active, cache_root, compiler, mode, status
+from snnjax.kernels._build import active, add_source, cache_root, compiler, mode, status
 from snnjax.kernels._call import FLOATS
 from snnjax.kernels.rng import poisson, poisson_xla, uniform, uniform_xla
 
@@ -51,6 +51,7 @@ def __dir__():
 __all__ = [
     "FLOATS",
     "active",
+    "add_source",
     "cache_root",
     "compiler",
     "mode",
