@@ -594,3 +594,26 @@ def test_out_of_range_indices_never_write_outside_the_buffers():
     want[0] += 0.5  # column 0: synapse 0 (pre 0); synapse 2**30 skipped
     want[3] += 0.0  # column 1: synapse 3 from pre -3 (apre reads 0); synapse k skipped
     np.testing.assert_array_equal(new.w, np.broadcast_to(want, (3, k)))
+
+
+def test_ring_reference_and_tangent_on_the_rows_only_format():
+    """The rows-only format (a list sorted by pre: ``row_ptr``, no stored ``pre``; the microcircuit's) through
+    ``deliver_xla`` and through ``deliver``'s derivative, which is ``deliver_xla``'s: the same ring and tangent as the
+    list with ``pre`` stored (both read ``pre`` from ``row_ptr`` then)."""
+    rng = np.random.default_rng(4)
+    pre, post = random_list(rng, 40, 30, 500)
+    order = np.argsort(pre, kind="stable")
+    pre, post = pre[order], post[order]
+    rows = ops.Topology.from_lists(pre, post, 40, 30, rows_only=True)
+    full = ops.Topology.from_lists(pre, post, 40, 30)
+    assert rows.pre is None and rows.row_ptr is not None and full.pre is not None
+    lag = jnp.asarray(rng.integers(1, 7, pre.size), jnp.uint8)
+    ring = jnp.asarray(rng.normal(size=(6, 30)), jnp.float32)
+    s = jnp.asarray((rng.random(40) < 0.4) * 1.0, jnp.float32)
+    w = jnp.asarray(rng.normal(size=pre.size), jnp.float32)
+    head = jnp.int32(2)
+    want = kernels.deliver_xla(ring, head, s, full, w, lag)
+    np.testing.assert_allclose(want, numpy_ring(ring, head, s, pre, post, w, lag), rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(kernels.deliver_xla(ring, head, s, rows, w, lag), want)
+    grad = lambda topo: jax.grad(lambda w_: (kernels.deliver(ring, head, s, topo, w_, lag) ** 2).sum())(w)  # noqa: E731
+    np.testing.assert_allclose(grad(rows), grad(full), rtol=1e-6, atol=1e-6)

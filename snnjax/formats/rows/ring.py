@@ -34,7 +34,7 @@ def deliver_xla(ring: jax.Array, head: jax.Array, s: jax.Array, topo: ops.Topolo
     depth = ring.shape[-2]
 
     def one(ring, head, s):
-        amp = s.astype(ring.dtype)[topo.pre]
+        amp = s.astype(ring.dtype)[topo.pre_index()]  # the rows-only format stores no pre: derived from row_ptr
         slot = (head + lag.astype(jnp.int32)) % depth
         return ring.at[slot, topo.post].add(jnp.where(amp != 0, amp * w, 0), mode="drop")
 
