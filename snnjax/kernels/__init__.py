@@ -14,8 +14,9 @@ kernels per spike (``docs/engine.md``). These kernels do a projection's whole lo
 :func:`event`, :func:`deliver` and :mod:`stdp` are the row-table format's (they live in :mod:`snnjax.formats.rows`,
 with the format's XLA loops); the random numbers are the drive's. Each has its XLA version beside it (``event_xla``,
 ``deliver_xla``, ``stdp.arrive_xla``, ``stdp.potentiation_xla``): the reference the kernels are tested against
-(bit-identical results) and the fallback. The C++ source
-(``kernels.cc``) is compiled on first use with the system C++ compiler and cached; without a compiler, with
+(bit-identical results) and the fallback. The C++ sources (``kernels.cc``, and each format's, added with
+:func:`add_source`) are compiled into one library on first use with the system C++ compiler and cached; without a
+compiler, with
 ``SNNJAX_KERNELS=xla`` or on an accelerator backend the XLA path runs. :func:`active` says which, :func:`status` why.
 """
 

@@ -1,7 +1,7 @@
 """Building, caching, loading and registering the compiled kernels (``kernels.cc`` and the formats' sources added with
 :func:`add_source`, one library), and the switch between paths.
 
-The C++ source ships with the package. On first use it is compiled with the system C++ compiler (``$CXX``, else
+The C++ sources ship with the package. On first use they are compiled with the system C++ compiler (``$CXX``, else
 ``c++``, ``g++`` or ``clang++`` on the ``PATH``) into a cache folder keyed by a hash of everything that changes the
 binary (source, compiler version, jaxlib version, flags), loaded with :mod:`ctypes`, and each handler registered
 with XLA as a typed-FFI custom call target for the CPU. Later processes load the cached library (no compiler run).
